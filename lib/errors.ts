@@ -16,7 +16,7 @@ export abstract class AppError extends Error {
 
 /** Input that does not satisfy a schema or a rule. `field` is the dotted path of the culprit. */
 export class ValidationError extends AppError {
-  override readonly name = 'ValidationError';
+  override readonly name: string = 'ValidationError';
   readonly field: string;
   readonly issues: ReadonlyArray<{ field: string; message: string }>;
 

@@ -1,0 +1,44 @@
+/**
+ * Cold start guard: a function that only imports the CBR client must stay small and must not pull in
+ * undici's full index (mock, cache, fetch, interceptors), the official SDK (axios, lodash, moment) or
+ * any AWS SDK. Measured figures are in lib/cbr/transport.ts; this keeps them from regressing.
+ */
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+describe('client-only bundle', () => {
+  it('stays under 450 KB minified with only the undici internals it needs', async () => {
+    const r = await build({
+      stdin: {
+        contents: "import { createCbrClient } from './lib/cbr/index'; export const client = createCbrClient;",
+        resolveDir: root,
+        loader: 'ts',
+        sourcefile: 'client-only-entry.ts',
+      },
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      legalComments: 'none',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const out = Object.values(r.metafile.outputs)[0]!;
+    const inputs = Object.keys(out.inputs);
+    expect(out.bytes).toBeLessThan(450 * 1024);
+    expect(inputs).toContain('node_modules/undici/lib/dispatcher/agent.js');
+    expect(inputs).toContain('node_modules/undici/lib/api/api-request.js');
+    expect(inputs).not.toContain('node_modules/undici/index.js');
+    const forbidden = inputs.filter((i) =>
+      /node_modules\/(undici\/lib\/(mock|cache|interceptor|web\/websocket|web\/eventsource)|axios|lodash|moment|log4js|@huaweicloud|@aws-sdk|@middy)\//.test(i),
+    );
+    expect(forbidden).toEqual([]);
+    // zod via `import * as z`: only its default English locale, not the whole locale bundle
+    expect(inputs.filter((i) => i.includes('zod/') && i.includes('locales/'))).toEqual(['node_modules/zod/v4/locales/en.js']);
+  });
+});
