@@ -1,0 +1,162 @@
+/**
+ * cbr-flow's local emulator of the Huawei Cloud CBR v3 API and the IAM token endpoint.
+ * A second, independent implementation of the wire protocol (it never imports lib/cbr), so a client bug
+ * cannot hide behind the same bug here. See emulator/README.md for options, quirks and the admin API.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as z from 'zod';
+import { createAdminHandler } from './admin';
+import { Authenticator } from './auth';
+import { createClock } from './clock';
+import type { EmulatorClock } from './clock';
+import { DEMO } from './demo';
+import { createFaultEngine } from './faults';
+import type { FaultController } from './faults';
+import { CbrService } from './operations';
+import { EmulatorConfig } from './options';
+import type { EmulatorOptions, ResourceInput } from './options';
+import { CbrListener } from './server';
+import type { RequestCounts } from './server';
+import { createState } from './state';
+import type { EmulatorState } from './state';
+import { Store } from './store';
+import type { CatalogueEntry } from './store';
+
+export { DEMO } from './demo';
+export type { EmulatorClock } from './clock';
+export type { CheckpointScript, CheckpointScriptInput, FaultController, FaultRule, FaultRuleInput, FaultStats, LatencySpec } from './faults';
+export type { EmulatorConfig, EmulatorConfigInput, EmulatorOptions, Quirks, RequestLogEntry } from './options';
+export type { RequestCounts } from './server';
+export type { EmulatorSnapshot, EmulatorState } from './state';
+export { OPERATIONS } from './router';
+
+export interface Emulator {
+  /** CBR and IAM on the same base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** Only when options.admin is true (separate listener). */
+  adminUrl?: string;
+  stop(): Promise<void>;
+  state: EmulatorState;
+  faults: FaultController;
+  clock: EmulatorClock;
+  /** The resolved configuration (defaults applied). */
+  config: EmulatorConfig;
+}
+
+export class EmulatorConfigError extends Error {
+  override readonly name = 'EmulatorConfigError';
+}
+
+function buildCatalogue(resources: ResourceInput[], knownProjects: Set<string>, store: Store, fromDemo: boolean): void {
+  for (const r of resources) {
+    if (!knownProjects.has(r.projectId)) {
+      if (fromDemo) continue;
+      throw new EmulatorConfigError(`resources: ${r.id} belongs to unknown project ${r.projectId}`);
+    }
+    if (store.catalogue.has(r.id)) throw new EmulatorConfigError(`resources: duplicate resource id ${r.id}`);
+    const az = r.az ?? 'ap-southeast-1a';
+    if (r.type === 'OS::Cinder::Volume') {
+      if (r.sizeGb === undefined) throw new EmulatorConfigError(`resources: volume ${r.id} needs sizeGb`);
+      if (r.disks) throw new EmulatorConfigError(`resources: volume ${r.id} cannot have disks`);
+      store.catalogue.set(r.id, { id: r.id, projectId: r.projectId, type: r.type, name: r.name, sizeGb: r.sizeGb, az, disks: [] });
+      continue;
+    }
+    const disks = (r.disks ?? [{ id: store.newId(), name: `${r.name}-system`, sizeGb: r.sizeGb ?? 40, bootable: true }]).map((d, i) => ({
+      id: d.id,
+      name: d.name,
+      sizeGb: d.sizeGb,
+      bootable: d.bootable ?? i === 0,
+    }));
+    const entry: CatalogueEntry = {
+      id: r.id,
+      projectId: r.projectId,
+      type: r.type,
+      name: r.name,
+      sizeGb: r.sizeGb ?? disks.reduce((s, d) => s + d.sizeGb, 0),
+      az,
+      disks,
+    };
+    store.catalogue.set(r.id, entry);
+    for (const d of disks) {
+      if (store.catalogue.has(d.id)) throw new EmulatorConfigError(`resources: duplicate resource id ${d.id} (disk of ${r.id})`);
+      // A server's disks are EVS volumes too: protectable on their own in a disk vault.
+      store.catalogue.set(d.id, { id: d.id, projectId: r.projectId, type: 'OS::Cinder::Volume', name: d.name, sizeGb: d.sizeGb, az, disks: [], attachedTo: r.id });
+    }
+  }
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const { clock: clockOption, log, ...serialisable } = options;
+  const parsed = EmulatorConfig.safeParse(serialisable);
+  if (!parsed.success) throw new EmulatorConfigError(`invalid emulator options:\n${z.prettifyError(parsed.error)}`);
+  const config = parsed.data;
+  const clock = createClock(clockOption ?? 'system', config.startTime);
+
+  const projects = config.projects ?? [...DEMO.projects];
+  const projectIds = new Set(projects.map((p) => p.id));
+  if (projectIds.size !== projects.length) throw new EmulatorConfigError('projects: duplicate project id');
+  const store = new Store(config, clock, projects);
+  buildCatalogue(config.resources ?? [...DEMO.resources], projectIds, store, config.resources === undefined);
+
+  let service: CbrService | undefined;
+  const faults = createFaultEngine(config.seed, (id, outcome, reason) => service!.resolveCheckpoint(id, outcome, reason));
+  service = new CbrService(store, config, faults);
+  for (const rule of config.faults) faults.add(rule);
+  for (const script of config.scripts) faults.scriptCheckpoint(script);
+
+  const auth = new Authenticator(store, config, config.credentials ?? [...DEMO.credentials], config.users ?? [...DEMO.users]);
+  const counts: RequestCounts = { total: 0, byOperation: {}, byStatus: {} };
+  const state = createState(store, service, counts);
+  const listener = new CbrListener({ config, clock, service, auth, faults, counts, log });
+
+  const server = createServer({ keepAlive: true }, listener.onRequest);
+  server.keepAliveTimeout = 30_000;
+  const port = await listen(server, config.port);
+  let adminServer: Server | undefined;
+  let adminUrl: string | undefined;
+  if (config.admin) {
+    adminServer = createServer(createAdminHandler({ state, faults, clock }));
+    try {
+      adminUrl = `http://127.0.0.1:${await listen(adminServer, config.adminPort)}`;
+    } catch (e) {
+      await close(server);
+      throw e;
+    }
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    ...(adminUrl ? { adminUrl } : {}),
+    state,
+    faults,
+    clock,
+    config,
+    stop() {
+      stopped ??= (async () => {
+        listener.shutdown();
+        await Promise.all([close(server), adminServer ? close(adminServer) : Promise.resolve()]);
+      })();
+      return stopped;
+    },
+  };
+}

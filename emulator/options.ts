@@ -1,0 +1,167 @@
+/**
+ * Emulator options: a zod schema for everything serialisable (the CLI's --config file uses the same
+ * schema), plus the non-serialisable extras (clock, log). Defaults feel real (seconds, not milliseconds).
+ */
+import * as z from 'zod';
+import type { ClockOption } from './clock';
+import { CheckpointScriptInput, FaultRuleInput } from './faults';
+
+const Hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
+const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lowercase UUID');
+const Duration = z.int().min(0);
+
+export const ProjectInput = z.strictObject({
+  id: Hex32,
+  /** IAM project name, e.g. 'ap-southeast-1' (unique within its domain). */
+  name: z.string().min(1).max(64),
+  /** Account (domain) owning the project. Credentials and users may use the projects of their domain. */
+  domainName: z.string().min(1).max(64),
+});
+
+export const CredentialInput = z.strictObject({
+  ak: z.string().min(1).max(128),
+  sk: z.string().min(1).max(256),
+  domainName: z.string().min(1).max(64),
+  /** Restrict to these projects (default: every project of the domain). */
+  projectIds: z.array(Hex32).optional(),
+  /** Temporary credentials: requests must carry this X-Security-Token. */
+  securityToken: z.string().min(1).optional(),
+});
+
+export const UserInput = z.strictObject({
+  name: z.string().min(1).max(64),
+  password: z.string().min(1).max(128),
+  domainName: z.string().min(1).max(64),
+  projectIds: z.array(Hex32).optional(),
+});
+
+export const DiskInput = z.strictObject({
+  id: Uuid,
+  name: z.string().min(1).max(255),
+  sizeGb: z.int().min(1).max(65536),
+  bootable: z.boolean().optional(),
+});
+
+export const ResourceInput = z.strictObject({
+  id: Uuid,
+  projectId: Hex32,
+  type: z.enum(['OS::Nova::Server', 'OS::Cinder::Volume']),
+  name: z.string().min(1).max(255),
+  /** Volumes: required. Servers: defaults to the sum of the disks. */
+  sizeGb: z.int().min(1).max(1_048_576).optional(),
+  /** Servers only: the attached disks (EVS volumes), backed up as children of the server backup. */
+  disks: z.array(DiskInput).min(1).max(24).optional(),
+  az: z.string().min(1).max(64).optional(),
+});
+
+const Range = z.union([Duration, z.tuple([Duration, Duration])]);
+
+export const TimingInput = z.strictObject({
+  /** How long a backup stays `protecting` (emulated clock). A number or [min, max] drawn per backup. */
+  checkpointMs: Range.default([6_000, 10_000]),
+  /** DeleteBackup: `deleting` for this long, then 404. */
+  backupDeleteMs: Range.default([2_000, 4_000]),
+  /** DeleteVault: `billing.status: deleting` for this long, then 404. */
+  vaultDeleteMs: Range.default([4_000, 6_000]),
+  /** remove_resource op log duration (the resource itself is unbound at once). */
+  removeResourceMs: Range.default([1_000, 2_000]),
+  /** IAM token lifetime. */
+  tokenTtlMs: Duration.default(24 * 3600_000),
+});
+
+export const LimitsInput = z.strictObject({
+  maxVaultResources: z.int().min(1).default(256),
+  maxMembersPerBackup: z.int().min(1).default(10),
+  maxBodyBytes: z.int().min(1).default(12 * 1024 * 1024),
+  /** Consecutive bad signatures after which the AK is locked (">5" in the signing guide). */
+  lockoutThreshold: z.int().min(1).default(5),
+  lockoutMs: Duration.default(5 * 60_000),
+  /** Allowed |server time - X-Sdk-Date|. */
+  sdkDateSkewMs: Duration.default(15 * 60_000),
+});
+
+export const CapacityInput = z.strictObject({
+  /** Full backup size = resource size x this ratio (billing.used grows by it, in MB). */
+  fullBackupRatio: z.number().min(0).max(10).default(0.5),
+  /** Incremental backup size = resource size x this ratio. */
+  incrementalRatio: z.number().min(0).max(10).default(0.1),
+});
+
+/** Behaviours the reference marks as unknown (§11): each is a switch with a documented default. */
+export const QuirksInput = z.strictObject({
+  /** ListVault `name`: substring match (default; a client must still filter exactly) or exact match. */
+  listVaultNameMatch: z.enum(['fuzzy', 'exact']).default('fuzzy'),
+  /**
+   * CreateCheckpoint naming a resource whose previous backup is still protecting:
+   * 'skip' (default) -> reported in vault.skipped_resources (code BackupService.6125); when every resource
+   * is skipped -> 400 BackupService.6125. '6125' -> reject the call with 400 BackupService.6125.
+   * '1001' -> reject with 400 BackupService.1001 whenever the vault has any backup protecting.
+   */
+  concurrentBackup: z.enum(['skip', '6125', '1001']).default('skip'),
+  /** Missing checkpoint: documented 404 BackupService.6217 (default) or the observed 401 "Malformed request url". */
+  missingCheckpoint: z.enum(['404', '401-malformed']).default('404'),
+  /** HTTP status of BackupService.6105 (vault not found): 404 (APIX/OTC/TF, default) or 400 (old doc page). */
+  vaultNotFoundStatus: z.union([z.literal(404), z.literal(400)]).default(404),
+  /** X-Project-Id differing from the path project: 'must-match' (default, 403 APIGW.0302) or 'ignore'. */
+  projectHeader: z.enum(['must-match', 'ignore']).default('must-match'),
+  /** Timestamps in bodies: naive UTC with microseconds (default), '+00:00' offset, or 'Z'. */
+  timestampFormat: z.enum(['naive-micro', 'offset', 'zulu']).default('naive-micro'),
+  /** Checkpoint resources' resource_size/backup_size/backup_count as strings (as in the seed example; default). */
+  checkpointNumbersAsStrings: z.boolean().default(true),
+  /** Resource types whose backups may be shared (APIX: servers only; OTC: servers and disks). */
+  shareableTypes: z.array(z.enum(['OS::Nova::Server', 'OS::Cinder::Volume'])).default(['OS::Nova::Server']),
+  /** Adding a resource already in the same vault: 'error' (400 7116 server / 7006 disk, default) or 'ignore'. */
+  rebindSameVault: z.enum(['error', 'ignore']).default('error'),
+  /** Reject a second vault with the same name in a project (400 BackupService.6106). Default false. */
+  uniqueVaultNames: z.boolean().default(false),
+  /** Unknown body fields -> 400 BackupService.9900 "invalid key ..." (default true). */
+  rejectUnknownFields: z.boolean().default(true),
+});
+export type Quirks = z.output<typeof QuirksInput>;
+
+export const EmulatorConfig = z.strictObject({
+  /** Port of the CBR + IAM listener on 127.0.0.1 (0 = any free port). */
+  port: z.int().min(0).max(65535).default(0),
+  /** Enable the admin API on a separate listener. */
+  admin: z.boolean().default(false),
+  adminPort: z.int().min(0).max(65535).default(0),
+  /** Seed of every pseudo-random choice (ids, durations, faults). */
+  seed: z.int().default(1),
+  /** Start of the emulated time (epoch ms); default: now. */
+  startTime: z.number().optional(),
+  projects: z.array(ProjectInput).min(1).optional(),
+  credentials: z.array(CredentialInput).optional(),
+  users: z.array(UserInput).optional(),
+  resources: z.array(ResourceInput).optional(),
+  timing: TimingInput.default(TimingInput.parse({})),
+  limits: LimitsInput.default(LimitsInput.parse({})),
+  capacity: CapacityInput.default(CapacityInput.parse({})),
+  quirks: QuirksInput.default(QuirksInput.parse({})),
+  faults: z.array(FaultRuleInput).default([]),
+  scripts: z.array(CheckpointScriptInput).default([]),
+});
+export type EmulatorConfigInput = z.input<typeof EmulatorConfig>;
+export type EmulatorConfig = z.output<typeof EmulatorConfig>;
+export type Timing = EmulatorConfig['timing'];
+export type Limits = EmulatorConfig['limits'];
+export type ProjectInput = z.output<typeof ProjectInput>;
+export type CredentialInput = z.output<typeof CredentialInput>;
+export type UserInput = z.output<typeof UserInput>;
+export type ResourceInput = z.output<typeof ResourceInput>;
+
+export interface RequestLogEntry {
+  requestId: string;
+  method: string;
+  path: string;
+  operation: string;
+  status: number;
+  durationMs: number;
+  fault?: string;
+}
+
+export type EmulatorOptions = EmulatorConfigInput & {
+  /** 'system' (default: wall clock, advance() adds an offset), 'manual' (frozen until advance()), or a source. */
+  clock?: ClockOption;
+  /** One entry per answered request (never contains credentials, tokens or bodies). */
+  log?: (entry: RequestLogEntry) => void;
+};

@@ -1,0 +1,63 @@
+/** The read-mostly view of the emulator's state handed to tests and the admin API. */
+import type { CbrService } from './operations';
+import type { RequestCounts } from './server';
+import { backupState, checkpointState, vaultState } from './store';
+import type { Store, VaultStatus } from './store';
+
+export interface EmulatorSnapshot {
+  now: number;
+  vaults: Array<Record<string, unknown>>;
+  checkpoints: Array<Record<string, unknown>>;
+  /** Top-level backups (server backups carry their disk backups in `children`). */
+  backups: Array<Record<string, unknown>>;
+  members: Array<Record<string, unknown>>;
+  operationLogs: Array<Record<string, unknown>>;
+  tokens: number;
+}
+
+export interface EmulatorState {
+  /** Live counters: every request received, per operation name (e.g. 'ShowCheckpoint', 'Unknown') and per status. */
+  readonly requestCounts: RequestCounts;
+  resetRequestCounts(): void;
+  /** Everything, in wire shape, with statuses derived at the emulator clock's now. */
+  snapshot(): EmulatorSnapshot;
+  /** Drops all vaults, checkpoints, backups, members, op logs and tokens (projects and catalogue stay). */
+  reset(): void;
+  /** Forces a vault's billing.status (e.g. 'frozen' to see 6113); 'available' clears it. */
+  setVaultStatus(vaultId: string, status: Exclude<VaultStatus, 'deleting'>): boolean;
+}
+
+export function createState(store: Store, service: CbrService, counts: RequestCounts): EmulatorState {
+  return {
+    requestCounts: counts,
+    resetRequestCounts() {
+      counts.total = 0;
+      for (const k of Object.keys(counts.byOperation)) delete counts.byOperation[k];
+      for (const k of Object.keys(counts.byStatus)) delete counts.byStatus[k];
+    },
+    snapshot() {
+      const now = store.clock.now();
+      const vaults = [...store.vaults.values()].filter((v) => vaultState(v, now) !== 'gone');
+      const backups = [...store.backupsByProject.values()].flatMap((m) => [...m.values()]).filter((b) => backupState(b, now) !== 'gone');
+      return {
+        now,
+        vaults: vaults.map((v) => service.renderVault(v, now)),
+        checkpoints: [...store.checkpoints.values()]
+          .filter((c) => checkpointState(c, now) !== 'gone')
+          .map((c) => service.renderCheckpoint(c, store.vaults.get(c.vaultId), now)),
+        backups: backups.map((b) => service.renderBackup(b, now)),
+        members: backups.flatMap((b) => [...b.members.values()].map((m) => service.renderMember(m))),
+        operationLogs: [...store.opLogs.values()].map((o) => service.renderOpLog(o, now)),
+        tokens: [...store.tokens.values()].filter((t) => t.expiresAt > now).length,
+      };
+    },
+    reset: () => store.reset(),
+    setVaultStatus(vaultId, status) {
+      const v = store.liveVault(vaultId, store.clock.now());
+      if (!v) return false;
+      if (status === 'available') delete v.statusOverride;
+      else v.statusOverride = status;
+      return true;
+    },
+  };
+}
