@@ -1,0 +1,107 @@
+/**
+ * The handlers' environment, parsed once per container through one zod schema (fail fast, with the
+ * variable named). lib/pipeline/runtime.ts does `config = loadConfig(process.env)` at module load;
+ * nothing else reads process.env. serverless.yml sets these (provider.environment).
+ */
+import * as z from 'zod';
+import { parseWith } from './contracts/parse';
+import type { PipelineSettings } from './pipeline/deps';
+import type { QueueName } from './ports';
+
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const url = z.url({ protocol: /^https?$/ });
+
+export const Config = z
+  .object({
+    STAGE: z.string().min(1).default('local'),
+    TABLE_NAME: z.string().min(3).max(255),
+    INTAKE_QUEUE_URL: url,
+    VAULT_QUEUE_URL: url,
+    RESOURCES_QUEUE_URL: url,
+    CHECKPOINT_QUEUE_URL: url,
+    SHARE_QUEUE_URL: url,
+    EVENTS_QUEUE_URL: url,
+    /** Region of the deployment's AWS services (Lambda sets it). */
+    AWS_REGION: z.string().min(1).default('us-east-1'),
+    /** Local stage only: the dynalite / local SQS endpoints. */
+    AWS_ENDPOINT_URL_DYNAMODB: url.optional(),
+    AWS_ENDPOINT_URL_SQS: url.optional(),
+    /** CBR and IAM endpoint overrides (the emulator); default: the public endpoints of the region. */
+    CBR_ENDPOINT: url.optional(),
+    IAM_ENDPOINT: url.optional(),
+    /** Region used when a run request omits one. */
+    CBR_REGION: z.string().regex(/^[a-z]{2,3}(-[a-z0-9]+)+-\d{1,3}$/).optional(),
+    /** Secrets Manager secret (name or ARN) holding the CBR credentials JSON (deployed stages). */
+    CBR_CREDENTIALS_SECRET: z.string().min(1).optional(),
+    /** Local stage only (set by the local runner): the credentials JSON itself. */
+    CBR_CREDENTIALS_JSON: z.string().min(2).optional(),
+    /** Base URL for statusUrl in 202 answers; default: derived from the request's Host header. */
+    PUBLIC_BASE_URL: url.optional(),
+    /** Lowest level written: info (default), warn, error or silent. */
+    LOG_LEVEL: z.enum(['info', 'warn', 'error', 'silent']).default('info'),
+    CBR_TIMEOUT_MS: int(100, 60_000, 10_000),
+    DUE_SHARDS: int(1, 64, 4),
+    CHECK_CONCURRENCY: int(1, 256, 8),
+    CHECK_MAX_RUNS: int(1, 100_000, 20_000),
+    CHECK_PAGE_SIZE: int(1, 1000, 500),
+    CHECK_FIRST_DELAY_SECONDS: int(0, 3600, 30),
+    CHECK_BASE_DELAY_SECONDS: int(1, 3600, 30),
+    CHECK_MAX_DELAY_SECONDS: int(1, 86_400, 300),
+    VAULT_LEASE_SECONDS: int(10, 3600, 120),
+    CHECKPOINT_CLAIM_SECONDS: int(10, 3600, 120),
+    BUSY_RETRY_DELAY_SECONDS: int(0, 900, 30),
+    BUSY_RETRY_MAX: int(1, 1000, 20),
+    SKIP_RETRY_DELAY_SECONDS: int(0, 900, 120),
+    SKIP_RETRY_MAX: int(0, 19, 5),
+    STEP_TIMEOUT_SECONDS: int(60, 86_400, 900),
+    RUN_TTL_DAYS: int(1, 3650, 30),
+    MAX_RECEIVE_COUNT: int(1, 1000, 5),
+  })
+  .superRefine((c, ctx) => {
+    if (c.CBR_CREDENTIALS_JSON !== undefined && c.STAGE !== 'local') {
+      ctx.addIssue({ code: 'custom', path: ['CBR_CREDENTIALS_JSON'], message: 'is only allowed when STAGE=local; deployed stages read CBR_CREDENTIALS_SECRET' });
+    }
+    if (c.CBR_CREDENTIALS_JSON === undefined && c.CBR_CREDENTIALS_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['CBR_CREDENTIALS_SECRET'], message: 'is required (or CBR_CREDENTIALS_JSON on the local stage)' });
+    }
+  });
+export type Config = z.infer<typeof Config>;
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings (unset CloudFormation parameters) count as absent.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  return parseWith(Config, cleaned, 'env');
+}
+
+export function queueUrls(config: Config): Record<QueueName, string> {
+  return {
+    intake: config.INTAKE_QUEUE_URL,
+    vault: config.VAULT_QUEUE_URL,
+    resources: config.RESOURCES_QUEUE_URL,
+    checkpoint: config.CHECKPOINT_QUEUE_URL,
+    share: config.SHARE_QUEUE_URL,
+    events: config.EVENTS_QUEUE_URL,
+  };
+}
+
+export function settingsFrom(config: Config): PipelineSettings {
+  return {
+    defaultRegion: config.CBR_REGION,
+    dueShards: config.DUE_SHARDS,
+    vaultLeaseMs: config.VAULT_LEASE_SECONDS * 1000,
+    checkpointClaimMs: config.CHECKPOINT_CLAIM_SECONDS * 1000,
+    busyRetryDelaySeconds: config.BUSY_RETRY_DELAY_SECONDS,
+    busyRetryMax: config.BUSY_RETRY_MAX,
+    skipRetryDelaySeconds: config.SKIP_RETRY_DELAY_SECONDS,
+    skipRetryMax: config.SKIP_RETRY_MAX,
+    stepTimeoutMs: config.STEP_TIMEOUT_SECONDS * 1000,
+    firstCheckDelayMs: config.CHECK_FIRST_DELAY_SECONDS * 1000,
+    checkBaseDelayMs: config.CHECK_BASE_DELAY_SECONDS * 1000,
+    checkMaxDelayMs: config.CHECK_MAX_DELAY_SECONDS * 1000,
+    checkConcurrency: config.CHECK_CONCURRENCY,
+    maxRunsPerSweep: config.CHECK_MAX_RUNS,
+    backupPageSize: config.CHECK_PAGE_SIZE,
+    runTtlDays: config.RUN_TTL_DAYS,
+    maxReceiveCount: config.MAX_RECEIVE_COUNT,
+  };
+}

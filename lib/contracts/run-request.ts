@@ -1,0 +1,112 @@
+/**
+ * The run request: what a caller (webhook, plan, another function) asks cbr-flow to do. camelCase
+ * because it is cbr-flow's own API; the use-cases map it to CBR's snake_case bodies.
+ */
+import * as z from 'zod';
+import { CbrId, ProjectId, Region } from './ids';
+
+/** CBR vault / checkpoint names: 1..64 letters, digits, CJK, `_` and `-` (cbr-api.md §2.1, §3.1). */
+const CBR_NAME = /^[\u4E00-\u9FA5\uf900-\ufa2da-zA-Z0-9_-]+$/;
+const NO_ANGLE = /^[^<>]*$/;
+
+export const ResourceType = z.enum(['OS::Nova::Server', 'OS::Cinder::Volume']);
+export type ResourceType = z.infer<typeof ResourceType>;
+
+export const ResourceSpec = z.strictObject({
+  id: CbrId,
+  type: ResourceType,
+  name: z.string().min(1).max(255).optional(),
+});
+export type ResourceSpec = z.infer<typeof ResourceSpec>;
+
+const BillingCommon = {
+  /** GB, 10..10485760 (cbr-api.md §2.2). */
+  size: z.number().int().min(10).max(10_485_760),
+  consistentLevel: z.enum(['crash_consistent', 'app_consistent']).default('crash_consistent'),
+  cloudType: z.enum(['public', 'hybrid']).default('public'),
+};
+
+/** Pay-per-use vault (the seed's first example). */
+export const PostPaidBilling = z.strictObject({
+  chargingMode: z.literal('post_paid'),
+  ...BillingCommon,
+  autoExpand: z.boolean().optional(),
+});
+
+/** Yearly/monthly vault (the seed's second example). */
+export const PrePaidBilling = z.strictObject({
+  chargingMode: z.literal('pre_paid'),
+  ...BillingCommon,
+  periodType: z.enum(['year', 'month']),
+  periodNum: z.number().int().min(1).max(9),
+  isAutoRenew: z.boolean().default(false),
+  isAutoPay: z.boolean().default(false),
+});
+
+export const Billing = z.discriminatedUnion('chargingMode', [PostPaidBilling, PrePaidBilling]);
+export type Billing = z.infer<typeof Billing>;
+
+const VaultName = z.string().min(1).max(64).regex(CBR_NAME, { error: 'may contain only letters, digits, CJK characters, _ and -' });
+
+/** Use an existing vault found by exact name; the run fails if there is none. */
+export const ReuseVault = z.strictObject({ mode: z.literal('reuse'), name: VaultName });
+/** Use the vault with this exact name if it exists, otherwise create it (never a second one). */
+export const CreateVault = z.strictObject({
+  mode: z.literal('create'),
+  name: VaultName,
+  description: z.string().max(64).regex(NO_ANGLE, { error: 'must not contain < or >' }).optional(),
+  billing: Billing,
+});
+export const VaultSpec = z.discriminatedUnion('mode', [ReuseVault, CreateVault]);
+export type VaultSpec = z.infer<typeof VaultSpec>;
+
+export const CheckpointSpec = z.strictObject({
+  /**
+   * Prefix of the CBR checkpoint name. The full name is `<name>_<run id hex>` so a crashed
+   * start-checkpoint can find its own checkpoint again; 28 + 1 + 32 (+3 for retries) <= 64.
+   */
+  name: z.string().min(1).max(28).regex(/^[a-zA-Z0-9_-]+$/, { error: 'may contain only letters, digits, _ and -' }).default('cbrflow'),
+  description: z.string().max(200).regex(NO_ANGLE, { error: 'must not contain < or >' }).optional(),
+  incremental: z.boolean().default(true),
+});
+export type CheckpointSpec = z.infer<typeof CheckpointSpec>;
+
+export const RunRequest = z
+  .strictObject({
+    projectId: ProjectId,
+    /** Defaults to the deployment's CBR_REGION when omitted. */
+    region: Region.optional(),
+    vault: VaultSpec,
+    resources: z.array(ResourceSpec).min(1, { error: 'at least one resource is required' }).max(256),
+    checkpoint: CheckpointSpec.default({ name: 'cbrflow', incremental: true }),
+    /** Projects to share every server backup with (AddMember allows 10 members per backup). */
+    shareWith: z.array(ProjectId).max(10).default([]),
+    /** Minutes from the run's start within which the backup must be available, else EXPIRED. */
+    completionWindowMinutes: z.number().int().min(5).max(7 * 24 * 60).default(240),
+    notifyUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+  })
+  .superRefine((req, ctx) => {
+    const seen = new Set<string>();
+    req.resources.forEach((r, i) => {
+      if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: ['resources', i, 'id'], message: `duplicate resource id ${r.id}` });
+      seen.add(r.id);
+    });
+    const types = new Set(req.resources.map((r) => r.type));
+    if (types.size > 1) {
+      ctx.addIssue({ code: 'custom', path: ['resources'], message: 'all resources of a run must have one type (a vault protects servers or disks, not both)' });
+    }
+    const shares = new Set<string>();
+    req.shareWith.forEach((p, i) => {
+      if (p === req.projectId) ctx.addIssue({ code: 'custom', path: ['shareWith', i], message: 'cannot share with the source project itself' });
+      if (shares.has(p)) ctx.addIssue({ code: 'custom', path: ['shareWith', i], message: `duplicate project id ${p}` });
+      shares.add(p);
+    });
+  });
+export type RunRequest = z.infer<typeof RunRequest>;
+/** What a caller may send (defaults not yet applied). */
+export type RunRequestInput = z.input<typeof RunRequest>;
+
+/** CBR vault object_type for the run's resources. */
+export function objectTypeOf(request: Pick<RunRequest, 'resources'>): 'server' | 'disk' {
+  return request.resources[0]?.type === 'OS::Cinder::Volume' ? 'disk' : 'server';
+}

@@ -1,0 +1,266 @@
+/**
+ * check-status (every minute): advance the runs that are due in the store's sparse `due` index.
+ *
+ * - Runs whose checkpoints are protecting are grouped by (project, region, vault) and each group costs
+ *   ONE paged ListBackups (vault_id, status=available&status=error, start_time just before the oldest
+ *   pending checkpoint), stopping early once every pending checkpoint is accounted for — not one call
+ *   per run. Groups run with at most CHECK_CONCURRENCY in flight.
+ * - A checkpoint whose top-level backups all reached available/error is final; when every checkpoint
+ *   of a run is final and no skipped resource awaits a retry, the run moves to share-backup and
+ *   checkpoint.finished is published (after the record, so a crash leaves the run due again via the
+ *   watchdog rather than lost). Others are rescheduled with exponential backoff, never past their deadline.
+ * - Runs past their completion window become EXPIRED (run.finished published).
+ * - Watchdog: a run in any other step that has been due for a full step timeout lost its message (or
+ *   its handler kept crashing); the step's input message is re-published (attempt + 1). Steps are
+ *   idempotent, so a re-drive of a step that was merely slow is harmless.
+ * Idempotency: the sweep only reads CBR; every write is an optimistic-version save, so two overlapping
+ * sweeps cannot both move a run (the loser re-reads and finds nothing to do).
+ */
+import { buildMessage, type MessageOf } from '../contracts';
+import type { BackupQuery, CbrApi, QueueName } from '../ports';
+import { mutateRun } from '../store/mutate';
+import { addEvent, isTerminal, type BackupRef, type CheckpointRecord, type RunRecord } from '../store/run';
+import { resourcesBoundMessage } from './add-resources';
+import { endRun, scheduleAt, watchdog } from './common';
+import { vaultReadyMessage } from './create-vault';
+import type { PipelineDeps } from './deps';
+import { forEachLimited } from './limit';
+import { runRequestedMessage } from './start-run';
+import type { Message } from '../contracts';
+
+export interface SweepResult {
+  due: number;
+  /** Vault groups queried (one paged ListBackups each). */
+  vaults: number;
+  /** ListBackups pages requested in this sweep. */
+  listCalls: number;
+  checked: number;
+  finished: number;
+  rescheduled: number;
+  expired: number;
+  redriven: number;
+  errors: number;
+}
+
+type Found = Map<string, Map<string, BackupRef>>;
+
+export function checkpointFinishedMessage(run: RunRecord, now: number, attempt = 1): MessageOf<'checkpoint.finished'> {
+  const checkpoints = run.checkpoints
+    .filter((c): c is CheckpointRecord & { id: string } => c.id !== undefined && c.status !== 'intent' && c.status !== 'protecting')
+    .map((c) => ({ id: c.id, seq: c.seq, status: c.status as 'available' | 'error' | 'partial' | 'empty', backups: c.backups }));
+  return buildMessage('checkpoint.finished', { runId: run.runId, occurredAt: now, attempt, key: 'finished', data: { checkpoints } });
+}
+
+export function backoffMs(checks: number, base: number, max: number): number {
+  return Math.min(max, base * 2 ** Math.max(0, Math.min(20, checks - 1)));
+}
+
+/** CBR's ListBackups time filter format: YYYY-MM-DDTHH:MM:SSZ. */
+function cbrTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const START_TIME_SLACK_MS = 15 * 60_000;
+
+async function fetchFinishedBackups(cbr: CbrApi, vaultId: string, pending: CheckpointRecord[], pageSize: number, counter: { pages: number }): Promise<Found> {
+  const found: Found = new Map();
+  const expected = new Map<string, number>();
+  for (const cp of pending) {
+    found.set(cp.id!, new Map());
+    expected.set(cp.id!, cp.resourceIds.length - cp.skipped.length);
+  }
+  let unresolved = pending.length;
+  const oldest = Math.min(...pending.map((c) => c.createdAt ?? 0));
+  let seen = 0;
+  const query: BackupQuery = { vault_id: vaultId, status: ['available', 'error'], start_time: cbrTime(oldest - START_TIME_SLACK_MS) };
+  counter.pages++;
+  for await (const b of cbr.paginateBackups(query, { pageSize })) {
+    if (++seen % pageSize === 0) counter.pages++;
+    if (b.parent_id || !b.checkpoint_id || !b.resource_id) continue;
+    const byResource = found.get(b.checkpoint_id);
+    if (!byResource || (b.status !== 'available' && b.status !== 'error')) continue;
+    const before = byResource.size;
+    byResource.set(b.resource_id, { id: b.id, resourceId: b.resource_id, resourceType: b.resource_type ?? 'unknown', status: b.status });
+    if (byResource.size > before && byResource.size === expected.get(b.checkpoint_id)) {
+      if (--unresolved === 0) break;
+    }
+  }
+  return found;
+}
+
+/** Apply what ListBackups showed to one run's draft; returns the messages to publish after saving. */
+function applyProgress(draft: RunRecord, found: Found, deps: PipelineDeps, now: number): Array<[QueueName, Message]> {
+  const out: Array<[QueueName, Message]> = [];
+  for (const cp of draft.checkpoints) {
+    if (cp.status !== 'protecting' || !cp.id) continue;
+    const got = found.get(cp.id);
+    if (!got) continue;
+    const skipped = new Set(cp.skipped.map((s) => s.id));
+    const expected = cp.resourceIds.filter((r) => !skipped.has(r));
+    const backups = expected.map((r) => got.get(r)).filter((b): b is BackupRef => b !== undefined);
+    if (backups.length === expected.length) {
+      const ok = backups.filter((b) => b.status === 'available').length;
+      cp.status = ok === backups.length ? 'available' : ok === 0 ? 'error' : 'partial';
+      cp.backups = backups;
+      cp.finishedAt = now;
+      addEvent(draft, now, 'check-status', `checkpoint-${cp.status}`, `${cp.id}: ${ok}/${backups.length} backups available`);
+    } else if (backups.length > cp.backups.length) {
+      cp.backups = backups;
+      addEvent(draft, now, 'check-status', 'progress', `${cp.id}: ${backups.length}/${expected.length} backups finished`);
+    }
+  }
+  const openCheckpoint = draft.checkpoints.some((c) => c.status === 'protecting' || c.status === 'intent');
+  if (!openCheckpoint && draft.pendingResources.length === 0) {
+    draft.step = 'share-backup';
+    watchdog(draft, now, deps.settings);
+    addEvent(draft, now, 'check-status', 'checkpoints-finished');
+    out.push(['share', checkpointFinishedMessage(draft, now)]);
+    return out;
+  }
+  draft.checks += 1;
+  // A skipped-resource retry or a checkpoint intent that made no progress for a step timeout: re-drive.
+  if (now - (draft.progressAt ?? draft.createdAt) >= deps.settings.stepTimeoutMs) {
+    const attempt = (draft.attempts.watchdog ?? 0) + 2; // the original delivery was attempt 1
+    const intent = draft.checkpoints.find((c) => c.status === 'intent');
+    const retry = draft.pendingResources.filter((p) => !draft.checkpoints.some((c) => c.seq === p.attempts + 1));
+    if (intent) out.push(['checkpoint', resourcesBoundMessage(draft, now, intent.seq, intent.resourceIds, attempt)]);
+    else if (retry.length > 0) out.push(['checkpoint', resourcesBoundMessage(draft, now, retry[0]!.attempts + 1, retry.map((p) => p.id), attempt)]);
+    if (out.length > 0) {
+      draft.attempts.watchdog = attempt - 1;
+      addEvent(draft, now, 'check-status', 'redriven', 'start-checkpoint made no progress');
+    }
+  }
+  scheduleAt(draft, now + backoffMs(draft.checks, deps.settings.checkBaseDelayMs, deps.settings.checkMaxDelayMs), deps.settings);
+  return out;
+}
+
+/** The message that (re)starts the step a run is in. */
+function stepInput(run: RunRecord, now: number, attempt: number): [QueueName, Message] | undefined {
+  switch (run.step) {
+    case 'create-vault':
+      return ['vault', runRequestedMessage(run, now, attempt)];
+    case 'add-resources':
+      return run.vault ? ['resources', vaultReadyMessage(run, now, attempt)] : ['vault', runRequestedMessage(run, now, attempt)];
+    case 'start-checkpoint':
+      return ['checkpoint', resourcesBoundMessage(run, now, 1, run.request.resources.map((r) => r.id), attempt)];
+    case 'share-backup':
+      return ['share', checkpointFinishedMessage(run, now, attempt)];
+    default:
+      return undefined;
+  }
+}
+
+export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
+  const now = deps.clock.now();
+  const s = deps.settings;
+  const result: SweepResult = { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0 };
+
+  const due: RunRecord[] = [];
+  for (let shard = 0; shard < s.dueShards && due.length < s.maxRunsPerSweep; shard++) {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.store.listDue(shard, now, Math.min(1000, s.maxRunsPerSweep - due.length), cursor);
+      due.push(...page.runs);
+      cursor = page.cursor;
+    } while (cursor && due.length < s.maxRunsPerSweep);
+  }
+  result.due = due.length;
+
+  const groups = new Map<string, RunRecord[]>();
+  const direct: RunRecord[] = [];
+  for (const run of due) {
+    if (isTerminal(run.state)) continue;
+    const protecting = run.step === 'check-status' && now < run.deadlineAt && run.checkpoints.some((c) => c.status === 'protecting' && c.id);
+    if (!protecting) {
+      direct.push(run);
+      continue;
+    }
+    const key = `${run.request.projectId}|${run.request.region}|${run.vault!.id}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+
+  const evaluate = async (run: RunRecord, found: Found): Promise<void> => {
+    let publish: Array<[QueueName, Message]> = [];
+    const { run: saved, changed } = await mutateRun(
+      deps.store,
+      run.runId,
+      (draft) => {
+        if (draft.step !== 'check-status' || !draft.due || draft.due.at > now) return undefined; // another sweep got it
+        publish = applyProgress(draft, found, deps, now);
+        return draft;
+      },
+      { now, initial: run },
+    );
+    if (!changed || isTerminal(saved.state)) return;
+    result.checked++;
+    if (saved.step === 'share-backup') result.finished++;
+    else result.rescheduled++;
+    for (const [queue, message] of publish) {
+      await deps.bus.send(queue, message);
+      if (message.type === 'resources.bound') result.redriven++;
+    }
+  };
+
+  const handleDirect = async (run: RunRecord): Promise<void> => {
+    if (now >= run.deadlineAt) {
+      const pending = run.checkpoints.filter((c) => c.status === 'protecting').map((c) => c.id);
+      const what = run.step === 'check-status' && pending.length > 0 ? `checkpoint ${pending.join(', ')} still protecting` : `stuck in step ${run.step}`;
+      const ended = await endRun(deps, run.runId, 'EXPIRED', `not finished within its completion window of ${run.request.completionWindowMinutes} minutes: ${what}`);
+      if (ended.state === 'EXPIRED') result.expired++;
+      return;
+    }
+    if (run.step === 'check-status') return evaluate(run, new Map());
+    let message: [QueueName, Message] | undefined;
+    const { changed } = await mutateRun(
+      deps.store,
+      run.runId,
+      (draft) => {
+        if (!draft.due || draft.due.at > now || draft.step === 'check-status' || draft.step === 'done') return undefined;
+        const attempt = (draft.attempts.watchdog ?? 0) + 2; // the original delivery was attempt 1
+        message = stepInput(draft, now, attempt);
+        draft.attempts.watchdog = attempt - 1;
+        watchdog(draft, now, s);
+        addEvent(draft, now, draft.step, 'redriven', `no progress for ${Math.round(s.stepTimeoutMs / 1000)} s; re-published the step's input`);
+        return draft;
+      },
+      { now, initial: run },
+    );
+    if (changed && message) {
+      await deps.bus.send(message[0], message[1]);
+      result.redriven++;
+    }
+  };
+
+  type Task = { kind: 'group'; runs: RunRecord[] } | { kind: 'direct'; run: RunRecord };
+  const tasks: Task[] = [...[...groups.values()].map((runs) => ({ kind: 'group' as const, runs })), ...direct.map((run) => ({ kind: 'direct' as const, run }))];
+  await forEachLimited(tasks, s.checkConcurrency, async (task) => {
+    try {
+      if (task.kind === 'direct') return await handleDirect(task.run);
+      const first = task.runs[0]!;
+      const cbr = await deps.cbr({ projectId: first.request.projectId, region: first.request.region });
+      const pending = task.runs.flatMap((r) => r.checkpoints.filter((c) => c.status === 'protecting' && c.id));
+      result.vaults++;
+      const counter = { pages: 0 };
+      const found = await fetchFinishedBackups(cbr, first.vault!.id, pending, s.backupPageSize, counter);
+      result.listCalls += counter.pages;
+      for (const run of task.runs) {
+        try {
+          await evaluate(run, found);
+        } catch (error) {
+          result.errors++;
+          logSweepError(error, run.runId);
+        }
+      }
+    } catch (error) {
+      // CBR or the store failed for this group: its runs stay due and are tried again next sweep.
+      result.errors++;
+      logSweepError(error, task.kind === 'direct' ? task.run.runId : task.runs.map((r) => r.runId).join(','));
+    }
+  });
+  return result;
+}
+
+function logSweepError(error: unknown, runIds: string): void {
+  const e = error instanceof Error ? error : new Error(String(error));
+  console.error(JSON.stringify({ level: 'error', msg: 'check-status: run not advanced this sweep', runIds, error: e.name, message: e.message }));
+}

@@ -1,0 +1,152 @@
+/**
+ * create-vault: find the run's vault by exact name (ListVault) or create it, never making a second
+ * vault for one name, although CBR offers no client token.
+ *
+ * - Duplicate delivery: a run that already recorded its vault only re-publishes vault.ready.
+ * - mode "create": a conditional vault-name lease in the store (key project#region#name) lets one
+ *   invocation at a time run ListVault + CreateVault for that name. The holder is a random token per
+ *   invocation, so even two concurrent deliveries of the same message cannot both hold it. A run that
+ *   finds the lease held by a live holder re-queues itself with a delay (attempt + 1).
+ * - The holder always lists by name (exact client-side match, CBR's `name` filter may be fuzzy) before
+ *   creating: a holder that crashed after CreateVault, or whose lease lapsed, left a vault that the
+ *   next holder finds instead of creating another. Order after the call: record on the run, mark the
+ *   lease resolved (vault id), publish vault.ready.
+ * - The lease (VAULT_LEASE_SECONDS) must outlive the function timeout, so a live holder's lease never
+ *   lapses mid-call. mode "reuse": no lease (nothing is created); no vault by that name fails the run.
+ */
+import { buildMessage, type MessageOf } from '../contracts';
+import { objectTypeOf, type RunRequest } from '../contracts/run-request';
+import { cbrErrorOf, type CbrApi, type CbrVaultView, type VaultCreateBody } from '../ports';
+import { RunNotFoundError } from '../store/errors';
+import { mutateRun } from '../store/mutate';
+import { addEvent, isTerminal, vaultLeaseKey, type RunRecord } from '../store/run';
+import { endRun, expireIfLate, requeueLater, runErrorOf, watchdog, type StepOutcome } from './common';
+import type { PipelineDeps } from './deps';
+
+/** Every vault whose name is exactly `name`, oldest first (pages through ListVault). */
+export async function findVaultsByName(cbr: CbrApi, name: string): Promise<CbrVaultView[]> {
+  const found: CbrVaultView[] = [];
+  const limit = 100;
+  for (let offset = 0; ; offset += limit) {
+    const page = await cbr.listVault({ name, limit, offset });
+    found.push(...page.vaults.filter((v) => v.name === name));
+    if (page.vaults.length < limit || offset + limit >= page.count) break;
+  }
+  return found.sort((a, b) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')) || a.id.localeCompare(b.id));
+}
+
+export function vaultCreateBody(request: RunRequest): VaultCreateBody {
+  const spec = request.vault;
+  if (spec.mode !== 'create') throw new Error('vaultCreateBody needs a create spec');
+  const b = spec.billing;
+  return {
+    vault: {
+      name: spec.name,
+      ...(spec.description ? { description: spec.description } : {}),
+      billing: {
+        consistent_level: b.consistentLevel,
+        object_type: objectTypeOf(request),
+        protect_type: 'backup',
+        size: b.size,
+        cloud_type: b.cloudType,
+        charging_mode: b.chargingMode,
+        ...(b.chargingMode === 'pre_paid'
+          ? { period_type: b.periodType, period_num: b.periodNum, is_auto_renew: b.isAutoRenew, is_auto_pay: b.isAutoPay }
+          : {}),
+      },
+      resources: [],
+      ...(b.chargingMode === 'post_paid' && b.autoExpand !== undefined ? { auto_expand: b.autoExpand } : {}),
+    },
+  };
+}
+
+export function vaultReadyMessage(run: RunRecord, now: number, attempt = 1): MessageOf<'vault.ready'> {
+  const vault = run.vault!;
+  return buildMessage('vault.ready', { runId: run.runId, occurredAt: now, attempt, key: vault.id, data: { vaultId: vault.id, vaultName: vault.name, created: vault.created } });
+}
+
+export async function createVault(deps: PipelineDeps, message: MessageOf<'run.requested'>): Promise<StepOutcome> {
+  const run = await deps.store.get(message.runId);
+  if (!run) throw new RunNotFoundError(message.runId);
+  if (isTerminal(run.state)) return 'ignored';
+  if (run.vault) {
+    await deps.bus.send('resources', vaultReadyMessage(run, deps.clock.now()));
+    return 'duplicate';
+  }
+  if (await expireIfLate(deps, run)) return 'expired';
+
+  const { projectId, region, vault: spec } = run.request;
+  const cbr = await deps.cbr({ projectId, region });
+  const wanted = objectTypeOf(run.request);
+
+  let vault: CbrVaultView | undefined;
+  let created = false;
+  let holder: string | undefined;
+  const leaseKey = vaultLeaseKey(projectId, region, spec.name);
+  if (spec.mode === 'create') {
+    holder = `${run.runId}:${deps.newToken()}`;
+    const { acquired, lease } = await deps.store.acquireLease(leaseKey, holder, deps.clock.now(), deps.settings.vaultLeaseMs);
+    if (!acquired) {
+      const other = lease.holder?.split(':')[0] ?? 'another run';
+      return await requeueLater(deps, 'vault', message, 'VAULT_LEASE_BUSY', `vault name '${spec.name}' is being created by run ${other}`, 'create-vault');
+    }
+  }
+  try {
+    vault = (await findVaultsByName(cbr, spec.name))[0];
+  } catch (error) {
+    // Nothing was created yet: let the next delivery take the lease at once.
+    if (holder) await deps.store.releaseLease(leaseKey, holder, deps.clock.now());
+    throw error;
+  }
+  if (!vault && spec.mode === 'reuse') {
+    const now = deps.clock.now();
+    await endRun(deps, run.runId, 'FAILED', `no vault named '${spec.name}' in project ${projectId} (${region})`, {
+      code: 'VAULT_NOT_FOUND', message: `no vault named '${spec.name}'`, step: 'create-vault', at: now,
+    });
+    return 'failed-run';
+  }
+  if (!vault) {
+    try {
+      vault = (await cbr.createVault(vaultCreateBody(run.request))).vault;
+      created = true;
+    } catch (error) {
+      const cbrError = cbrErrorOf(error);
+      if (!cbrError || cbrError.retryable) throw error; // ambiguous: keep the lease; the next holder lists first
+      await deps.store.releaseLease(leaseKey, holder!, deps.clock.now());
+      const now = deps.clock.now();
+      await endRun(deps, run.runId, 'FAILED', `CBR refused to create vault '${spec.name}': ${cbrError.message}`, runErrorOf(error, 'create-vault', now));
+      return 'failed-run';
+    }
+  }
+
+  const objectType = vault.billing?.object_type;
+  if (objectType && objectType !== wanted) {
+    if (holder) await deps.store.resolveLease(leaseKey, holder, vault.id, deps.clock.now());
+    const now = deps.clock.now();
+    await endRun(deps, run.runId, 'FAILED', `vault '${spec.name}' protects ${objectType} resources, the run needs ${wanted}`, {
+      code: 'VAULT_TYPE_MISMATCH', message: `vault object_type ${objectType} != ${wanted}`, step: 'create-vault', at: now,
+    });
+    return 'failed-run';
+  }
+
+  const found = vault;
+  const now = deps.clock.now();
+  const { run: recorded } = await mutateRun(
+    deps.store,
+    run.runId,
+    (draft) => {
+      if (draft.vault) return undefined; // a concurrent delivery recorded it first
+      draft.vault = { id: found.id, name: found.name, created };
+      draft.state = 'RUNNING';
+      draft.step = 'add-resources';
+      watchdog(draft, now, deps.settings);
+      addEvent(draft, now, 'create-vault', created ? 'vault-created' : 'vault-found', found.id);
+      return draft;
+    },
+    { now, initial: run },
+  );
+  if (holder) await deps.store.resolveLease(leaseKey, holder, found.id, now);
+  if (isTerminal(recorded.state) || !recorded.vault) return 'ignored';
+  await deps.bus.send('resources', vaultReadyMessage(recorded, now));
+  return 'done';
+}

@@ -1,0 +1,65 @@
+import type { CbrFactory, Clock, MessageBus, RunStore } from '../ports';
+
+/** Tunables of the pipeline (lib/config.ts maps the environment onto these). */
+export interface PipelineSettings {
+  /** Region used when a run request omits one (CBR_REGION). */
+  defaultRegion?: string | undefined;
+  /** Number of partitions of the due index the checker sweeps. */
+  dueShards: number;
+  /** How long a run may hold a vault-name lease; must exceed the create-vault function timeout. */
+  vaultLeaseMs: number;
+  /** How long a start-checkpoint invocation owns a checkpoint intent; must exceed its function timeout. */
+  checkpointClaimMs: number;
+  /** Delay and budget for re-queued messages waiting for a lease or claim held by another invocation. */
+  busyRetryDelaySeconds: number;
+  busyRetryMax: number;
+  /** Resources CBR skipped (still protecting): delay before another checkpoint, and how many tries. */
+  skipRetryDelaySeconds: number;
+  skipRetryMax: number;
+  /** A non-check step that makes no progress for this long is re-driven by the checker. */
+  stepTimeoutMs: number;
+  /** Checker: first look after a checkpoint starts, backoff, concurrency, sweep bounds, page size. */
+  firstCheckDelayMs: number;
+  checkBaseDelayMs: number;
+  checkMaxDelayMs: number;
+  checkConcurrency: number;
+  maxRunsPerSweep: number;
+  backupPageSize: number;
+  /** Finished runs are kept this long (DynamoDB TTL). */
+  runTtlDays: number;
+  /** SQS maxReceiveCount of the step queues: the last failed receive fails the run (DLQ). */
+  maxReceiveCount: number;
+}
+
+export const DEFAULT_SETTINGS: PipelineSettings = {
+  dueShards: 4,
+  vaultLeaseMs: 120_000,
+  checkpointClaimMs: 120_000,
+  busyRetryDelaySeconds: 30,
+  busyRetryMax: 20,
+  skipRetryDelaySeconds: 120,
+  skipRetryMax: 5,
+  stepTimeoutMs: 15 * 60_000,
+  firstCheckDelayMs: 30_000,
+  checkBaseDelayMs: 30_000,
+  checkMaxDelayMs: 5 * 60_000,
+  checkConcurrency: 8,
+  maxRunsPerSweep: 20_000,
+  backupPageSize: 500,
+  runTtlDays: 30,
+  maxReceiveCount: 5,
+};
+
+/** Everything a step needs; handlers build these once per container. */
+export interface PipelineDeps {
+  store: RunStore;
+  bus: MessageBus;
+  clock: Clock;
+  cbr: CbrFactory;
+  settings: PipelineSettings;
+  /** A fresh random token per invocation (lease/claim holder). */
+  newToken: () => string;
+}
+
+/** start-run and get-run never talk to CBR (and must not import its client). */
+export type IntakeDeps = Omit<PipelineDeps, 'cbr'>;

@@ -1,0 +1,15 @@
+/** check-status's edge: a scheduled event in, one sweep, its figures logged and returned. */
+import middy from '@middy/core';
+import type { ScheduledEvent } from 'aws-lambda';
+import { checkStatus, type SweepResult } from '../check-status';
+import type { PipelineDeps } from '../deps';
+import { jsonLogger, type Logger } from '../log';
+
+export function checkStatusHandler(deps: PipelineDeps, log: Logger = jsonLogger) {
+  return middy<ScheduledEvent | Record<string, never>, SweepResult>().handler(async () => {
+    const started = Date.now();
+    const result = await checkStatus(deps);
+    log(result.errors > 0 ? 'warn' : 'info', 'sweep done', { ...result, ms: Date.now() - started });
+    return result;
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * What the SQS edge does when processing a record threw: record the error and the attempt on the run
+ * (so GET /runs/{id} shows why it is stuck), and on the last receive before the dead-letter queue
+ * fail the run with that reason — a message in the DLQ never leaves its run silently RUNNING.
+ */
+import { isTerminal, addEvent, type Step } from '../store/run';
+import { mutateRun } from '../store/mutate';
+import { publishFinished, runErrorOf, terminate } from './common';
+import type { IntakeDeps } from './deps';
+
+export async function recordDeliveryFailure(
+  deps: IntakeDeps,
+  failure: { runId: string; step: Step; error: unknown; receiveCount: number },
+): Promise<void> {
+  const now = deps.clock.now();
+  const lastReceive = failure.receiveCount >= deps.settings.maxReceiveCount;
+  const { run, changed } = await mutateRun(
+    deps.store,
+    failure.runId,
+    (draft) => {
+      const error = runErrorOf(failure.error, failure.step, now);
+      draft.attempts[failure.step] = (draft.attempts[failure.step] ?? 0) + 1;
+      draft.lastError = error;
+      if (lastReceive) {
+        terminate(draft, 'FAILED', `step ${failure.step} failed ${failure.receiveCount} times; its message went to the dead-letter queue: ${error.code}: ${error.message}`, now, deps.settings, error);
+      } else {
+        addEvent(draft, now, failure.step, 'waiting', `attempt ${failure.receiveCount} failed: ${error.code}: ${error.message}`.slice(0, 500));
+      }
+      return draft;
+    },
+    { now },
+  );
+  if (changed && isTerminal(run.state)) await publishFinished(deps, run);
+}

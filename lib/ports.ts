@@ -1,0 +1,180 @@
+/**
+ * The ports the use-cases depend on. Adapters: lib/store (memory, DynamoDB), lib/queue (memory, SQS),
+ * lib/cbr (the real CBR client satisfies CbrApi structurally), and plain functions for the clock.
+ */
+import type { Message } from './contracts';
+import type { RunRecord, VaultLease } from './store/run';
+
+// ---------------------------------------------------------------------------------------------
+// CBR: the subset of lib/cbr's CbrClient the pipeline uses, with the same method names and wire
+// (snake_case) shapes, typed loosely enough that the real client's zod-inferred types fit.
+
+export interface CbrResourceRef { id: string; type: string; name?: string | null | undefined; protect_status?: string | null | undefined }
+export interface CbrVaultView {
+  id: string;
+  name: string;
+  billing: { object_type?: string | null | undefined; status?: string | null | undefined };
+  resources?: ReadonlyArray<CbrResourceRef> | null | undefined;
+  created_at?: string | null | undefined;
+}
+export interface CbrBackupView {
+  id: string;
+  name?: string | null | undefined;
+  checkpoint_id?: string | null | undefined;
+  vault_id?: string | null | undefined;
+  resource_id?: string | null | undefined;
+  resource_type?: string | null | undefined;
+  status: string;
+  parent_id?: string | null | undefined;
+}
+export interface CbrMemberView { id?: string | null | undefined; status?: string | null | undefined; dest_project_id?: string | null | undefined }
+export interface CbrSkippedResource { id?: string | null | undefined; type?: string | null | undefined; name?: string | null | undefined; code?: string | null | undefined; reason?: string | null | undefined }
+export interface CbrCheckpointView {
+  id: string;
+  status: string;
+  vault?: { skipped_resources?: ReadonlyArray<CbrSkippedResource> | null | undefined } | null | undefined;
+}
+
+export interface VaultCreateBody {
+  vault: {
+    name: string;
+    description?: string;
+    billing: {
+      consistent_level: string;
+      object_type: string;
+      protect_type: string;
+      size: number;
+      cloud_type?: string;
+      charging_mode?: string;
+      period_type?: string;
+      period_num?: number;
+      is_auto_renew?: boolean;
+      is_auto_pay?: boolean;
+    };
+    resources: Array<{ id: string; type: string; name?: string }>;
+    auto_expand?: boolean;
+  };
+}
+export interface CheckpointCreateBody {
+  checkpoint: {
+    vault_id: string;
+    parameters?: { auto_trigger?: boolean; description?: string; incremental?: boolean; name?: string; resources?: string[] };
+  };
+}
+export type CbrBackupStatus = 'available' | 'protecting' | 'deleting' | 'restoring' | 'error' | 'waiting_protect' | 'waiting_delete' | 'waiting_restore';
+export interface BackupQuery {
+  vault_id?: string;
+  checkpoint_id?: string;
+  name?: string;
+  status?: CbrBackupStatus | CbrBackupStatus[];
+  start_time?: string;
+}
+export interface CallOptions { idempotent?: boolean; signal?: AbortSignal }
+export interface CbrOpLogView {
+  status: string;
+  checkpoint_id?: string | null | undefined;
+  error_info?: { code?: string | number | null | undefined; message?: string | null | undefined } | null | undefined;
+  extra_info?: { resource?: { id?: string | null | undefined } | null | undefined } | null | undefined;
+}
+
+export interface CbrApi {
+  listVault(query: { name?: string; limit?: number; offset?: number }): Promise<{ vaults: ReadonlyArray<CbrVaultView>; count: number }>;
+  createVault(body: VaultCreateBody, opts?: CallOptions): Promise<{ vault: CbrVaultView }>;
+  showVault(vaultId: string): Promise<{ vault: CbrVaultView }>;
+  addVaultResource(vaultId: string, body: { resources: Array<{ id: string; type: string; name?: string }> }): Promise<{ add_resource_ids?: ReadonlyArray<string> | null | undefined }>;
+  createCheckpoint(body: CheckpointCreateBody, opts?: CallOptions): Promise<{ checkpoint: CbrCheckpointView }>;
+  paginateBackups(query: BackupQuery, opts?: { pageSize?: number }): AsyncIterable<CbrBackupView>;
+  addMember(backupId: string, body: { members: string[] }): Promise<{ members?: ReadonlyArray<CbrMemberView> | null | undefined }>;
+  showMembersDetail(backupId: string, query: { limit?: number; offset?: number }): Promise<{ members: ReadonlyArray<CbrMemberView>; count: number }>;
+  /** Only to explain failed backups (CBR's reason is in the task log, not on the backup). */
+  listOpLogs(query: { operation_type?: 'backup'; status?: 'failed'; vault_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrOpLogView> }>;
+}
+
+/** One CBR client per (project, region): AK/SK works across projects, IAM tokens are project scoped. */
+export type CbrFactory = (target: { projectId: string; region: string }) => CbrApi | Promise<CbrApi>;
+
+/**
+ * What a CbrApi adapter's errors carry (lib/cbr's CbrApiError has these fields). The use-cases read
+ * errors through `cbrErrorOf` so they never import the client (cold-start rule for start-run/get-run).
+ */
+export interface CbrErrorShape {
+  name: string;
+  message: string;
+  httpStatus?: number;
+  errorCode?: string;
+  requestId?: string;
+  retryable: boolean;
+  notFound?: boolean;
+}
+
+export function cbrErrorOf(error: unknown): CbrErrorShape | undefined {
+  if (!(error instanceof Error) || error.name !== 'CbrApiError') return undefined;
+  const e = error as Error & Partial<CbrErrorShape>;
+  return {
+    name: e.name,
+    message: e.message,
+    httpStatus: typeof e.httpStatus === 'number' ? e.httpStatus : undefined,
+    errorCode: typeof e.errorCode === 'string' ? e.errorCode : undefined,
+    requestId: typeof e.requestId === 'string' ? e.requestId : undefined,
+    retryable: e.retryable === true,
+    notFound: e.notFound === true,
+  };
+}
+
+/** `BackupService.6103` and a bare `6103` both match code '6103'. */
+export function hasCbrCode(error: unknown, ...codes: string[]): boolean {
+  const code = cbrErrorOf(error)?.errorCode;
+  if (!code) return false;
+  const bare = code.replace(/^[A-Za-z]+\./, '');
+  return codes.includes(bare);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queues
+
+/** Logical destinations; each is one SQS queue (with its own DLQ) in serverless.yml. */
+export type QueueName = 'intake' | 'vault' | 'resources' | 'checkpoint' | 'share' | 'events';
+export const QUEUE_NAMES: ReadonlyArray<QueueName> = ['intake', 'vault', 'resources', 'checkpoint', 'share', 'events'];
+
+export interface MessageBus {
+  /** Sends one message; `delaySeconds` (0..900) postpones its first delivery. */
+  send(queue: QueueName, message: Message, options?: { delaySeconds?: number }): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+export type SaveResult = { ok: true; run: RunRecord } | { ok: false; reason: 'stale' | 'terminal' | 'missing' };
+
+export interface RunStore {
+  /** Conditional create: 'exists' when a run with this id is already there (duplicate start). */
+  create(run: RunRecord): Promise<'created' | 'exists'>;
+  /** The run, or undefined when unknown or expired (TTL passed even if not yet deleted). */
+  get(runId: string): Promise<RunRecord | undefined>;
+  /**
+   * Replace the run if its stored version is still `run.version - 1` and it is not terminal.
+   * Callers use `mutateRun` (lib/store/mutate.ts) rather than this directly.
+   */
+  save(run: RunRecord): Promise<SaveResult>;
+  /** Runs whose nextCheckAt <= now in one due shard, oldest first. */
+  listDue(shard: number, now: number, limit: number, cursor?: string): Promise<{ runs: RunRecord[]; cursor?: string }>;
+  /** Most recent runs first (for the CLI's `list`). */
+  listRecent(limit: number): Promise<RunRecord[]>;
+
+  /** The vault-name lease record, if any. */
+  getLease(key: string): Promise<VaultLease | undefined>;
+  /**
+   * Take the lease for `holder` unless another holder's lease is still live at `now`.
+   * Returns the lease as stored after the attempt and whether `holder` now holds it.
+   */
+  acquireLease(key: string, holder: string, now: number, leaseMs: number): Promise<{ acquired: boolean; lease: VaultLease }>;
+  /** Record the vault id on the lease and release it (only the current holder may). */
+  resolveLease(key: string, holder: string, vaultId: string, now: number): Promise<void>;
+  /** Give the lease up without a vault (CBR refused to create it); only the current holder may. */
+  releaseLease(key: string, holder: string, now: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface Clock { now(): number }
+export const systemClock: Clock = { now: () => Date.now() };

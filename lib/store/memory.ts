@@ -1,0 +1,99 @@
+/**
+ * In-memory RunStore with the same semantics as the DynamoDB adapter (conditional create, version
+ * check, terminal states final, expiry filtered on read). For unit tests and benchmarks.
+ */
+import type { Clock, RunStore, SaveResult } from '../ports';
+import { isTerminal, RunRecord, type VaultLease } from './run';
+
+export class MemoryRunStore implements RunStore {
+  readonly runs = new Map<string, RunRecord>();
+  readonly leases = new Map<string, VaultLease>();
+  /** Count of calls per method, for tests that check how much a use-case touches the store. */
+  readonly calls: Record<string, number> = {};
+
+  constructor(private readonly clock: Clock) {}
+
+  private count(op: string): void {
+    this.calls[op] = (this.calls[op] ?? 0) + 1;
+  }
+
+  private live(run: RunRecord | undefined): RunRecord | undefined {
+    if (!run) return undefined;
+    if (run.expiresAt !== undefined && run.expiresAt * 1000 <= this.clock.now()) return undefined;
+    return structuredClone(run);
+  }
+
+  async create(run: RunRecord): Promise<'created' | 'exists'> {
+    this.count('create');
+    if (this.runs.has(run.runId)) return 'exists';
+    this.runs.set(run.runId, structuredClone(RunRecord.parse(run)));
+    return 'created';
+  }
+
+  async get(runId: string): Promise<RunRecord | undefined> {
+    this.count('get');
+    return this.live(this.runs.get(runId));
+  }
+
+  async save(run: RunRecord): Promise<SaveResult> {
+    this.count('save');
+    const current = this.runs.get(run.runId);
+    if (!current) return { ok: false, reason: 'missing' };
+    if (isTerminal(current.state)) return { ok: false, reason: 'terminal' };
+    if (current.version !== run.version - 1) return { ok: false, reason: 'stale' };
+    // Records are built by typed code and validated on create; a write is stored as given (like DynamoDB).
+    this.runs.set(run.runId, structuredClone(run));
+    return { ok: true, run };
+  }
+
+  async listDue(shard: number, now: number, limit: number, cursor?: string): Promise<{ runs: RunRecord[]; cursor?: string }> {
+    this.count('listDue');
+    const due = [...this.runs.values()]
+      .filter((r) => r.due && r.due.shard === shard && r.due.at <= now)
+      .sort((a, b) => a.due!.at - b.due!.at || a.runId.localeCompare(b.runId));
+    const start = cursor ? Number(cursor) : 0;
+    const page = due.slice(start, start + limit);
+    const next = start + limit < due.length ? String(start + limit) : undefined;
+    return next === undefined ? { runs: page.map((r) => structuredClone(r)) } : { runs: page.map((r) => structuredClone(r)), cursor: next };
+  }
+
+  async listRecent(limit: number): Promise<RunRecord[]> {
+    this.count('listRecent');
+    return [...this.runs.values()]
+      .filter((r) => this.live(r))
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+
+  async getLease(key: string): Promise<VaultLease | undefined> {
+    this.count('getLease');
+    const lease = this.leases.get(key);
+    return lease ? { ...lease } : undefined;
+  }
+
+  async acquireLease(key: string, holder: string, now: number, leaseMs: number): Promise<{ acquired: boolean; lease: VaultLease }> {
+    this.count('acquireLease');
+    const current = this.leases.get(key);
+    const free = !current || current.holder === undefined || current.holder === holder || current.leaseUntil <= now;
+    if (!free) return { acquired: false, lease: { ...current } };
+    const lease: VaultLease = { ...(current ?? {}), key, holder, leaseUntil: now + leaseMs, updatedAt: now };
+    this.leases.set(key, lease);
+    return { acquired: true, lease: { ...lease } };
+  }
+
+  async resolveLease(key: string, holder: string, vaultId: string, now: number): Promise<void> {
+    this.count('resolveLease');
+    const current = this.leases.get(key);
+    if (!current || current.holder !== holder) return;
+    this.leases.set(key, { key, leaseUntil: 0, vaultId, updatedAt: now });
+  }
+
+  async releaseLease(key: string, holder: string, now: number): Promise<void> {
+    this.count('releaseLease');
+    const current = this.leases.get(key);
+    if (!current || current.holder !== holder) return;
+    const { holder: _h, ...rest } = current;
+    this.leases.set(key, { ...rest, leaseUntil: 0, updatedAt: now });
+  }
+}

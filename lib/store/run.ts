@@ -1,0 +1,148 @@
+/**
+ * The run record: one backup run's state, the ids CBR gave us, a timeline and the last error. The
+ * states are AWS Backup's job vocabulary. A terminal state (COMPLETED, PARTIAL, FAILED, EXPIRED) is
+ * final: stores refuse to overwrite it.
+ */
+import * as z from 'zod';
+import { RunRequest } from '../contracts/run-request';
+
+export const RunState = z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'PARTIAL', 'FAILED', 'EXPIRED']);
+export type RunState = z.infer<typeof RunState>;
+export const TERMINAL_STATES: ReadonlyArray<RunState> = ['COMPLETED', 'PARTIAL', 'FAILED', 'EXPIRED'];
+export function isTerminal(state: RunState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+export const Step = z.enum(['create-vault', 'add-resources', 'start-checkpoint', 'check-status', 'share-backup', 'done']);
+export type Step = z.infer<typeof Step>;
+
+export const RunError = z.object({
+  code: z.string(),
+  message: z.string(),
+  requestId: z.string().optional(),
+  step: Step.optional(),
+  at: z.number(),
+});
+export type RunError = z.infer<typeof RunError>;
+
+export const BackupRef = z.object({
+  id: z.string(),
+  resourceId: z.string(),
+  resourceType: z.string(),
+  status: z.enum(['available', 'error']),
+});
+export type BackupRef = z.infer<typeof BackupRef>;
+
+export const CheckpointRecord = z.object({
+  /** 1 for the run's checkpoint; 2.. for retries of resources CBR skipped. */
+  seq: z.number().int().min(1),
+  /** Name given to CBR, derived from the run id and seq (the recovery key after a crash). */
+  name: z.string(),
+  id: z.string().optional(),
+  status: z.enum(['intent', 'protecting', 'available', 'error', 'partial', 'empty']),
+  resourceIds: z.array(z.string()),
+  /** While a start-checkpoint invocation is between intent and record, no other may call CBR. */
+  claim: z.object({ token: z.string(), until: z.number() }).optional(),
+  createdAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  backups: z.array(BackupRef).default([]),
+  skipped: z.array(z.object({ id: z.string(), reason: z.string() })).default([]),
+});
+export type CheckpointRecord = z.infer<typeof CheckpointRecord>;
+
+export const ShareRecord = z.object({
+  backupId: z.string(),
+  resourceId: z.string(),
+  projectId: z.string(),
+  status: z.enum(['pending', 'accepted', 'rejected', 'failed']),
+  code: z.string().optional(),
+  message: z.string().optional(),
+});
+export type ShareRecord = z.infer<typeof ShareRecord>;
+
+export const TimelineEvent = z.object({
+  at: z.number(),
+  step: Step,
+  event: z.string(),
+  detail: z.string().optional(),
+});
+export type TimelineEvent = z.infer<typeof TimelineEvent>;
+
+export const RunSource = z.object({
+  kind: z.enum(['http', 'invoke', 'queue', 'schedule']),
+  plan: z.string().optional(),
+  scheduledTime: z.string().optional(),
+});
+export type RunSource = z.infer<typeof RunSource>;
+
+
+export const RunRecord = z.object({
+  runId: z.string(),
+  /** Optimistic-concurrency version; every save increments it by one. */
+  version: z.number().int().min(1),
+  state: RunState,
+  step: Step,
+  request: RunRequest.and(z.object({ region: z.string() })),
+  source: RunSource,
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  /** createdAt + completion window: past it a non-terminal run becomes EXPIRED. */
+  deadlineAt: z.number(),
+  finishedAt: z.number().optional(),
+  /** Last time a step made progress (any timeline event but 'progress'/'waiting'/'redriven'). */
+  progressAt: z.number().optional(),
+  /** Present while the run is in the due index (every non-terminal run): when the checker looks next. */
+  due: z.object({ shard: z.number().int().min(0), at: z.number() }).optional(),
+  checks: z.number().int().min(0).default(0),
+  vault: z.object({ id: z.string(), name: z.string(), created: z.boolean() }).optional(),
+  boundResourceIds: z.array(z.string()).default([]),
+  checkpoints: z.array(CheckpointRecord).default([]),
+  /** Resources CBR skipped (still being backed up): retried later by another checkpoint, never dropped. */
+  pendingResources: z.array(z.object({ id: z.string(), reason: z.string(), attempts: z.number().int(), retryAt: z.number() })).default([]),
+  failedResources: z.array(z.object({ id: z.string(), reason: z.string() })).default([]),
+  shares: z.array(ShareRecord).default([]),
+  notShareable: z.array(z.object({ backupId: z.string(), resourceId: z.string(), resourceType: z.string(), reason: z.string() })).default([]),
+  timeline: z.array(TimelineEvent).default([]),
+  /** Failed processing attempts per step (each failed delivery counts once). */
+  attempts: z.record(z.string(), z.number().int()).default({}),
+  lastError: RunError.optional(),
+  /** Why the run ended (terminal states). */
+  reason: z.string().optional(),
+  /** DynamoDB TTL (epoch seconds), set when the run ends. */
+  expiresAt: z.number().optional(),
+});
+export type RunRecord = z.infer<typeof RunRecord>;
+
+export const VaultLease = z.object({
+  key: z.string(),
+  holder: z.string().optional(),
+  leaseUntil: z.number(),
+  vaultId: z.string().optional(),
+  updatedAt: z.number(),
+});
+export type VaultLease = z.infer<typeof VaultLease>;
+
+/** Lease key: one per (project, region, vault name). */
+export function vaultLeaseKey(projectId: string, region: string, vaultName: string): string {
+  return `${projectId}#${region}#${vaultName}`;
+}
+
+/** Stable shard of the due index for a run (spreads the checker's queries over partitions). */
+export function dueShardOf(runId: string, shards: number): number {
+  let h = 0;
+  for (let i = 0; i < runId.length; i++) h = (h * 31 + runId.charCodeAt(i)) >>> 0;
+  return h % Math.max(1, shards);
+}
+
+const TIMELINE_LIMIT = 200;
+const NOT_PROGRESS = new Set(['progress', 'waiting', 'redriven']);
+
+/** Append a timeline event (the oldest progress events are dropped past 200 entries). */
+export function addEvent(run: RunRecord, at: number, step: Step, event: string, detail?: string): void {
+  run.timeline.push(detail === undefined ? { at, step, event } : { at, step, event, detail });
+  if (!NOT_PROGRESS.has(event)) run.progressAt = at;
+  if (run.timeline.length > TIMELINE_LIMIT) {
+    const idx = run.timeline.findIndex((e) => e.event === 'progress');
+    run.timeline.splice(idx >= 0 ? idx : 1, 1);
+  }
+}

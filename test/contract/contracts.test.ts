@@ -1,0 +1,81 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MESSAGE_TYPES, parseMessage, type MessageType } from '../../lib/contracts';
+import { parseWith } from '../../lib/contracts/parse';
+import { RunRequest } from '../../lib/contracts/run-request';
+
+const root = join(import.meta.dirname, '../../events/contracts');
+const fixtures = readdirSync(root).flatMap((dir) =>
+  readdirSync(join(root, dir)).map((file) => ({ dir, file, json: JSON.parse(readFileSync(join(root, dir, file), 'utf8')) as Record<string, unknown> })),
+);
+
+describe('contract fixtures (events/contracts/<type>/v1.*.json)', () => {
+  it('there is at least one fixture for every message type and for the run request', () => {
+    const dirs = new Set(fixtures.map((f) => f.dir));
+    for (const type of [...MESSAGE_TYPES, 'run-request']) expect(dirs, type).toContain(type);
+    for (const f of fixtures) expect(f.file).toMatch(/^v\d+\.[a-z0-9-]+\.json$/);
+  });
+
+  for (const f of fixtures) {
+    it(`${f.dir}/${f.file} parses and keeps every field (schemas only grow)`, () => {
+      if (f.dir === 'run-request') {
+        const parsed = parseWith(RunRequest, f.json);
+        expect(parsed).toMatchObject(f.json);
+        return;
+      }
+      const version = Number(/^v(\d+)/.exec(f.file)![1]);
+      const message = parseMessage(f.json, f.dir as MessageType);
+      expect(message.version).toBe(version);
+      expect(message).toMatchObject(f.json);
+      expect(parseMessage(JSON.stringify(f.json))).toEqual(message);
+    });
+  }
+});
+
+describe('parseMessage refusals', () => {
+  const base = fixtures.find((f) => f.dir === 'vault.ready')!.json;
+
+  it('rejects an unknown version with a clear error naming the field', () => {
+    expect(() => parseMessage({ ...base, version: 2 })).toThrow(expect.objectContaining({ field: 'version', message: "version: unsupported version 2 of 'vault.ready' (supported: 1)" }));
+  });
+
+  it('rejects an unknown type, the wrong type for a queue, and text that is not JSON', () => {
+    expect(() => parseMessage({ ...base, type: 'vault.exploded' })).toThrow(expect.objectContaining({ field: 'type', message: expect.stringContaining("unknown message type 'vault.exploded'") }));
+    expect(() => parseMessage(base, 'checkpoint.finished')).toThrow(expect.objectContaining({ field: 'type', message: "type: expected a 'checkpoint.finished' message, got 'vault.ready'" }));
+    expect(() => parseMessage('{"type":')).toThrow(expect.objectContaining({ field: 'body' }));
+  });
+
+  it('names the nested field that is wrong', () => {
+    const data = base.data as Record<string, unknown>;
+    expect(() => parseMessage({ ...base, data: { ...data, vaultId: '../../etc/passwd' } })).toThrow(expect.objectContaining({ field: 'data.vaultId' }));
+    expect(() => parseMessage({ ...base, runId: 'x'.repeat(40) })).toThrow(expect.objectContaining({ field: 'runId' }));
+    expect(() => parseMessage({ ...base, surprise: true })).toThrow(expect.objectContaining({ message: expect.stringContaining('surprise') }));
+  });
+});
+
+describe('run request rules', () => {
+  const valid = fixtures.find((f) => f.file === 'v1.post-paid.json')!.json;
+  const issuesOf = (input: unknown) => {
+    try {
+      parseWith(RunRequest, input);
+      return [];
+    } catch (e) {
+      return (e as { issues: Array<{ field: string; message: string }> }).issues;
+    }
+  };
+
+  it('needs periodType and periodNum for yearly/monthly vaults', () => {
+    const vault = { mode: 'create', name: 'v', billing: { chargingMode: 'pre_paid', size: 100 } };
+    expect(issuesOf({ ...valid, vault }).map((i) => i.field)).toEqual(['vault.billing.periodType', 'vault.billing.periodNum']);
+  });
+
+  it('refuses mixed resource types, duplicates, bad ids, too-long checkpoint names and non-http notify URLs', () => {
+    const resources = [
+      { id: 'e8cc6bfd-d324-4b88-9109-9fb0ba70676f', type: 'OS::Nova::Server' },
+      { id: 'e8cc6bfd-d324-4b88-9109-9fb0ba70676f', type: 'OS::Cinder::Volume' },
+    ];
+    const fields = issuesOf({ ...valid, resources, checkpoint: { name: 'x'.repeat(29) }, notifyUrl: 'file:///etc/passwd', projectId: 'ABC' }).map((i) => i.field);
+    expect(fields).toEqual(expect.arrayContaining(['resources', 'resources[1].id', 'checkpoint.name', 'notifyUrl', 'projectId']));
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { cronToAws, parsePlanFile } from '../../lib/plans/plans';
+import { runIdForPlan } from '../../lib/pipeline/start-run';
+
+const plan = (over: Record<string, unknown> = {}) => ({
+  name: 'nightly',
+  cron: '0 2 * * *',
+  timezone: 'Asia/Shanghai',
+  request: { projectId: '0605767b5780d5762fc5c0118072a564', vault: { mode: 'reuse', name: 'v' }, resources: [{ id: 'e8cc6bfd-d324-4b88-9109-9fb0ba70676f', type: 'OS::Nova::Server' }] },
+  ...over,
+});
+
+describe('plans', () => {
+  it('converts standard cron to EventBridge cron (? rule, Sunday = 1)', () => {
+    expect(cronToAws('0 2 * * *')).toBe('cron(0 2 * * ? *)');
+    expect(cronToAws('30 3 * * 0')).toBe('cron(30 3 ? * 1 *)');
+    expect(cronToAws('15 1 * * 1-5')).toBe('cron(15 1 ? * 2-6 *)');
+    expect(cronToAws('0 */6 1 * *')).toBe('cron(0 */6 1 * ? *)');
+    expect(cronToAws('0 4 * jan MON,FRI')).toBe('cron(0 4 ? JAN MON,FRI *)');
+    expect(() => cronToAws('0 4 1 * 1')).toThrow(/day-of-month and a day-of-week/);
+  });
+
+  it('names the field of a bad plan (cron, time zone, duplicate name, request)', () => {
+    const errorOf = (plans: unknown[]) => {
+      try {
+        parsePlanFile({ plans });
+        return undefined;
+      } catch (e) {
+        return (e as { issues: Array<{ field: string }> }).issues.map((i) => i.field);
+      }
+    };
+    expect(errorOf([plan()])).toBeUndefined();
+    expect(errorOf([plan({ cron: '0 25 * * *' })])).toEqual(['plans.yml.plans[0].cron']);
+    expect(errorOf([plan({ timezone: 'Mars/Olympus' })])).toEqual(['plans.yml.plans[0].timezone']);
+    expect(errorOf([plan(), plan()])).toEqual(['plans.yml.plans[1].name']);
+    expect(errorOf([plan({ request: { ...plan().request, projectId: 'nope' } })])).toEqual(['plans.yml.plans[0].request.projectId']);
+  });
+
+  it('derives one run id per plan firing (same minute -> same run; next firing -> new run)', () => {
+    const a = runIdForPlan('nightly', '2026-11-22T18:00:00Z');
+    expect(runIdForPlan('nightly', '2026-11-22T18:00:00.000Z')).toBe(a);
+    expect(runIdForPlan('nightly', '2026-11-22T18:00:59+00:00')).toBe(a);
+    expect(runIdForPlan('nightly', '2026-11-23T18:00:00Z')).not.toBe(a);
+    expect(runIdForPlan('weekly', '2026-11-22T18:00:00Z')).not.toBe(a);
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});

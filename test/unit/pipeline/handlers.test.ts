@@ -1,0 +1,154 @@
+import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { buildMessage } from '../../../lib/contracts';
+import { createVault } from '../../../lib/pipeline/create-vault';
+import { checkStatusHandler } from '../../../lib/pipeline/edge/check-status';
+import { getRunHandler } from '../../../lib/pipeline/edge/get-run';
+import { sqsStepHandler } from '../../../lib/pipeline/edge/sqs';
+import { startRunHandler } from '../../../lib/pipeline/edge/start-run';
+import { silentLogger } from '../../../lib/pipeline/log';
+import { makeContext, makeHttpEvent, makeScheduledEvent, makeSqsEvent, makeSqsRecord } from '../../helpers/factories';
+import { makeWorld, request } from './world';
+
+const ctx = makeContext();
+const json = (r: unknown) => JSON.parse((r as APIGatewayProxyStructuredResultV2).body!) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+describe('start-run handler', () => {
+  const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => makeHttpEvent({ method: 'POST', path: '/runs', body, headers });
+
+  it('POST /runs answers 202 with the run id and its status URL', async () => {
+    const w = makeWorld();
+    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const res = (await handler(post(JSON.stringify(request())), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(res.statusCode).toBe(202);
+    const body = json(res);
+    expect(body).toMatchObject({ runId: expect.any(String), state: 'PENDING', created: true });
+    expect(body.statusUrl).toBe(`https://api.example.com/runs/${body.runId}`);
+    expect(await w.memory.get(body.runId)).toBeDefined();
+    expect(w.bus.on('vault')).toHaveLength(1);
+  });
+
+  it('answers 400 naming the field, 400 for malformed JSON, 415 for a non-JSON body; nothing is stored', async () => {
+    const w = makeWorld();
+    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const bad = (await handler(post(JSON.stringify({ ...request(), completionWindowMinutes: 1 })), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(bad.statusCode).toBe(400);
+    expect(json(bad)).toMatchObject({ error: 'ValidationError', field: 'completionWindowMinutes' });
+    const malformed = (await handler(post('{"projectId":'), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(malformed.statusCode).toBe(400);
+    expect(json(malformed)).toMatchObject({ field: 'body', message: expect.stringContaining('not valid JSON') });
+    const empty = (await handler(post(''), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(json(empty)).toMatchObject({ field: 'body' });
+    const form = (await handler(post('a=b', { 'content-type': 'application/x-www-form-urlencoded' }), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(form.statusCode).toBe(415);
+    expect(w.memory.runs.size).toBe(0);
+  });
+
+  it('the same Idempotency-Key starts one run', async () => {
+    const w = makeWorld();
+    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const headers = { 'content-type': 'application/json', 'idempotency-key': 'nightly-2026-11-22' };
+    const a = json(await handler(post(JSON.stringify(request()), headers), ctx));
+    const b = json(await handler(post(JSON.stringify(request()), headers), ctx));
+    expect(b.runId).toBe(a.runId);
+    expect([a.created, b.created]).toEqual([true, false]);
+    expect(w.memory.runs.size).toBe(1);
+  });
+
+  it('intake queue: a bad record fails alone (partial batch response)', async () => {
+    const w = makeWorld();
+    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const good = buildMessage('run.requested', { runId: '0c9d6a1e-8f2b-4c3d-9e4f-5a6b7c8d9e0f', occurredAt: w.clock.now(), data: { request: request() as never } });
+    const records = [makeSqsRecord(good), makeSqsRecord('{not json'), makeSqsRecord({ ...good, version: 3 } as never)];
+    const res = (await handler(makeSqsEvent(records), ctx)) as SQSBatchResponse;
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.messageId }, { itemIdentifier: records[2]!.messageId }]);
+    expect(w.memory.runs.has(good.runId)).toBe(true);
+  });
+
+  it('a plan schedule delivered twice starts one run; an unfilled time placeholder is refused', async () => {
+    const w = makeWorld();
+    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const trigger = { source: 'cbr-flow.plan', plan: 'nightly', scheduledTime: '2026-11-22T18:00:00Z', request: request() };
+    const a = (await handler(trigger, ctx)) as { runId: string; created: boolean };
+    const b = (await handler({ ...trigger }, ctx)) as { runId: string; created: boolean };
+    expect(b.runId).toBe(a.runId);
+    expect([a.created, b.created]).toEqual([true, false]);
+    expect((await w.memory.get(a.runId))!.source).toEqual({ kind: 'schedule', plan: 'nightly', scheduledTime: '2026-11-22T18:00:00Z' });
+    await expect(handler({ ...trigger, scheduledTime: '<aws.scheduler.scheduled-time>' }, ctx)).rejects.toMatchObject({ field: 'scheduledTime' });
+  });
+
+  it('a direct invoke with a run.requested envelope starts that run', async () => {
+    const w = makeWorld();
+    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const m = buildMessage('run.requested', { runId: '7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b', occurredAt: w.clock.now(), data: { request: request() as never } });
+    expect(await handler(m, ctx)).toEqual({ runId: m.runId, created: true, state: 'PENDING' });
+    expect((await w.memory.get(m.runId))!.source.kind).toBe('invoke');
+  });
+});
+
+describe('get-run handler', () => {
+  it('GET /runs/{id} returns the record with ISO timestamps; 404 unknown; 400 for a bad id', async () => {
+    const w = makeWorld();
+    const run = await w.runToEnd();
+    const handler = getRunHandler(w.memory, silentLogger);
+    const ok = await handler(makeHttpEvent({ method: 'GET', path: `/runs/${run.runId}`, routeKey: 'GET /runs/{id}', pathParameters: { id: run.runId } }), ctx);
+    expect(ok.statusCode).toBe(200);
+    const body = json(ok);
+    expect(body).toMatchObject({ runId: run.runId, state: 'COMPLETED', createdAt: new Date(run.createdAt).toISOString() });
+    expect(body.timeline[0].at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const missing = await handler(makeHttpEvent({ method: 'GET', path: '/runs/x', routeKey: 'GET /runs/{id}', pathParameters: { id: '7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b' } }), ctx);
+    expect(missing.statusCode).toBe(404);
+    const bad = await handler(makeHttpEvent({ method: 'GET', path: '/runs/..%2F', routeKey: 'GET /runs/{id}', pathParameters: { id: '../etc' } }), ctx);
+    expect(bad.statusCode).toBe(400);
+    expect(json(bad)).toMatchObject({ field: 'id' });
+  });
+
+  it('GET /runs lists recent runs, newest first; a bad limit is a 400', async () => {
+    const w = makeWorld();
+    const a = await w.runToEnd();
+    w.clock.advance(1000);
+    const b = await w.runToEnd(request({ vault: { mode: 'create', name: 'other', billing: { chargingMode: 'post_paid', size: 100 } }, resources: [{ id: '0b1d9f3e-2c4a-4e6b-8d0f-1a3c5e7b9d2f', type: 'OS::Nova::Server' }] }));
+    const handler = getRunHandler(w.memory, silentLogger);
+    const res = await handler(makeHttpEvent({ method: 'GET', path: '/runs', queryStringParameters: { limit: '10' } }), ctx);
+    expect(json(res).runs.map((r: { runId: string }) => r.runId)).toEqual([b.runId, a.runId]);
+    const bad = await handler(makeHttpEvent({ method: 'GET', path: '/runs', queryStringParameters: { limit: 'all' } }), ctx);
+    expect(bad.statusCode).toBe(400);
+    expect(json(bad).field).toBe('query.limit');
+  });
+});
+
+describe('SQS step handler', () => {
+  it('processes good records, reports only the bad ones, and records the failure on the run', async () => {
+    const w = makeWorld({ maxReceiveCount: 3 });
+    const handler = sqsStepHandler({ type: 'run.requested', step: 'create-vault', run: createVault }, w.deps, silentLogger);
+    const ok = startRunHandler(w.deps, { log: silentLogger });
+    const r1 = json(await ok(makeHttpEvent({ method: 'POST', path: '/runs', body: JSON.stringify(request()), headers: { 'content-type': 'application/json' } }), ctx));
+    const good = w.bus.drain('vault')[0]!.message;
+    const wrongType = buildMessage('vault.ready', { runId: r1.runId, occurredAt: w.clock.now(), data: { vaultId: 'ea7b8717-2543-478a-a92d-3ca7ee448f67', vaultName: 'x', created: true } });
+    const records = [makeSqsRecord(wrongType, { receiveCount: 1 }), makeSqsRecord(good), makeSqsRecord('💥')];
+    const res = await handler(makeSqsEvent(records), ctx);
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0]!.messageId, records[2]!.messageId]);
+    let run = (await w.memory.get(r1.runId))!;
+    expect(run.vault).toBeDefined(); // the good record went through
+    expect(run.attempts['create-vault']).toBe(1);
+    expect(run.lastError).toMatchObject({ code: 'ValidationError', message: expect.stringContaining("expected a 'run.requested' message") });
+    // The last receive before the DLQ fails the run with the reason.
+    await handler(makeSqsEvent([makeSqsRecord(wrongType, { receiveCount: 3 })]), ctx);
+    run = (await w.memory.get(r1.runId))!;
+    expect(run.state).toBe('FAILED');
+    expect(run.reason).toContain('dead-letter queue');
+  });
+});
+
+describe('check-status handler', () => {
+  it('runs one sweep per scheduled event and returns its figures', async () => {
+    const w = makeWorld();
+    await startRunHandler(w.deps, { log: silentLogger })(makeHttpEvent({ method: 'POST', path: '/runs', body: JSON.stringify(request()), headers: { 'content-type': 'application/json' } }), ctx);
+    await w.pump();
+    w.cbr.finishAll();
+    w.clock.advance(60_000);
+    const result = await checkStatusHandler(w.deps, silentLogger)(makeScheduledEvent(), ctx);
+    expect(result).toMatchObject({ due: 1, vaults: 1, finished: 1, errors: 0 });
+    expect(w.bus.on('share')).toHaveLength(1);
+  });
+});
