@@ -1,0 +1,166 @@
+/**
+ * `npm start`: the CBR emulator, the local AWS stand-ins and every handler wired as serverless.yml
+ * declares, then a demo backup run (two emulated servers, shared with the demo peer project) started
+ * through the HTTP webhook and followed step by step until it ends. Exit 0 only when it is COMPLETED.
+ *
+ *   npm start                  demo run, then exit
+ *   npm start -- --serve       keep serving webhooks and the CLI (no demo unless --demo)
+ *   npm start -- --reset       wipe the data folder (.data/) first
+ *   other flags: --port <n>, --rate-scale <x>, --timeout <s>, --verbose
+ */
+import { createWriteStream, existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEMO } from '../emulator/index';
+import { ApiClient, CliError, watchRun } from './cli';
+import { dataDirHolder } from './runtime';
+import { PROJECT_ROOT, startLocalStack, type LocalStack } from './stack';
+
+/** The checker runs every minute in production; locally every 3 s (60 s x 0.05). */
+const DEFAULT_RATE_SCALE = 0.05;
+
+export function demoRunRequest(): Record<string, unknown> {
+  return {
+    projectId: DEMO.projectId,
+    region: DEMO.region,
+    vault: { mode: 'create', name: 'cbr-flow-demo', description: 'npm start demo', billing: { chargingMode: 'post_paid', size: 500 } },
+    resources: DEMO.servers.slice(0, 2).map((s) => ({ id: s.id, type: 'OS::Nova::Server', name: s.name })),
+    checkpoint: { name: 'demo', description: 'cbr-flow demo run' },
+    shareWith: [DEMO.peerProjectId],
+    completionWindowMinutes: 30,
+  };
+}
+
+function usageError(message: string): never {
+  throw new CliError(`${message}\nUsage: npm start -- [--serve] [--demo] [--reset] [--port <n>] [--rate-scale <x>] [--timeout <s>] [--verbose]`, 2);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await start(argv);
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    console.error(`cbr-flow: ${err.message}`);
+    return err.exitCode;
+  }
+}
+
+async function start(argv: string[]): Promise<number> {
+  const launchedAt = Date.now() - Math.round(process.uptime() * 1000);
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        'serve': { type: 'boolean' },
+        'demo': { type: 'boolean' },
+        'reset': { type: 'boolean' },
+        'port': { type: 'string' },
+        'rate-scale': { type: 'string' },
+        'timeout': { type: 'string' },
+        'verbose': { type: 'boolean' },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    usageError((err as Error).message);
+  }
+  const num = (flag: string, value: string | undefined, fallback: number, ok: (n: number) => boolean): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || !ok(n)) usageError(`--${flag}: "${value}" is not valid`);
+    return n;
+  };
+  const serve = args.serve ?? false;
+  const runDemo = !serve || (args.demo ?? false);
+  const port = num('port', args.port, serve ? 3000 : 0, (n) => Number.isInteger(n) && n >= 0 && n < 65536);
+  const rateScale = num('rate-scale', args['rate-scale'], DEFAULT_RATE_SCALE, (n) => n > 0 && n <= 1);
+  const timeoutS = num('timeout', args.timeout, 120, (n) => n > 0);
+
+  const dataDir = join(PROJECT_ROOT, '.data');
+  const holder = dataDirHolder(dataDir);
+  if (holder !== undefined) {
+    throw new CliError(`${dataDir} is in use by process ${holder} (\`npm start -- --serve\`?); stop it first${args.reset ? ' before --reset' : ''}`, 1);
+  }
+  if (args.reset && existsSync(dataDir)) {
+    rmSync(dataDir, { recursive: true, force: true });
+    console.log(`reset: removed ${dataDir}`);
+  }
+  mkdirSync(dataDir, { recursive: true });
+  // The demo keeps its console for the run's progress; handler and runtime logs go to a file.
+  const logFile = join(dataDir, 'local.log');
+  const toConsole = serve || args.verbose;
+  const logStream = toConsole ? undefined : createWriteStream(logFile, { flags: 'w' });
+  const log = (line: string): void => {
+    if (logStream) logStream.write(`${new Date().toISOString()} ${line}\n`);
+    else process.stdout.write(`${line}\n`);
+  };
+
+  let stack: LocalStack | undefined;
+  const shutdown = async (): Promise<void> => {
+    const s = stack;
+    stack = undefined;
+    await s?.stop();
+    await new Promise<void>((resolve) => (logStream ? logStream.end(resolve) : resolve()));
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.log(`\n${signal}: stopping...`);
+    void shutdown().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    console.log('cbr-flow: starting the local stack (emulator, DynamoDB, SQS, handlers from serverless.yml)...');
+    stack = await startLocalStack({ dataDir, httpPort: port, rateScale, log });
+    const { runtime } = stack;
+    console.log(`cbr-flow: ready in ${((Date.now() - launchedAt) / 1000).toFixed(1)} s since launch`);
+    console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs)`);
+    console.log(`  CBR        ${stack.cbrEndpoint}${stack.emulator ? ' (embedded emulator, demo credentials)' : ''}`);
+    console.log(`  data       ${dataDir}${logStream ? `  (logs: ${logFile})` : ''}`);
+    console.log(`  functions  ${runtime.functions.map((f) => f.key).join(', ')}`);
+    console.log(`  schedules  ${runtime.schedules().filter((s) => s.enabled).map((s) => `${s.functionKey} ${s.expression}`).join('; ') || 'none'} (rate x ${rateScale})`);
+
+    let code = 0;
+    if (runDemo) {
+      const api = new ApiClient(runtime.url);
+      console.log(`\ndemo: backing up ${DEMO.servers[0].name} and ${DEMO.servers[1].name} of project ${DEMO.projectId}, sharing with ${DEMO.peerProjectId}`);
+      const accepted = await api.startRun(demoRunRequest());
+      console.log(`demo: POST /runs -> 202, run ${accepted.runId}`);
+      try {
+        const run = await watchRun(api, accepted.runId, { intervalMs: 250, timeoutMs: timeoutS * 1000, onEvent: (line) => console.log(`  ${line}`) });
+        const wall = ((Date.now() - launchedAt) / 1000).toFixed(1);
+        console.log(`demo: run ${run.runId} ${run.state}${run.reason ? ` (${run.reason})` : ''}; wall time from launch ${wall} s`);
+        if (run.state !== 'COMPLETED') code = 1;
+      } catch (err) {
+        if (!(err instanceof CliError)) throw err;
+        console.error(`demo: ${err.message}`);
+        code = err.exitCode;
+      }
+    }
+    if (serve) {
+      console.log(`\nserving; try:  npx cbr-flow list --endpoint ${runtime.url}`);
+      console.log('press Ctrl+C to stop');
+      await new Promise<never>(() => undefined);
+    }
+    await shutdown();
+    if (code !== 0 && logStream) printLogTail(logFile);
+    return code;
+  } catch (err) {
+    await shutdown().catch(() => undefined);
+    if (err instanceof CliError) {
+      console.error(`cbr-flow: ${err.message}`);
+      if (logStream) printLogTail(logFile);
+      return err.exitCode;
+    }
+    console.error(`cbr-flow: ${(err as Error).message}`);
+    if (logStream) printLogTail(logFile);
+    return 1;
+  }
+}
+
+function printLogTail(file: string): void {
+  if (!existsSync(file)) return;
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-30);
+  console.error(`--- last lines of ${file} ---\n${lines.join('\n')}`);
+}

@@ -1,0 +1,148 @@
+/**
+ * The real service: `serverless.yml` packages offline (no AWS credentials, no network) into a
+ * template with everything the handlers need, and the local stack built from the `local` package
+ * runs a whole backup through the HTTP API, driven by the `cbr-flow` CLI.
+ *
+ * This is the only test that packages the project itself (osls clears .serverless/ on every run, so
+ * two concurrent packagers of one directory would trip over each other).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../../emulator/index';
+import { main, type Io } from '../../local/cli';
+import { offlineEnv, packageService } from '../../local/package';
+import { PROJECT_ROOT, startLocalStack, type LocalStack } from '../../local/stack';
+import { demoRunRequest } from '../../local/start';
+import { readTemplate, type CfnTemplate } from '../../local/template';
+
+type Resource = { Type: string; Properties?: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- CloudFormation JSON
+
+let deployTemplate: CfnTemplate;
+let packageMs = 0;
+let stack: LocalStack;
+let dataDir: string;
+const logs: string[] = [];
+
+function ofType(template: CfnTemplate, type: string): Array<[string, Resource]> {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type) as Array<[string, Resource]>;
+}
+
+async function cli(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => stdin };
+  const code = await main([...args, '--endpoint', stack.runtime.url], {}, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+beforeAll(async () => {
+  ({ ms: packageMs } = await packageService(PROJECT_ROOT, 'dev'));
+  deployTemplate = readTemplate(PROJECT_ROOT).template;
+  dataDir = mkdtempSync(join(tmpdir(), 'cbr-flow-service-'));
+  stack = await startLocalStack({
+    dataDir,
+    httpPort: 0,
+    rateScale: 0.02, // the checker every 1.2 s
+    package: 'always',
+    log: (line) => logs.push(line),
+    emulator: { timing: { checkpointMs: [400, 800] } },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('serverless.yml packaged offline for a deployable stage', () => {
+  it('packages without AWS credentials', () => {
+    console.log(`osls package --stage dev: ${packageMs} ms`);
+    const env = offlineEnv({ AWS_ACCESS_KEY_ID: 'AKIA...', AWS_SECRET_ACCESS_KEY: 's', AWS_PROFILE: 'prod', PATH: '/bin' });
+    expect(env).not.toHaveProperty('AWS_ACCESS_KEY_ID');
+    expect(env).not.toHaveProperty('AWS_SECRET_ACCESS_KEY');
+    expect(env).not.toHaveProperty('AWS_PROFILE');
+    expect(env.AWS_SHARED_CREDENTIALS_FILE).toBe('/dev/null');
+    expect(Object.keys(deployTemplate.Resources).length).toBeGreaterThan(20);
+  });
+
+  it('declares every step queue with a DLQ redrive, the runs table with its GSIs and TTL, the routes and the schedules', () => {
+    const queues = Object.fromEntries(ofType(deployTemplate, 'AWS::SQS::Queue'));
+    const redriven = Object.entries(queues).filter(([, q]) => q.Properties?.RedrivePolicy);
+    expect(redriven.length).toBeGreaterThanOrEqual(5);
+    for (const [id, q] of redriven) {
+      const dlq = q.Properties!.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0] as string;
+      expect(queues[dlq], `${id} -> ${dlq}`).toBeDefined();
+      expect(Number(q.Properties!.RedrivePolicy.maxReceiveCount)).toBeGreaterThan(1);
+    }
+    const [[, table]] = ofType(deployTemplate, 'AWS::DynamoDB::Table') as [[string, Resource]];
+    expect(table.Properties!.GlobalSecondaryIndexes.length).toBeGreaterThanOrEqual(1);
+    expect(table.Properties!.TimeToLiveSpecification).toMatchObject({ Enabled: true });
+    expect(ofType(deployTemplate, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort())
+      .toEqual(['GET /runs', 'GET /runs/{id}', 'POST /runs']);
+    const rules = ofType(deployTemplate, 'AWS::Events::Rule').map(([, r]) => r.Properties!.ScheduleExpression);
+    expect(rules).toContain('rate(1 minute)');
+    for (const [, s] of ofType(deployTemplate, 'AWS::Scheduler::Schedule')) expect(s.Properties!.ScheduleExpressionTimezone).toEqual(expect.any(String));
+    const mappings = ofType(deployTemplate, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings.length).toBeGreaterThanOrEqual(5);
+    for (const [id, m] of mappings) expect(m.Properties!.FunctionResponseTypes, id).toEqual(['ReportBatchItemFailures']);
+  });
+
+  it('runs every function on nodejs22.x/arm64 with least-privilege IAM (no wildcard actions)', () => {
+    for (const [id, f] of ofType(deployTemplate, 'AWS::Lambda::Function')) {
+      expect(f.Properties, id).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    }
+    const [[, role]] = ofType(deployTemplate, 'AWS::IAM::Role') as [[string, Resource]];
+    const statements = role.Properties!.Policies.flatMap((p: any) => p.PolicyDocument.Statement) as Array<{ Action: string[]; Resource: unknown }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const actions = statements.flatMap((s) => s.Action);
+    for (const a of actions) expect(a).not.toMatch(/\*/);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']));
+    for (const s of statements) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+  });
+});
+
+describe('the local stack of the real service', () => {
+  it('wires every function of serverless.yml and points the handlers at the local stand-ins', () => {
+    const keys = stack.runtime.functions.map((f) => f.key).sort();
+    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'share-backup', 'start-checkpoint', 'start-run']);
+    for (const f of stack.runtime.functions) {
+      expect(f.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.runtime.dynamodbEndpoint);
+      expect(f.env.AWS_ENDPOINT_URL_SQS).toBe(stack.runtime.sqsEndpoint);
+      expect(f.env.CBR_ENDPOINT).toBe(stack.cbrEndpoint);
+      expect(f.env.INTAKE_QUEUE_URL).toBe(stack.runtime.queue('IntakeQueue').url);
+    }
+  });
+
+  it('runs a whole backup started and watched through the CLI until COMPLETED', async () => {
+    const started = Date.now();
+    const r = await cli(['run', '--file', '-', '--watch', '--interval', '0.2', '--timeout', '60'], JSON.stringify(demoRunRequest()));
+    console.log(`demo run through the CLI: ${Date.now() - started} ms\n${r.out}`);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const runId = /run ([0-9a-f-]{36}) accepted/.exec(r.out)?.[1];
+    expect(runId).toBeDefined();
+    for (const step of ['create-vault', 'add-resources', 'start-checkpoint', 'check-status', 'share-backup']) expect(r.out).toContain(step);
+    expect(r.out).toMatch(new RegExp(`run ${runId} COMPLETED`));
+
+    const status = await cli(['status', runId!]);
+    expect(status).toMatchObject({ code: 0, out: expect.stringContaining('state    COMPLETED') });
+    const list = await cli(['list']);
+    expect(list.out).toMatch(new RegExp(`${runId}\\s+COMPLETED`));
+
+    const snapshot = stack.emulator!.state.snapshot();
+    expect(snapshot.vaults.filter((v) => v.name === 'cbr-flow-demo')).toHaveLength(1);
+    expect(snapshot.checkpoints).toHaveLength(1);
+    expect(snapshot.members.filter((m) => m.dest_project_id === DEMO.peerProjectId && m.status === 'pending')).toHaveLength(2);
+  }, 60_000);
+
+  it('answers a bad webhook body with a field-level 400 from the real start-run handler', async () => {
+    const res = await fetch(`${stack.runtime.url}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...demoRunRequest(), completionWindowMinutes: 1 }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('completionWindowMinutes');
+  });
+});
