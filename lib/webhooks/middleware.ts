@@ -1,0 +1,158 @@
+/**
+ * Inbound webhook authentication at the HTTP edge (API Gateway HTTP API, payload v2).
+ *
+ * `webhookAuth(...)` is a middy middleware whose `before` runs ahead of any body parsing: it
+ * verifies the Standard Webhooks signature over the RAW body (base64-decoded when API Gateway says
+ * isBase64Encoded), then claims the webhook-id with the ReplayGuard. It answers early:
+ *   401 `{ message, reason }`  for a missing/malformed/wrong/expired signature or a replayed id;
+ *   503 `{ message, reason: 'auth_unavailable' }` (+ retry-after) when the keys or the replay store
+ *       cannot be read (the sender retries; a 5xx from us is never a 500 and never a pass).
+ * When the request then fails (the handler throws or answers 5xx) the claim is released, so the
+ * sender's retry of the same message is processed instead of being refused as a replay.
+ *
+ * Off switch: `{ mode: 'off', stage: 'local' }` — explicit, and refused at construction for any other
+ * stage, so a deployed stage cannot run unauthenticated by accident. The default is on.
+ */
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { AppError } from '../errors';
+import { WebhookAuthError } from './errors';
+import type { ReplayGuard } from './replay';
+import { verifyWebhook, WEBHOOK_TOLERANCE_SECONDS, type VerifiedWebhook } from './verify';
+
+type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+export interface WebhookAuthOn {
+  mode?: 'on';
+  /** The active keys (a cached secret loader's get()); read per request, so rotation needs no deploy. */
+  keys: () => Promise<readonly string[]>;
+  replay: ReplayGuard;
+  clock?: { now(): number };
+  toleranceSeconds?: number;
+  log?: LogFn;
+}
+export interface WebhookAuthOff {
+  mode: 'off';
+  /** Must be 'local': turning authentication off anywhere else throws at cold start. */
+  stage: string;
+  log?: LogFn;
+}
+export type WebhookAuthOptions = WebhookAuthOn | WebhookAuthOff;
+
+export class WebhookAuthConfigError extends AppError {
+  override readonly name = 'WebhookAuthConfigError';
+}
+
+export type AuthOutcome =
+  | { ok: true; verified: VerifiedWebhook | undefined }
+  | { ok: false; response: APIGatewayProxyStructuredResultV2; reason: string };
+
+/** The raw body as API Gateway delivered it. */
+export function rawBodyOf(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>): string | Buffer {
+  if (event.body === undefined || event.body === null) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
+}
+
+function json(statusCode: number, body: Record<string, string>, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+export function unauthorized(error: WebhookAuthError): APIGatewayProxyStructuredResultV2 {
+  return json(401, { message: `webhook authentication failed: ${error.message}`, reason: error.reason });
+}
+
+const unavailable = () =>
+  json(503, { message: 'webhook authentication is temporarily unavailable, retry later', reason: 'auth_unavailable' }, { 'retry-after': '5' });
+
+function assertLegalOff(options: WebhookAuthOptions): void {
+  if (options.mode === 'off' && options.stage !== 'local') {
+    throw new WebhookAuthConfigError(`webhook authentication may only be turned off on the local stage, not on '${options.stage}'`);
+  }
+}
+
+/**
+ * Authenticate one HTTP request: verify, then claim the id. Never throws; every failure is an answer
+ * (401 or 503). Usable without middy.
+ */
+export async function authenticateWebhook(event: APIGatewayProxyEventV2, options: WebhookAuthOptions): Promise<AuthOutcome> {
+  assertLegalOff(options);
+  if (options.mode === 'off') return { ok: true, verified: undefined };
+  const log = options.log;
+  const now = (options.clock ?? Date).now();
+  const source = event.requestContext?.http?.sourceIp;
+  let keys: readonly string[];
+  try {
+    keys = await options.keys();
+  } catch (error) {
+    log?.('error', 'webhook keys unavailable', { error: (error as Error)?.name, message: (error as Error)?.message });
+    return { ok: false, response: unavailable(), reason: 'auth_unavailable' };
+  }
+  let verified: VerifiedWebhook;
+  try {
+    verified = verifyWebhook({ headers: event.headers ?? {}, rawBody: rawBodyOf(event) }, keys, now, { toleranceSeconds: options.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS });
+  } catch (error) {
+    if (error instanceof WebhookAuthError) {
+      log?.('warn', 'webhook rejected', { reason: error.reason, sourceIp: source });
+      return { ok: false, response: unauthorized(error), reason: error.reason };
+    }
+    log?.('error', 'webhook keys unusable', { error: (error as Error)?.name, message: (error as Error)?.message });
+    return { ok: false, response: unavailable(), reason: 'auth_unavailable' };
+  }
+  let claimed: boolean;
+  try {
+    claimed = await options.replay.claim(verified.messageId, verified.acceptableUntil);
+  } catch (error) {
+    log?.('error', 'webhook replay store unavailable', { error: (error as Error)?.name, message: (error as Error)?.message });
+    return { ok: false, response: unavailable(), reason: 'auth_unavailable' };
+  }
+  if (!claimed) {
+    const error = new WebhookAuthError('replayed');
+    log?.('warn', 'webhook rejected', { reason: error.reason, webhookId: verified.messageId, sourceIp: source });
+    return { ok: false, response: unauthorized(error), reason: error.reason };
+  }
+  return { ok: true, verified };
+}
+
+const verifiedByEvent = new WeakMap<object, VerifiedWebhook>();
+
+/** The verified webhook of a request the middleware let through (undefined when auth is off). */
+export function verifiedWebhookOf(event: APIGatewayProxyEventV2): VerifiedWebhook | undefined {
+  return verifiedByEvent.get(event);
+}
+
+export function webhookAuth(
+  options: WebhookAuthOptions,
+): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error> {
+  assertLegalOff(options);
+  if (options.mode === 'off') {
+    options.log?.('warn', 'webhook authentication is OFF (local stage)', { stage: options.stage });
+    return { name: 'webhookAuth', before: () => undefined };
+  }
+  // Keyed by the event object (one per invocation), not middy's request.internal, which middy shares
+  // between requests when a plugin passes one.
+  const release = async (event: APIGatewayProxyEventV2) => {
+    const verified = verifiedByEvent.get(event);
+    if (!verified || !options.replay.release) return;
+    verifiedByEvent.delete(event);
+    try {
+      await options.replay.release(verified.messageId);
+    } catch (error) {
+      options.log?.('warn', 'webhook replay claim not released', { webhookId: verified.messageId, error: (error as Error)?.name });
+    }
+  };
+  return {
+    name: 'webhookAuth',
+    before: async (request) => {
+      const outcome = await authenticateWebhook(request.event, options);
+      if (!outcome.ok) return outcome.response;
+      if (outcome.verified) verifiedByEvent.set(request.event, outcome.verified);
+      return undefined;
+    },
+    after: async (request) => {
+      if ((request.response?.statusCode ?? 200) >= 500) await release(request.event);
+    },
+    onError: async (request) => {
+      await release(request.event);
+    },
+  };
+}
