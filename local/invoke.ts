@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { FunctionInvocationError } from './errors';
 import { startLocalStack } from './stack';
 
-const USAGE = 'Usage: npm run invoke -- <function> <event.json>   (e.g. npm run invoke -- get-run events/get-run.json)';
+const USAGE = 'Usage: npm run invoke -- <function> <event.json>   (e.g. npm run invoke -- get-run events/get-run.http.json)';
 
 export async function main(argv: string[]): Promise<number> {
   const err = (line: string): void => { process.stderr.write(`${line}\n`); };
