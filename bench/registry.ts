@@ -1,0 +1,13 @@
+/**
+ * Every benchmark `npm run bench` runs, in order. To add one (P1/P2 for the checker...): write
+ * bench/<id>-<name>.ts exporting a `Benchmark` (bench/types.ts) whose run() returns rows, import it here
+ * and add it to the list. Keep its `--small` path quick: CI runs it (test/bench/harness.test.ts) and
+ * checks that every row has a number and a bound.
+ */
+import { p3 } from './p3-client-vs-sdk';
+import { p4 } from './p4-per-record';
+import { p6 } from './p6-cold-start';
+import { p7 } from './p7-lifecycle';
+import type { Benchmark } from './types';
+
+export const benchmarks: Benchmark[] = [p3, p4, p6, p7];
