@@ -41,6 +41,8 @@ function handlerEnv(): NodeJS.ProcessEnv {
     IAM_ENDPOINT: 'http://127.0.0.1:9880',
     CBR_REGION: DEMO.region,
     CBR_CREDENTIALS_JSON: JSON.stringify({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }),
+    // POST /runs is authenticated in every stage: the local stage takes its webhook keys inline.
+    WEBHOOK_KEYS_JSON: JSON.stringify([`whsec_${Buffer.alloc(32, 7).toString('base64')}`]),
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
   });

@@ -2,6 +2,11 @@
  * `cbr-flow` command line: start a run, show one, watch one until it ends, list recent runs — all
  * through the HTTP API (POST /runs, GET /runs/{id}, GET /runs), locally or deployed.
  *
+ * POST /runs is signed the Standard Webhooks way with a webhook key from, in this order:
+ * `--webhook-key-file <path>` (a whsec_ key or the keys JSON), $CBR_FLOW_WEBHOOK_KEY, or — for a
+ * loopback endpoint — the local stack's key in .data/webhook-keys.json. `--no-auth` sends unsigned
+ * (for a local stack started with `npm start -- --no-auth`). Keys are never taken from argv values.
+ *
  * Exit codes: 0 success (a watched run COMPLETED); 1 the run ended FAILED, EXPIRED or PARTIAL;
  * 2 bad input (flags, file, a 4xx from the API); 3 the endpoint is unreachable or answered 5xx;
  * 4 `watch --timeout` elapsed before the run ended; 70 an unexpected internal error.
@@ -11,6 +16,7 @@ import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { AppError } from '../lib/errors';
 import { RunRequest } from '../lib/contracts/run-request';
+import { parseWebhookKeys, readLocalWebhookKeys, signedHeaders } from './webhook-keys';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
 const TERMINAL = new Set(['COMPLETED', 'PARTIAL', 'FAILED', 'EXPIRED']);
@@ -48,10 +54,17 @@ function describeFetchError(err: unknown): string {
   return cause?.code ?? cause?.message ?? (err as Error).message;
 }
 
+export interface ApiClientOptions {
+  /** Keys to sign POST /runs with (Standard Webhooks); none = send unsigned. */
+  webhookKeys?: readonly string[] | undefined;
+}
+
 export class ApiClient {
   readonly endpoint: string;
+  private readonly webhookKeys: readonly string[] | undefined;
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, options: ApiClientOptions = {}) {
+    this.webhookKeys = options.webhookKeys && options.webhookKeys.length > 0 ? options.webhookKeys : undefined;
     let url: URL;
     try {
       url = new URL(endpoint);
@@ -64,11 +77,14 @@ export class ApiClient {
 
   private async request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
     let res: Response;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    // The signature covers these exact bytes; a fresh webhook-id per request (never a replay).
+    const signature = payload !== undefined && this.webhookKeys ? signedHeaders(this.webhookKeys, payload) : {};
     try {
       res = await fetch(`${this.endpoint}${path}`, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: payload === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json', ...signature },
+        body: payload,
         signal: AbortSignal.timeout(10_000),
       });
     } catch (err) {
@@ -83,6 +99,13 @@ export class ApiClient {
 
   async startRun(request: unknown): Promise<{ runId: string; statusUrl?: string }> {
     const { status, json } = await this.request('POST', '/runs', request);
+    if (status === 401) {
+      const reason = typeof json === 'object' && json !== null && typeof (json as { reason?: unknown }).reason === 'string' ? (json as { reason: string }).reason : 'unauthorized';
+      const how = this.webhookKeys
+        ? 'the webhook key used is not one the API accepts (check --webhook-key-file / CBR_FLOW_WEBHOOK_KEY, or the clock)'
+        : 'POST /runs must be signed: pass --webhook-key-file <file> or set CBR_FLOW_WEBHOOK_KEY (a local stack keeps its key in .data/webhook-keys.json)';
+      throw new CliError(`the API refused the run as unauthenticated (HTTP 401, ${reason}): ${how}`, 2);
+    }
     if (status >= 400) throw new CliError(`the API refused the run (HTTP ${status}): ${summarize(json)}`, 2);
     const parsed = z.looseObject({ runId: z.string(), statusUrl: z.string().optional() }).safeParse(json);
     if (!parsed.success) throw new CliError(`unexpected answer to POST /runs: ${summarize(json)}`, 3);
@@ -221,6 +244,9 @@ Run flags:
 
 Common:
   --endpoint <url>         API base URL (default $CBR_FLOW_URL or ${DEFAULT_ENDPOINT})
+  --webhook-key-file <f>   sign POST /runs with this key (a whsec_ key, or ["whsec_..."]); default
+                           $CBR_FLOW_WEBHOOK_KEY, else the local stack's .data/webhook-keys.json
+  --no-auth                send POST /runs unsigned (a local stack started with --no-auth)
   --json                   print raw JSON (run, status, list)
   --interval <s>           watch poll interval (default 1)
   --timeout <s>            watch gives up after this long (exit 4)
@@ -245,6 +271,8 @@ const OPTIONS = {
   'notify-url': { type: 'string' },
   'watch': { type: 'boolean' },
   'endpoint': { type: 'string' },
+  'webhook-key-file': { type: 'string' },
+  'no-auth': { type: 'boolean' },
   'json': { type: 'boolean' },
   'interval': { type: 'string' },
   'timeout': { type: 'string' },
@@ -316,6 +344,37 @@ export function buildRunRequest(values: Values, readStdin: () => string): unknow
   return request;
 }
 
+/** The keys `run` signs with (see the header comment for the order); undefined = unsigned. */
+export function webhookKeysFor(values: Pick<Values, 'webhook-key-file' | 'no-auth'>, env: Record<string, string | undefined>, endpoint: string): readonly string[] | undefined {
+  if (values['no-auth']) {
+    if (values['webhook-key-file'] !== undefined) throw new CliError('--no-auth cannot be combined with --webhook-key-file', 2);
+    return undefined;
+  }
+  const file = values['webhook-key-file'];
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new CliError(`--webhook-key-file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 2, { cause: err });
+    }
+    return keysOrExit(() => parseWebhookKeys(text, `--webhook-key-file ${file}`));
+  }
+  if (env.CBR_FLOW_WEBHOOK_KEY) return keysOrExit(() => parseWebhookKeys(env.CBR_FLOW_WEBHOOK_KEY!, 'CBR_FLOW_WEBHOOK_KEY'));
+  let host = '';
+  try { host = new URL(endpoint).hostname; } catch { /* ApiClient reports a bad endpoint */ }
+  if (host === '127.0.0.1' || host === 'localhost' || host === '[::1]') return keysOrExit(() => readLocalWebhookKeys());
+  return undefined;
+}
+
+function keysOrExit(read: () => string[] | undefined): string[] | undefined {
+  try {
+    return read();
+  } catch (err) {
+    throw new CliError((err as Error).message, 2, { cause: err });
+  }
+}
+
 export interface Io { out(line: string): void; err(line: string): void; readStdin(): string }
 
 const defaultIo: Io = {
@@ -336,7 +395,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const [command, ...rest] = positionals;
     if (values.help || command === 'help') { io.out(USAGE); return 0; }
     if (!command) throw new CliError(`missing command\n\n${USAGE}`, 2);
-    const api = new ApiClient(values.endpoint ?? env.CBR_FLOW_URL ?? DEFAULT_ENDPOINT);
+    const endpoint = values.endpoint ?? env.CBR_FLOW_URL ?? DEFAULT_ENDPOINT;
+    const api = new ApiClient(endpoint, { webhookKeys: command === 'run' ? webhookKeysFor(values, env, endpoint) : undefined });
     const runIdArg = (): string => {
       if (rest.length !== 1 || !rest[0]) throw new CliError(`${command}: expected exactly one <runId>, got ${rest.length}`, 2);
       if (!/^[0-9a-fA-F-]{36}$/.test(rest[0])) throw new CliError(`${command}: "${rest[0]}" is not a run id (a UUID)`, 2);

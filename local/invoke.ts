@@ -3,11 +3,25 @@
  * emulator, dynalite on .data/, local SQS) and prints its result as JSON on stdout. Only that handler
  * runs: no HTTP routes, queue pollers or schedules are started, so messages it sends stay queued.
  * Exit 0 when the handler returned, 1 when it threw or timed out, 2 for bad arguments.
+ *
+ * An HTTP POST sample without a webhook signature (events/start-run.http.json) is signed with the local
+ * webhook key first (fresh webhook-id and timestamp), as the CLI would: the local stage authenticates
+ * POST /runs like every other stage.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FunctionInvocationError } from './errors';
-import { startLocalStack } from './stack';
+import { startLocalStack, type LocalWebhooks } from './stack';
+
+/** A copy of an unsigned API Gateway v2 POST event, signed with the local keys (auth on only). */
+function signIfWebhook(event: unknown, webhooks: LocalWebhooks, note: (line: string) => void): unknown {
+  const e = event as { requestContext?: { http?: { method?: string } }; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
+  if (webhooks.auth !== 'on' || e?.requestContext?.http?.method !== 'POST' || typeof e.body !== 'string') return event;
+  if (Object.keys(e.headers ?? {}).some((h) => h.toLowerCase() === 'webhook-signature')) return event;
+  const raw = e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body;
+  note('invoke: signed the HTTP event with the local webhook key (Standard Webhooks headers added)');
+  return { ...e, headers: { ...(e.headers ?? {}), ...webhooks.sign(raw) } };
+}
 
 const USAGE = 'Usage: npm run invoke -- <function> <event.json>   (e.g. npm run invoke -- get-run events/get-run.http.json)';
 
@@ -38,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       err(`invoke: no function "${name}"; functions: ${known.join(', ')}`);
       return 2;
     }
-    const result = await stack.runtime.invoke(name, event);
+    const result = await stack.runtime.invoke(name, signIfWebhook(event, stack.webhooks, err));
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (e) {

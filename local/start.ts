@@ -5,8 +5,12 @@
  *
  *   npm start                  demo run, then exit
  *   npm start -- --serve       keep serving webhooks and the CLI (no demo unless --demo)
- *   npm start -- --reset       wipe the data folder (.data/) first
+ *   npm start -- --reset       wipe the data folder (.data/) first (and with it the local webhook key)
+ *   npm start -- --no-auth     accept unsigned POST /runs (local stage only; signed is the default)
  *   other flags: --port <n>, --rate-scale <x>, --timeout <s>, --verbose
+ *
+ * POST /runs is authenticated locally too: the stack keeps a webhook key in .data/webhook-keys.json,
+ * the demo and the CLI sign with it (Standard Webhooks).
  */
 import { createWriteStream, existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +36,7 @@ export function demoRunRequest(): Record<string, unknown> {
 }
 
 function usageError(message: string): never {
-  throw new CliError(`${message}\nUsage: npm start -- [--serve] [--demo] [--reset] [--port <n>] [--rate-scale <x>] [--timeout <s>] [--verbose]`, 2);
+  throw new CliError(`${message}\nUsage: npm start -- [--serve] [--demo] [--reset] [--no-auth] [--port <n>] [--rate-scale <x>] [--timeout <s>] [--verbose]`, 2);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -55,6 +59,7 @@ async function start(argv: string[]): Promise<number> {
         'serve': { type: 'boolean' },
         'demo': { type: 'boolean' },
         'reset': { type: 'boolean' },
+        'no-auth': { type: 'boolean' },
         'port': { type: 'string' },
         'rate-scale': { type: 'string' },
         'timeout': { type: 'string' },
@@ -112,21 +117,24 @@ async function start(argv: string[]): Promise<number> {
 
   try {
     console.log('cbr-flow: starting the local stack (emulator, DynamoDB, SQS, handlers from serverless.yml)...');
-    stack = await startLocalStack({ dataDir, httpPort: port, rateScale, log });
+    stack = await startLocalStack({ dataDir, httpPort: port, rateScale, log, webhookAuth: args['no-auth'] ? 'off' : 'on' });
     const { runtime } = stack;
     console.log(`cbr-flow: ready in ${((Date.now() - launchedAt) / 1000).toFixed(1)} s since launch`);
     console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs)`);
     console.log(`  CBR        ${stack.cbrEndpoint}${stack.emulator ? ' (embedded emulator, demo credentials)' : ''}`);
     console.log(`  data       ${dataDir}${logStream ? `  (logs: ${logFile})` : ''}`);
+    console.log(stack.webhooks.auth === 'on'
+      ? `  webhooks   POST /runs must be signed (Standard Webhooks); key in ${stack.webhooks.file ?? '(memory)'}`
+      : '  webhooks   authentication OFF (--no-auth): unsigned POST /runs accepted');
     console.log(`  functions  ${runtime.functions.map((f) => f.key).join(', ')}`);
     console.log(`  schedules  ${runtime.schedules().filter((s) => s.enabled).map((s) => `${s.functionKey} ${s.expression}`).join('; ') || 'none'} (rate x ${rateScale})`);
 
     let code = 0;
     if (runDemo) {
-      const api = new ApiClient(runtime.url);
+      const api = new ApiClient(runtime.url, { webhookKeys: stack.webhooks.auth === 'on' ? stack.webhooks.keys : undefined });
       console.log(`\ndemo: backing up ${DEMO.servers[0].name} and ${DEMO.servers[1].name} of project ${DEMO.projectId}, sharing with ${DEMO.peerProjectId}`);
       const accepted = await api.startRun(demoRunRequest());
-      console.log(`demo: POST /runs -> 202, run ${accepted.runId}`);
+      console.log(`demo: POST /runs (${stack.webhooks.auth === 'on' ? 'signed' : 'unsigned'}) -> 202, run ${accepted.runId}`);
       try {
         const run = await watchRun(api, accepted.runId, { intervalMs: 250, timeoutMs: timeoutS * 1000, onEvent: (line) => console.log(`  ${line}`) });
         const wall = ((Date.now() - launchedAt) / 1000).toFixed(1);

@@ -1,37 +1,80 @@
 /**
  * Builds the CBR port from lib/cbr: one client per (project, region), cached for the container's
- * life (the client keeps its own keep-alive pool). Only the step functions that call CBR import this
- * module; start-run and get-run never do (cold-start rule, checked by test/unit/pipeline/bundles.test.ts).
+ * life (the client keeps its own keep-alive pool) and rebuilt only when the credentials change (a
+ * rotated secret, re-read after SECRETS_TTL_SECONDS). IAM tokens are registered for redaction as they
+ * are issued, so no logger ever prints one. Only the step functions that call CBR import this module;
+ * start-run and get-run never do (cold-start rule, checked by test/unit/pipeline/bundles.test.ts).
  */
-import { createCbrClient, createIamTokenProvider } from '../cbr';
+import { createHash } from 'node:crypto';
+import { createCbrClient, createIamTokenProvider, type CbrClientOptions, type TokenProvider } from '../cbr';
 import type { Config } from '../config';
 import type { CbrApi, CbrFactory } from '../ports';
+import { knownSecrets } from '../secrets/redact';
 import type { CbrCredentials } from './credentials';
 
-export function cbrFactory(config: Pick<Config, 'CBR_ENDPOINT' | 'IAM_ENDPOINT' | 'CBR_TIMEOUT_MS'>, credentials: () => Promise<CbrCredentials>): CbrFactory {
-  const clients = new Map<string, Promise<CbrApi>>();
-  return ({ projectId, region }) => {
+/** Client options a test harness may add (a clock for X-Sdk-Date, a per-attempt call observer); production passes none. */
+export type CbrClientExtras = Pick<CbrClientOptions, 'now' | 'onCall' | 'sleep'>;
+
+/** A token provider whose tokens are known secrets from the moment they are handed out. */
+function redactedTokens(inner: TokenProvider): TokenProvider {
+  return {
+    async getToken() {
+      const token = await inner.getToken();
+      knownSecrets.add([token]);
+      return token;
+    },
+    ...(inner.invalidate ? { invalidate: (token: string) => inner.invalidate!(token) } : {}),
+  };
+}
+
+/** A digest of the credentials, to notice a rotation without keeping a second copy of the secret. */
+const fingerprints = new WeakMap<object, string>();
+function fingerprintOf(creds: CbrCredentials): string {
+  let f = fingerprints.get(creds);
+  if (f === undefined) {
+    f = createHash('sha256').update(JSON.stringify(creds)).digest('base64url');
+    fingerprints.set(creds, f);
+  }
+  return f;
+}
+
+export function cbrFactory(
+  config: Pick<Config, 'CBR_ENDPOINT' | 'IAM_ENDPOINT' | 'CBR_TIMEOUT_MS'> & Partial<Pick<Config, 'CBR_RATE_LIMIT_RPS' | 'CBR_RATE_LIMIT_BURST'>>,
+  credentials: () => Promise<CbrCredentials>,
+  extras: CbrClientExtras = {},
+): CbrFactory {
+  const clients = new Map<string, { fingerprint: string; client: CbrApi }>();
+
+  const build = (creds: CbrCredentials, projectId: string, region: string): CbrApi => {
+    const auth =
+      creds.type === 'aksk'
+        ? { type: 'aksk' as const, ak: creds.ak, sk: creds.sk, ...(creds.securityToken ? { securityToken: creds.securityToken } : {}) }
+        : {
+            type: 'token' as const,
+            tokens: redactedTokens(
+              createIamTokenProvider({
+                region,
+                ...(config.IAM_ENDPOINT ? { iamEndpoint: config.IAM_ENDPOINT } : {}),
+                user: { name: creds.user, password: creds.password, domainName: creds.domainName },
+                project: { id: projectId },
+              }),
+            ),
+          };
+    // One token bucket per project for the container (CBR_RATE_LIMIT_RPS / _BURST; absent or 0 = none).
+    const rps = config.CBR_RATE_LIMIT_RPS ?? 0;
+    const rateLimit = rps > 0 ? { rateLimit: { ratePerSecond: rps, burst: config.CBR_RATE_LIMIT_BURST ?? Math.max(1, Math.ceil(rps)) } } : {};
+    return createCbrClient({ ...extras, ...rateLimit, region, projectId, auth, timeoutMs: config.CBR_TIMEOUT_MS, ...(config.CBR_ENDPOINT ? { endpoint: config.CBR_ENDPOINT } : {}) });
+  };
+
+  // A failed secret read rejects this call only; the next call reads again (the loader never caches failures).
+  return async ({ projectId, region }) => {
+    const creds = await credentials();
     const key = `${projectId}|${region}`;
-    let client = clients.get(key);
-    if (!client) {
-      client = credentials().then((creds): CbrApi => {
-        const auth =
-          creds.type === 'aksk'
-            ? { type: 'aksk' as const, ak: creds.ak, sk: creds.sk, ...(creds.securityToken ? { securityToken: creds.securityToken } : {}) }
-            : {
-                type: 'token' as const,
-                tokens: createIamTokenProvider({
-                  region,
-                  ...(config.IAM_ENDPOINT ? { iamEndpoint: config.IAM_ENDPOINT } : {}),
-                  user: { name: creds.user, password: creds.password, domainName: creds.domainName },
-                  project: { id: projectId },
-                }),
-              };
-        return createCbrClient({ region, projectId, auth, timeoutMs: config.CBR_TIMEOUT_MS, ...(config.CBR_ENDPOINT ? { endpoint: config.CBR_ENDPOINT } : {}) });
-      });
-      client.catch(() => clients.delete(key)); // a failed secret read is retried by the next call
-      clients.set(key, client);
-    }
+    const fingerprint = fingerprintOf(creds);
+    const cached = clients.get(key);
+    if (cached && cached.fingerprint === fingerprint) return cached.client;
+    const client = build(creds, projectId, region);
+    clients.set(key, { fingerprint, client });
     return client;
   };
 }

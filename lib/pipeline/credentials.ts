@@ -1,16 +1,16 @@
 /**
- * CBR credentials, loaded once per container at cold start: from Secrets Manager in deployed stages
- * (CBR_CREDENTIALS_SECRET), or — on the local stage only, set by the local runner — from
- * CBR_CREDENTIALS_JSON. Never from plain environment variables in a deployed stage (config refuses it),
- * never logged: errors name the missing fields, not their values.
- *
- * Hand-written instead of @middy/secrets-manager because the secret is needed to build per-project CBR
- * clients outside the middy request (in the deps factory), and the AWS SDK client is only imported
- * when a secret is actually read (never on the local stage).
+ * CBR credentials: a per-container secret loader (lib/secrets) reading Secrets Manager or SSM in
+ * deployed stages (CBR_CREDENTIALS_SECRET: a secret name/ARN, or `ssm:<parameter>`), or — on the local
+ * stage only, set by the local runner — CBR_CREDENTIALS_JSON. Never from plain environment variables in
+ * a deployed stage (config refuses it). The value is validated, cached for SECRETS_TTL_SECONDS (so a
+ * rotated secret is picked up without a deploy), read at most once at a time, and its secret parts
+ * (SK, security token, IAM password) are registered for redaction, so no logger ever prints them.
+ * Errors name the secret and the bad fields, never a value.
  */
 import * as z from 'zod';
-import { AppError } from '../errors';
 import type { Config } from '../config';
+import { secretSourceFromRef, type AwsSourceOptions } from '../secrets/aws';
+import { createSecretLoader, inlineSource, type SecretLoader } from '../secrets/loader';
 
 export const CbrCredentials = z.discriminatedUnion('type', [
   z.object({ type: z.literal('aksk'), ak: z.string().min(1), sk: z.string().min(1), securityToken: z.string().min(1).optional() }),
@@ -18,38 +18,24 @@ export const CbrCredentials = z.discriminatedUnion('type', [
 ]);
 export type CbrCredentials = z.infer<typeof CbrCredentials>;
 
-export class CredentialsError extends AppError {
-  override readonly name = 'CredentialsError';
-  constructor(message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
-    super(message, options);
-  }
+/** The secret parts (the AK, user and domain name are identifiers and stay readable in logs). */
+export function secretPartsOf(c: CbrCredentials): string[] {
+  return c.type === 'aksk' ? [c.sk, ...(c.securityToken ? [c.securityToken] : [])] : [c.password];
 }
 
-function parseCredentials(text: string, source: string): CbrCredentials {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new CredentialsError(`${source} is not JSON`);
-  }
-  const parsed = CbrCredentials.safeParse(value);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
-    throw new CredentialsError(`${source} must be {"type":"aksk","ak","sk"} or {"type":"password","user","password","domainName"}; bad field(s): ${fields}`);
-  }
-  return parsed.data;
-}
+export type CredentialsConfig = Pick<Config, 'CBR_CREDENTIALS_JSON' | 'CBR_CREDENTIALS_SECRET' | 'AWS_REGION' | 'SECRETS_TTL_SECONDS'>;
 
-export async function loadCredentials(config: Pick<Config, 'CBR_CREDENTIALS_JSON' | 'CBR_CREDENTIALS_SECRET' | 'AWS_REGION'>): Promise<CbrCredentials> {
-  if (config.CBR_CREDENTIALS_JSON !== undefined) return parseCredentials(config.CBR_CREDENTIALS_JSON, 'CBR_CREDENTIALS_JSON');
-  const secretId = config.CBR_CREDENTIALS_SECRET!;
-  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  try {
-    const out = await new SecretsManagerClient({ region: config.AWS_REGION }).send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (!out.SecretString) throw new CredentialsError(`secret ${secretId} has no string value`);
-    return parseCredentials(out.SecretString, `secret ${secretId}`);
-  } catch (error) {
-    if (error instanceof CredentialsError) throw error;
-    throw new CredentialsError(`reading secret ${secretId} failed`, { cause: error, retryable: true });
-  }
+/** The container's CBR credentials loader (build it once, at module scope). */
+export function credentialsLoader(config: CredentialsConfig, options: { aws?: AwsSourceOptions; clock?: { now(): number } } = {}): SecretLoader<CbrCredentials> {
+  const source =
+    config.CBR_CREDENTIALS_JSON !== undefined
+      ? inlineSource('CBR_CREDENTIALS_JSON', config.CBR_CREDENTIALS_JSON)
+      : secretSourceFromRef(config.CBR_CREDENTIALS_SECRET!, { region: config.AWS_REGION, ...options.aws });
+  return createSecretLoader({
+    source,
+    schema: CbrCredentials,
+    ttlMs: config.SECRETS_TTL_SECONDS * 1000,
+    secretValues: secretPartsOf,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
 }

@@ -1,15 +1,23 @@
 /**
  * One JSON line per event on stdout/stderr (CloudWatch-friendly). Callers pass ids, types, outcomes and
- * error names/messages only — never a request body, credential or token.
+ * error names/messages only — never a request body, credential or token. As a second line of defence
+ * every line is redacted (lib/secrets/redact.ts): any secret value the container has loaded (AK/SK, IAM
+ * password, IAM tokens, webhook keys: registered in `knownSecrets` by their loaders) and the value of
+ * any credential-named field (`authorization`, `webhook-signature`, `password`, ...) become [REDACTED].
  */
+import { redactingLogger } from '../secrets/redact';
+
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
-export const jsonLogger: Logger = (level, msg, fields = {}) => {
+const writeJsonLine: Logger = (level, msg, fields = {}) => {
   const line = JSON.stringify({ level, msg, ...fields, time: new Date().toISOString() });
   if (level === 'error') console.error(line);
   else console.log(line);
 };
+
+/** The JSON-lines logger every handler uses, redacting known secrets and credential-named fields. */
+export const jsonLogger: Logger = redactingLogger(writeJsonLine);
 
 export const silentLogger: Logger = () => {};
 

@@ -5,7 +5,7 @@
  *   resources  -> add-resources    (vault.ready)
  *   checkpoint -> start-checkpoint (resources.bound; delayed to itself for skipped resources)
  *   share      -> share-backup     (checkpoint.finished from check-status)
- *   events     -> observers        (checkpoint.started, run.finished; the notifier of the reliability issue)
+ *   events     -> notify-run-finished (run.finished -> signed notification; checkpoint.started is ignored)
  * check-status runs on a schedule and reads the store's due index instead of a queue.
  */
 import type { QueueName } from '../ports';
@@ -16,7 +16,7 @@ export const QUEUE_CONSUMERS: Readonly<Record<QueueName, string | undefined>> = 
   resources: 'add-resources',
   checkpoint: 'start-checkpoint',
   share: 'share-backup',
-  events: undefined,
+  events: 'notify-run-finished',
 };
 
 /** CloudFormation logical id of each queue (its DLQ is the same with DLQ instead of Queue). */

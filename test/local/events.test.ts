@@ -31,6 +31,7 @@ import { runIdForKey, runIdForPlan } from '../../lib/pipeline/start-run';
 import { startLocalRuntime, type LocalRuntime, type QueueInfo } from '../../local/runtime';
 import { toSqsRecord } from '../../local/sqs-source';
 import { LOCAL_PIPELINE_DEFAULTS, PROJECT_ROOT } from '../../local/stack';
+import { newWebhookKey, signedHeaders } from '../../local/webhook-keys';
 // Typed imports: tsc (npm test) checks that each sample has the @types/aws-lambda shape of its trigger.
 import addResourcesSqs from '../../events/add-resources.sqs.json';
 import checkStatusEventBridge from '../../events/check-status.eventbridge.json';
@@ -38,6 +39,7 @@ import checkStatusSchedule from '../../events/check-status.schedule.json';
 import createVaultSqs from '../../events/create-vault.sqs.json';
 import getRunHttp from '../../events/get-run.http.json';
 import getRunListHttp from '../../events/get-run.list.http.json';
+import notifyRunFinishedSqs from '../../events/notify-run-finished.sqs.json';
 import shareBackupSqs from '../../events/share-backup.sqs.json';
 import startCheckpointSqs from '../../events/start-checkpoint.sqs.json';
 import startRunHttp from '../../events/start-run.http.json';
@@ -53,6 +55,7 @@ const TYPED = {
     'add-resources.sqs.json': addResourcesSqs,
     'start-checkpoint.sqs.json': startCheckpointSqs,
     'share-backup.sqs.json': shareBackupSqs,
+    'notify-run-finished.sqs.json': notifyRunFinishedSqs,
   } satisfies Record<string, SQSEvent>,
   // JSON imports widen string literals, so 'detail-type' is checked at run time below.
   eventbridge: { 'check-status.eventbridge.json': checkStatusEventBridge } satisfies Record<string, Omit<ScheduledEvent, 'detail-type'> & { 'detail-type': string }>,
@@ -75,6 +78,7 @@ const SAMPLES: Record<string, Sample> = {
   'add-resources.sqs.json': { fn: 'add-resources', kind: 'sqs', message: 'vault.ready', sender: 'create-vault' },
   'start-checkpoint.sqs.json': { fn: 'start-checkpoint', kind: 'sqs', message: 'resources.bound', sender: 'add-resources' },
   'share-backup.sqs.json': { fn: 'share-backup', kind: 'sqs', message: 'checkpoint.finished', sender: 'check-status' },
+  'notify-run-finished.sqs.json': { fn: 'notify-run-finished', kind: 'sqs', message: 'run.finished', sender: 'share-backup' },
   'check-status.schedule.json': { fn: 'check-status', kind: 'rule-input' },
   'check-status.eventbridge.json': { fn: 'check-status', kind: 'eventbridge' },
 };
@@ -127,9 +131,19 @@ function queueOf(fn: string): QueueInfo {
   return runtime.queue(mapping.queueLogicalId);
 }
 
+/** The local stage authenticates POST /runs like every stage: the functions get this key (WEBHOOK_KEYS_JSON). */
+const WEBHOOK_KEY = newWebhookKey();
+
+/** An HTTP POST sample as its sender would send it now: Standard Webhooks headers over its exact body. */
+function signed(event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 {
+  if (event.requestContext.http.method !== 'POST' || event.body === undefined) return event;
+  return { ...event, headers: { ...event.headers, ...signedHeaders([WEBHOOK_KEY], event.body) } };
+}
+
 async function invoke<T>(fn: string, file: string): Promise<T> {
   const started = Date.now();
-  const result = (await runtime.invoke(fn, readSample(file))) as T;
+  const sample = readSample(file);
+  const result = (await runtime.invoke(fn, SAMPLES[file]?.kind === 'http' ? signed(sample as APIGatewayProxyEventV2) : sample)) as T;
   timings.push(`${fn} ${file}: ${Date.now() - started} ms`);
   return result;
 }
@@ -233,6 +247,7 @@ beforeAll(async () => {
       IAM_ENDPOINT: emulator.url,
       CBR_REGION: DEMO.region,
       CBR_CREDENTIALS_JSON: JSON.stringify({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }),
+      WEBHOOK_KEYS_JSON: JSON.stringify([WEBHOOK_KEY]),
     },
   });
   sqs = new SQSClient({ endpoint: runtime.sqsEndpoint, region: runtime.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -350,6 +365,10 @@ describe('each sample invoked through the local runtime against the emulator', (
     expect(res.statusCode).toBe(202);
     expect(res.headers).toMatchObject({ 'content-type': 'application/json', location: statusUrl });
     expect(JSON.parse(res.body!)).toEqual({ runId: webhookRun, statusUrl, state: 'PENDING', created: true });
+    // The sample exactly as stored (no signature): refused, like any unsigned request, on the local stage too.
+    const unsigned = (await runtime.invoke('start-run', readSample('start-run.http.json'))) as APIGatewayProxyStructuredResultV2;
+    expect(unsigned.statusCode).toBe(401);
+    expect(JSON.parse(unsigned.body!)).toMatchObject({ reason: 'missing_webhook_id' });
     const again = await invoke<APIGatewayProxyStructuredResultV2>('start-run', 'start-run.http.json');
     expect(again.statusCode).toBe(202);
     expect(JSON.parse(again.body!)).toMatchObject({ runId: webhookRun, created: false });
@@ -409,6 +428,13 @@ describe('each sample invoked through the local runtime against the emulator', (
     expect(await invoke<SQSBatchResponse>('share-backup', 'share-backup.sqs.json')).toEqual({ batchItemFailures: [] });
     const members = emulator.state.snapshot().members.filter((m) => m.dest_project_id === DEMO.peerProjectId);
     expect(members.map((m) => m.status)).toEqual(['pending', 'pending']);
+  });
+
+  it('notify-run-finished.sqs.json is the run.finished share-backup published; the sample run has no notifyUrl, so nothing is sent or recorded', async () => {
+    await expectSampleIsPublished('notify-run-finished.sqs.json');
+    expect(parseMessage(readSample<SQSEvent>('notify-run-finished.sqs.json').Records[0]!.body, 'run.finished').data.state).toBe('COMPLETED');
+    expect(await invoke<SQSBatchResponse>('notify-run-finished', 'notify-run-finished.sqs.json')).toEqual({ batchItemFailures: [] });
+    expect(logs.some((l) => l.startsWith('[notify-run-finished]') && l.includes('"outcome":"no-url"'))).toBe(true);
   });
 
   it('get-run.http.json: 200 with the COMPLETED run and its timeline; get-run.list.http.json lists every run the samples started', async () => {

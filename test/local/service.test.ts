@@ -33,7 +33,8 @@ async function cli(args: string[], stdin = ''): Promise<{ code: number; out: str
   const out: string[] = [];
   const err: string[] = [];
   const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => stdin };
-  const code = await main([...args, '--endpoint', stack.runtime.url], {}, io);
+  // The stack's key (in its own data folder), handed to the CLI the way a user would: CBR_FLOW_WEBHOOK_KEY.
+  const code = await main([...args, '--endpoint', stack.runtime.url], { CBR_FLOW_WEBHOOK_KEY: stack.webhooks.keys[0]! }, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -99,13 +100,24 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     for (const a of actions) expect(a).not.toMatch(/\*/);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']));
     for (const s of statements) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+    // Webhook keys: read from Secrets Manager, scoped to this stage's secret; auth on; never a key in the environment.
+    const keys = statements.find((s) => JSON.stringify(s.Resource).includes('webhook-keys'))!;
+    expect(keys.Action).toEqual(['secretsmanager:GetSecretValue']);
+    expect(JSON.stringify(keys.Resource)).toContain(':secret:cbr-flow/dev/webhook-keys-*');
+    for (const [id, f] of ofType(deployTemplate, 'AWS::Lambda::Function')) {
+      const env = f.Properties!.Environment.Variables as Record<string, unknown>;
+      expect(env, id).toMatchObject({ STAGE: 'dev', WEBHOOK_AUTH: 'on', WEBHOOK_KEYS_SECRET: 'cbr-flow/dev/webhook-keys', NOTIFY_ALLOW_LOOPBACK: 'false' });
+      expect(env.WEBHOOK_KEYS_JSON, id).toBeUndefined();
+    }
+    const notify = ofType(deployTemplate, 'AWS::Lambda::EventSourceMapping').find(([, m]) => JSON.stringify(m.Properties!.EventSourceArn).includes('EventsQueue'));
+    expect(JSON.stringify(notify?.[1].Properties!.FunctionName)).toContain('NotifyDashrunDashfinished');
   });
 });
 
 describe('the local stack of the real service', () => {
   it('wires every function of serverless.yml and points the handlers at the local stand-ins', () => {
     const keys = stack.runtime.functions.map((f) => f.key).sort();
-    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'share-backup', 'start-checkpoint', 'start-run']);
+    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'notify-run-finished', 'share-backup', 'start-checkpoint', 'start-run']);
     for (const f of stack.runtime.functions) {
       expect(f.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.runtime.dynamodbEndpoint);
       expect(f.env.AWS_ENDPOINT_URL_SQS).toBe(stack.runtime.sqsEndpoint);
@@ -136,13 +148,23 @@ describe('the local stack of the real service', () => {
     expect(snapshot.members.filter((m) => m.dest_project_id === DEMO.peerProjectId && m.status === 'pending')).toHaveLength(2);
   }, 60_000);
 
-  it('answers a bad webhook body with a field-level 400 from the real start-run handler', async () => {
-    const res = await fetch(`${stack.runtime.url}/runs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...demoRunRequest(), completionWindowMinutes: 1 }),
-    });
+  it('answers a signed but bad webhook body with a field-level 400 from the real start-run handler', async () => {
+    const body = JSON.stringify({ ...demoRunRequest(), completionWindowMinutes: 1 });
+    const res = await fetch(`${stack.runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...stack.webhooks.sign(body) }, body });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('completionWindowMinutes');
+  });
+
+  it('refuses an unsigned POST /runs with 401 and the reason (auth is on in the local stage too); the CLI says how to sign', async () => {
+    expect(stack.webhooks.auth).toBe('on');
+    const body = JSON.stringify(demoRunRequest());
+    const res = await fetch(`${stack.runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ reason: 'missing_webhook_id', message: expect.stringContaining('webhook-id') });
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['run', '--file', '-', '--no-auth', '--endpoint', stack.runtime.url], {}, { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => body });
+    expect(code).toBe(2);
+    expect(err.join('\n')).toMatch(/HTTP 401, missing_webhook_id.*CBR_FLOW_WEBHOOK_KEY/);
   });
 });

@@ -1,12 +1,21 @@
 /**
  * start-run's edges: HTTP POST /runs (202), the intake queue (run.requested), a plan's schedule and a
  * direct invoke (run.requested envelope). All four end in the same use-case.
+ *
+ * POST /runs is a webhook: the Standard Webhooks signature over the raw body is verified (and its id
+ * claimed against replays) BEFORE the body is even parsed; an unsigned, wrongly signed, stale or
+ * replayed request is answered 401 with the reason and never reaches the use-case. The option is
+ * required, so no caller can forget it; `{ mode: 'off', stage: 'local' }` turns it off, on the local
+ * stage only. The queue, schedule and direct-invoke edges are reachable by AWS principals only (IAM).
  */
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parseMessage } from '../../contracts';
 import { parseWith } from '../../contracts/parse';
+import { RunRequest } from '../../contracts/run-request';
 import { ScheduleTrigger } from '../../contracts/schedule-trigger';
+import { ValidationError } from '../../errors';
+import { webhookAuth, type WebhookAuthOptions } from '../../webhooks/middleware';
 import type { IntakeDeps } from '../deps';
 import { jsonLogger, type Logger } from '../log';
 import { runIdForKey, runIdForPlan, startRun } from '../start-run';
@@ -23,7 +32,33 @@ function isSqs(event: StartRunEvent): event is SQSEvent {
   return Array.isArray((event as SQSEvent).Records);
 }
 
-export function startRunHandler(deps: IntakeDeps, options: { publicBaseUrl?: string | undefined; log?: Logger } = {}) {
+/**
+ * Lambda Invoke accepts any JSON, so a direct call can bring what no AWS trigger would: null, a
+ * number, `Records` that are not SQS records. Refuse those as bad input (naming the part at fault)
+ * rather than let them crash into a TypeError somewhere below.
+ */
+function assertInvokable(event: unknown): asserts event is Record<string, unknown> {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new ValidationError('event', `must be an object (an HTTP API request, SQS records, a plan trigger or a run.requested message), got ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`);
+  }
+  const records = (event as { Records?: unknown }).Records;
+  if (Array.isArray(records)) {
+    records.forEach((r: unknown, i) => {
+      if (typeof r !== 'object' || r === null || typeof (r as SQSRecord).messageId !== 'string' || typeof (r as SQSRecord).body !== 'string') {
+        throw new ValidationError(`Records[${i}]`, 'is not an SQS record (an object with a string messageId and body)');
+      }
+    });
+  }
+}
+
+export interface StartRunOptions {
+  /** Inbound webhook authentication of POST /runs (lib/webhooks: on with keys + replay guard, or off on the local stage). */
+  webhookAuth: WebhookAuthOptions;
+  publicBaseUrl?: string | undefined;
+  log?: Logger;
+}
+
+export function startRunHandler(deps: IntakeDeps, options: StartRunOptions) {
   const log = options.log ?? jsonLogger;
 
   const http = httpHandler(async (event) => {
@@ -40,7 +75,16 @@ export function startRunHandler(deps: IntakeDeps, options: { publicBaseUrl?: str
       headers: { location: `${base}/runs/${started.runId}` },
       body: { runId: started.runId, statusUrl: `${base}/runs/${started.runId}`, state: started.run.state, created: started.created },
     };
-  }, log);
+  }, log)
+    // API Gateway always delivers the body as text; a direct invoke may not. Refuse that as bad input
+    // before the signature check reads the raw bytes.
+    .use({
+      before: (request) => {
+        const body: unknown = request.event.body;
+        if (body !== undefined && body !== null && typeof body !== 'string') throw new ValidationError('body', 'must be the raw JSON text (a string)');
+      },
+    })
+    .use(webhookAuth({ log, ...options.webhookAuth }));
 
   const intake = sqsStepHandler(
     { type: 'run.requested', step: 'create-vault', run: (d, m) => startRun(d, { request: m.data.request, runId: m.runId, source: { kind: 'queue' } }) },
@@ -53,6 +97,8 @@ export function startRunHandler(deps: IntakeDeps, options: { publicBaseUrl?: str
       event.source === 'cbr-flow.plan'
         ? await (async () => {
             const t = parseWith(ScheduleTrigger, event);
+            // Checked here first so that a bad request is named as it sits in the trigger (`request.…`).
+            parseWith(RunRequest, t.request, 'request');
             return startRun(deps, { request: t.request, runId: runIdForPlan(t.plan, t.scheduledTime), source: { kind: 'schedule', plan: t.plan, scheduledTime: t.scheduledTime } });
           })()
         : await (async () => {
@@ -64,6 +110,7 @@ export function startRunHandler(deps: IntakeDeps, options: { publicBaseUrl?: str
   });
 
   return async (event: StartRunEvent, context: Context): Promise<StartRunResponse> => {
+    assertInvokable(event);
     if (isHttp(event)) return http(event, context);
     if (isSqs(event)) return intake(event, context);
     return direct(event as Record<string, unknown>, context);

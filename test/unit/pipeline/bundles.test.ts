@@ -10,10 +10,16 @@ const inputsOf = (name: string) =>
   );
 
 describe('cold-start rule', () => {
-  it.each(['start-run', 'get-run'])('%s never bundles the CBR client or undici', (name) => {
+  it.each(['start-run', 'get-run', 'notify-run-finished'])('%s never bundles the CBR client or undici', (name) => {
     const inputs = inputsOf(name);
     expect(inputs.filter((i) => /node_modules\/undici\/|lib\/cbr\//.test(i))).toEqual([]);
     expect(inputs.some((i) => i.includes('lib/pipeline/runtime.ts'))).toBe(true);
+  });
+
+  it('start-run bundles the webhook verifier and notify-run-finished the signer (the checks above see real bundles)', () => {
+    expect(inputsOf('start-run').some((i) => i.includes('lib/webhooks/middleware.ts'))).toBe(true);
+    expect(inputsOf('notify-run-finished').some((i) => i.includes('lib/notify/send.ts'))).toBe(true);
+    expect(inputsOf('get-run').some((i) => i.includes('node_modules/standardwebhooks/'))).toBe(false);
   });
 
   it('the CBR steps do bundle it (the check above can fail)', () => {
