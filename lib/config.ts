@@ -5,6 +5,8 @@
  */
 import * as z from 'zod';
 import { parseWith } from './contracts/parse';
+import { checkNotifyEnv, notifyEnvShape } from './notify/env';
+import { checkWebhookEnv, webhookEnvShape } from './webhooks/env';
 import type { PipelineSettings } from './pipeline/deps';
 import type { QueueName } from './ports';
 
@@ -40,6 +42,15 @@ export const Config = z
     /** Lowest level written: info (default), warn, error or silent. */
     LOG_LEVEL: z.enum(['info', 'warn', 'error', 'silent']).default('info'),
     CBR_TIMEOUT_MS: int(100, 60_000, 10_000),
+    /**
+     * Client-side token bucket per CBR project and container (lib/cbr/rate-limit.ts): sustained
+     * requests/s (0 = no limit) and burst. CBR documents no rate limit, only the gateway's 429; 10/s
+     * with a burst of 20 is ~6x what a checker sweep of 100 vaults a minute needs, lets a 10-record
+     * SQS batch make two calls per record without waiting, and stays far from any plausible gateway
+     * threshold. Each concurrent Lambda container has its own bucket.
+     */
+    CBR_RATE_LIMIT_RPS: z.coerce.number().min(0).max(10_000).default(10),
+    CBR_RATE_LIMIT_BURST: int(1, 10_000, 20),
     DUE_SHARDS: int(1, 64, 4),
     CHECK_CONCURRENCY: int(1, 256, 8),
     CHECK_MAX_RUNS: int(1, 100_000, 20_000),
@@ -56,8 +67,14 @@ export const Config = z
     STEP_TIMEOUT_SECONDS: int(60, 86_400, 900),
     RUN_TTL_DAYS: int(1, 3650, 30),
     MAX_RECEIVE_COUNT: int(1, 1000, 5),
+    /** Inbound webhook authentication (WEBHOOK_AUTH, WEBHOOK_KEYS_SECRET, WEBHOOK_KEYS_JSON, SECRETS_TTL_SECONDS). */
+    ...webhookEnvShape,
+    /** Outbound run-finished notifications (NOTIFY_KEYS_SECRET, NOTIFY_ALLOW_LOOPBACK, NOTIFY_MAX_ATTEMPTS, NOTIFY_TIMEOUT_MS). */
+    ...notifyEnvShape,
   })
   .superRefine((c, ctx) => {
+    checkWebhookEnv(c, ctx);
+    checkNotifyEnv(c, ctx);
     if (c.CBR_CREDENTIALS_JSON !== undefined && c.STAGE !== 'local') {
       ctx.addIssue({ code: 'custom', path: ['CBR_CREDENTIALS_JSON'], message: 'is only allowed when STAGE=local; deployed stages read CBR_CREDENTIALS_SECRET' });
     }

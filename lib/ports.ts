@@ -3,6 +3,7 @@
  * lib/cbr (the real CBR client satisfies CbrApi structurally), and plain functions for the clock.
  */
 import type { Message } from './contracts';
+import type { NotificationRecord } from './notify/payload';
 import type { RunRecord, VaultLease } from './store/run';
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +173,16 @@ export interface RunStore {
   resolveLease(key: string, holder: string, vaultId: string, now: number): Promise<void>;
   /** Give the lease up without a vault (CBR refused to create it); only the current holder may. */
   releaseLease(key: string, holder: string, now: number): Promise<void>;
+}
+
+/** What recordNotification did: stored, no such run (or expired), or the run is not finished. */
+export type RecordNotificationResult = 'recorded' | 'missing' | 'not_terminal';
+
+/** The part of the store the notifier uses (both adapters implement it). */
+export interface NotificationStore {
+  get(runId: string): Promise<RunRecord | undefined>;
+  /** Set `notification` on a finished run (allowed on terminal runs only, which nothing else writes). */
+  recordNotification(runId: string, record: NotificationRecord): Promise<RecordNotificationResult>;
 }
 
 // ---------------------------------------------------------------------------------------------

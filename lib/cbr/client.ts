@@ -12,6 +12,8 @@ import type { CallEvent, ExecutorOptions, RetryOptions, Sleep } from './http';
 import { assertCbrId, assertProjectId } from './ids';
 import { serializeQuery } from './query';
 import type { QueryValue } from './query';
+import { isRateLimiter, projectRateLimiter } from './rate-limit';
+import type { RateLimiter, RateLimitSettings } from './rate-limit';
 import { resolveEndpoint } from './regions';
 import * as S from './schemas';
 import { undiciTransport } from './transport';
@@ -30,6 +32,12 @@ export interface CbrClientOptions {
   retry?: RetryOptions;
   /** One event per HTTP attempt. */
   onCall?: (e: CallEvent) => void;
+  /**
+   * Client-side rate limit, awaited before every HTTP attempt (retries included), backing off on 429.
+   * Settings = this project's container-wide token bucket (shared by every client of the project);
+   * a RateLimiter = that one (tests); omitted = no limit.
+   */
+  rateLimit?: RateLimitSettings | RateLimiter;
   /** Test seams: clock (X-Sdk-Date, Retry-After dates), backoff sleep, jitter source, HTTP transport. */
   now?: () => Date;
   sleep?: Sleep;
@@ -143,7 +151,10 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
     if (!Number.isFinite(retry[k]) || retry[k] < 0) throw new CbrValidationError(`options.retry.${k}`, 'must be a number >= 0');
   }
   const now = options.now ?? (() => new Date());
+  const limiter =
+    options.rateLimit === undefined ? undefined : isRateLimiter(options.rateLimit) ? options.rateLimit : projectRateLimiter(projectId, options.rateLimit, 'options.rateLimit');
   const ex: ExecutorOptions = {
+    limiter,
     origin: endpoint.origin,
     timeoutMs,
     retry,

@@ -5,6 +5,7 @@
  * signature, and know nothing of our idempotency rule or of re-fetching an IAM token.
  */
 import { CbrApiError, httpError, redact } from './errors';
+import type { RateLimiter } from './rate-limit';
 import type { HttpResponse, Transport } from './transport';
 
 export interface RetryOptions {
@@ -44,6 +45,8 @@ export interface ExecutorOptions {
   sleep: Sleep;
   random: () => number;
   transport: Transport;
+  /** Awaited before every attempt (retries included); told about every 429. */
+  limiter?: RateLimiter | undefined;
 }
 
 export interface CallSpec {
@@ -130,6 +133,8 @@ export async function execute(ex: ExecutorOptions, spec: CallSpec): Promise<Http
   let authRetried = false;
   for (let attempt = 1; ; attempt++) {
     spec.signal?.throwIfAborted();
+    // Before the headers: a request that waited for the rate limit is still signed with a fresh date.
+    if (ex.limiter) await ex.limiter.acquire(spec.signal);
     const headers = await spec.headers(url);
     const started = performance.now();
     const timeout = new AbortController();
@@ -180,8 +185,13 @@ export async function execute(ex: ExecutorOptions, spec: CallSpec): Promise<Http
       authRetried = true;
       continue;
     }
-    if (!error!.retryable || !mayRepeat || attempt >= ex.retry.maxAttempts) throw error!;
     const retryAfter = parseRetryAfterMs(res?.headers['retry-after'], ex.now());
+    if (res?.status === 429) ex.limiter?.throttled(retryAfter);
+    // 429 is the gateway's throttle (APIGW.0308): CBR never saw the request, so repeating it is safe
+    // whatever the method. Without this a throttled CreateCheckpoint/AddMember failed its whole step
+    // (SQS redelivery, every read done again): test/reliability/api-faults.test.ts.
+    const repeatable = mayRepeat || res?.status === 429;
+    if (!error!.retryable || !repeatable || attempt >= ex.retry.maxAttempts) throw error!;
     if (retryAfter !== undefined && retryAfter > ex.retry.maxRetryAfterMs) throw error!;
     await ex.sleep(retryAfter ?? backoffDelayMs(attempt, ex.retry, ex.random), spec.signal);
   }

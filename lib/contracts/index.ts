@@ -37,6 +37,12 @@ export type Message =
   | RunFinishedV1;
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 
+/**
+ * Largest message body cbr-flow produces or accepts: SQS's classic limit (256 KiB). Queues may allow
+ * up to 1 MiB today, so a bigger body can arrive from another producer; it is refused, never parsed.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
 function isMessageType(type: string): type is MessageType {
   return Object.hasOwn(MESSAGE_SCHEMAS, type);
 }
@@ -46,6 +52,8 @@ export function parseMessage<T extends MessageType>(input: unknown, expected?: T
 export function parseMessage(input: unknown, expected?: MessageType): Message {
   let value = input;
   if (typeof input === 'string') {
+    const bytes = Buffer.byteLength(input);
+    if (bytes > MAX_MESSAGE_BYTES) throw new ValidationError('body', `is ${bytes} bytes, over the ${MAX_MESSAGE_BYTES}-byte limit of a message`);
     try {
       value = JSON.parse(input) as unknown;
     } catch (cause) {

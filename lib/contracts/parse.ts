@@ -13,17 +13,20 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, root =
 }
 
 export function toValidationError(error: z.ZodError, root = ''): ValidationError {
-  const issues = error.issues.map((issue) => ({
-    field: fieldOf(root, issue.path),
-    message: issue.message,
-  }));
+  // zod reports unknown keys once, on the parent object; name each key instead, so `{"vault":{"nmae":..}}`
+  // (or a `__proto__` key) points at `vault.nmae`, not at `vault`.
+  const issues = error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: fieldOf(root, [...issue.path, key]), message: 'is not a known field' }))
+      : [{ field: fieldOf(root, issue.path), message: issue.message }],
+  );
   const first = issues[0] ?? { field: root || '(root)', message: 'invalid input' };
   return new ValidationError(first.field, first.message, { cause: error, issues });
 }
 
 function fieldOf(root: string, path: ReadonlyArray<PropertyKey>): string {
-  const parts = path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)));
-  const joined = parts.reduce((acc, p) => (p.startsWith('[') ? acc + p : acc ? `${acc}.${p}` : p), '');
-  if (!root) return joined || '(root)';
-  return joined ? (joined.startsWith('[') ? root + joined : `${root}.${joined}`) : root;
+  // Decided by the type of each step, not its text: a key such as "[0]" or "a.b" stays a key.
+  let out = root;
+  for (const p of path) out = typeof p === 'number' ? `${out}[${p}]` : out === '' ? String(p) : `${out}.${String(p)}`;
+  return out || '(root)';
 }

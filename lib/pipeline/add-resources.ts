@@ -12,7 +12,7 @@ import { cbrErrorOf, hasCbrCode, type CbrApi } from '../ports';
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, type RunRecord } from '../store/run';
-import { endRun, expireIfLate, runErrorOf, watchdog, type StepOutcome } from './common';
+import { endRun, expireIfLate, publishFinished, retrySafeWrite, runErrorOf, watchdog, type StepOutcome } from './common';
 import type { PipelineDeps } from './deps';
 import { StepMismatchError } from './errors';
 
@@ -28,7 +28,11 @@ async function boundIds(cbr: CbrApi, vaultId: string): Promise<Set<string>> {
 export async function addResources(deps: PipelineDeps, message: MessageOf<'vault.ready'>): Promise<StepOutcome> {
   const run = await deps.store.get(message.runId);
   if (!run) throw new RunNotFoundError(message.runId);
-  if (isTerminal(run.state)) return 'ignored';
+  if (isTerminal(run.state)) {
+    // Heal a crash between the terminal record and its announcement (run.finished has a stable id).
+    await publishFinished(deps, run);
+    return 'duplicate';
+  }
   if (!run.vault || run.vault.id !== message.data.vaultId) {
     throw new StepMismatchError(`vault.ready names vault ${message.data.vaultId} but run ${run.runId} has ${run.vault?.id ?? 'none'}`);
   }
@@ -45,7 +49,9 @@ export async function addResources(deps: PipelineDeps, message: MessageOf<'vault
   const missing = run.request.resources.filter((r) => !bound.has(r.id));
   if (missing.length > 0) {
     try {
-      await cbr.addVaultResource(vaultId, { resources: missing.map((r) => ({ id: r.id, type: r.type, ...(r.name ? { name: r.name } : {}) })) });
+      // Repeating is safe: if a lost answer hid a success, CBR says 7116/7006 and the re-read below sees them bound.
+      const body = { resources: missing.map((r) => ({ id: r.id, type: r.type, ...(r.name ? { name: r.name } : {}) })) };
+      await retrySafeWrite(3, () => cbr.addVaultResource(vaultId, body));
     } catch (error) {
       const cbrError = cbrErrorOf(error);
       if (!cbrError || cbrError.retryable) throw error;
@@ -63,6 +69,7 @@ export async function addResources(deps: PipelineDeps, message: MessageOf<'vault
     }
   }
 
+  await deps.crashPoint?.('add-resources:after-cbr', run.runId);
   const now = deps.clock.now();
   const { run: recorded, changed } = await mutateRun(
     deps.store,
@@ -77,6 +84,7 @@ export async function addResources(deps: PipelineDeps, message: MessageOf<'vault
     },
     { now, initial: run },
   );
+  await deps.crashPoint?.('add-resources:after-record', run.runId);
   if (isTerminal(recorded.state)) return 'ignored';
   await deps.bus.send('checkpoint', resourcesBoundMessage(recorded, now, 1, requested));
   return changed ? 'done' : 'duplicate';

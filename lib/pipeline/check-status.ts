@@ -176,10 +176,13 @@ export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
       continue;
     }
     const key = `${run.request.projectId}|${run.request.region}|${run.vault!.id}`;
-    groups.set(key, [...(groups.get(key) ?? []), run]);
+    const group = groups.get(key);
+    if (group) group.push(run);
+    else groups.set(key, [run]);
   }
 
   const evaluate = async (run: RunRecord, found: Found): Promise<void> => {
+    await deps.crashPoint?.('check-status:after-cbr', run.runId);
     let publish: Array<[QueueName, Message]> = [];
     const { run: saved, changed } = await mutateRun(
       deps.store,
@@ -192,6 +195,7 @@ export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
       { now, initial: run },
     );
     if (!changed || isTerminal(saved.state)) return;
+    await deps.crashPoint?.('check-status:after-record', run.runId);
     result.checked++;
     if (saved.step === 'share-backup') result.finished++;
     else result.rescheduled++;
@@ -233,6 +237,11 @@ export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
 
   type Task = { kind: 'group'; runs: RunRecord[] } | { kind: 'direct'; run: RunRecord };
   const tasks: Task[] = [...[...groups.values()].map((runs) => ({ kind: 'group' as const, runs })), ...direct.map((run) => ({ kind: 'direct' as const, run }))];
+  // From here on only `tasks` holds the due records, and each task lets go of its own once handled, so a
+  // large sweep's heap shrinks as it goes instead of keeping every record until the end (bench P1).
+  due.length = 0;
+  groups.clear();
+  direct.length = 0;
   await forEachLimited(tasks, s.checkConcurrency, async (task) => {
     try {
       if (task.kind === 'direct') return await handleDirect(task.run);
@@ -255,6 +264,8 @@ export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
       // CBR or the store failed for this group: its runs stay due and are tried again next sweep.
       result.errors++;
       logSweepError(error, task.kind === 'direct' ? task.run.runId : task.runs.map((r) => r.runId).join(','));
+    } finally {
+      if (task.kind === 'group') task.runs = [];
     }
   });
   return result;

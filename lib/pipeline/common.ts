@@ -86,6 +86,7 @@ export async function endRun(
     },
     { now },
   );
+  await deps.crashPoint?.('end-run:after-record', runId);
   if (isTerminal(run.state)) await publishFinished(deps, run);
   return run;
 }
@@ -99,7 +100,10 @@ export async function expireIfLate(deps: IntakeDeps, run: RunRecord): Promise<bo
 
 /**
  * Send `message` again, later, to `queue` (attempt + 1) because a lease or claim is held by another
- * live invocation. Past the budget the run fails with `code` instead of waiting forever.
+ * live invocation. Past the budget the run fails with `code` instead of waiting forever. `untilMs`:
+ * the moment the lease/claim lapses when waiting for it is all that can help (an earlier invocation of
+ * the same run failed or died holding it): one re-queue then, instead of polling (and spending the
+ * budget) every BUSY_RETRY_DELAY_SECONDS.
  */
 export async function requeueLater(
   deps: IntakeDeps,
@@ -108,6 +112,7 @@ export async function requeueLater(
   code: string,
   why: string,
   step: Step,
+  untilMs?: number,
 ): Promise<StepOutcome> {
   const now = deps.clock.now();
   if (message.attempt >= deps.settings.busyRetryMax) {
@@ -125,8 +130,29 @@ export async function requeueLater(
   );
   if (isTerminal(run.state)) return 'ignored';
   const again = { ...message, attempt: message.attempt + 1, occurredAt: new Date(now).toISOString() } as Message;
-  await deps.bus.send(queue, again, { delaySeconds: deps.settings.busyRetryDelaySeconds });
+  const delaySeconds = untilMs === undefined ? deps.settings.busyRetryDelaySeconds : Math.min(900, Math.max(1, Math.ceil((untilMs - now) / 1000) + 1));
+  await deps.bus.send(queue, again, { delaySeconds });
   return 'deferred';
+}
+
+/**
+ * Repeat a CBR write whose repetition the step has made harmless (CBR answers "already done" —
+ * 7116/7006 for AddVaultResource, 6703 for AddMember — and the step treats that as success) when it
+ * failed retryably (5xx, timeout, reset). The client never repeats a POST on its own (only the caller
+ * knows it is safe; lib/ports.ts's CbrApi has no CallOptions on these two methods to say so), and
+ * failing the whole delivery instead would redo every read of the step and spend one of its SQS
+ * receives (5 in all, then the run fails): test/reliability/api-faults.test.ts. `tries` attempts in
+ * all, full-jitter backoff between them.
+ */
+export async function retrySafeWrite<T>(tries: number, write: () => Promise<T>, baseDelayMs = 200): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= tries || !cbrErrorOf(error)?.retryable) throw error;
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * baseDelayMs * 2 ** (attempt - 1))));
+    }
+  }
 }
 
 /** The CBR checkpoint name of a run's checkpoint `seq`: the recovery key after a crash. */

@@ -20,7 +20,7 @@ import { cbrErrorOf, type CbrApi, type CbrVaultView, type VaultCreateBody } from
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, vaultLeaseKey, type RunRecord } from '../store/run';
-import { endRun, expireIfLate, requeueLater, runErrorOf, watchdog, type StepOutcome } from './common';
+import { endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, watchdog, type StepOutcome } from './common';
 import type { PipelineDeps } from './deps';
 
 /** Every vault whose name is exactly `name`, oldest first (pages through ListVault). */
@@ -68,7 +68,11 @@ export function vaultReadyMessage(run: RunRecord, now: number, attempt = 1): Mes
 export async function createVault(deps: PipelineDeps, message: MessageOf<'run.requested'>): Promise<StepOutcome> {
   const run = await deps.store.get(message.runId);
   if (!run) throw new RunNotFoundError(message.runId);
-  if (isTerminal(run.state)) return 'ignored';
+  if (isTerminal(run.state)) {
+    // Heal a crash between the terminal record and its announcement (run.finished has a stable id).
+    await publishFinished(deps, run);
+    return 'duplicate';
+  }
   if (run.vault) {
     await deps.bus.send('resources', vaultReadyMessage(run, deps.clock.now()));
     return 'duplicate';
@@ -88,7 +92,9 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
     const { acquired, lease } = await deps.store.acquireLease(leaseKey, holder, deps.clock.now(), deps.settings.vaultLeaseMs);
     if (!acquired) {
       const other = lease.holder?.split(':')[0] ?? 'another run';
-      return await requeueLater(deps, 'vault', message, 'VAULT_LEASE_BUSY', `vault name '${spec.name}' is being created by run ${other}`, 'create-vault');
+      // Held by this very run: an earlier delivery failed or died holding it; wait for it to lapse.
+      const untilMs = other === run.runId ? lease.leaseUntil : undefined;
+      return await requeueLater(deps, 'vault', message, 'VAULT_LEASE_BUSY', `vault name '${spec.name}' is being created by run ${other}`, 'create-vault', untilMs);
     }
   }
   try {
@@ -119,6 +125,7 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
     }
   }
 
+  await deps.crashPoint?.('create-vault:after-cbr', run.runId);
   const objectType = vault.billing?.object_type;
   if (objectType && objectType !== wanted) {
     if (holder) await deps.store.resolveLease(leaseKey, holder, vault.id, deps.clock.now());
@@ -145,6 +152,7 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
     },
     { now, initial: run },
   );
+  await deps.crashPoint?.('create-vault:after-record', run.runId);
   if (holder) await deps.store.resolveLease(leaseKey, holder, found.id, now);
   if (isTerminal(recorded.state) || !recorded.vault) return 'ignored';
   await deps.bus.send('resources', vaultReadyMessage(recorded, now));

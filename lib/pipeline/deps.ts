@@ -50,6 +50,28 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   maxReceiveCount: 5,
 };
 
+/**
+ * Named windows between a step's side effect (its CBR call, or its record) and what follows it. Tests
+ * (test/reliability/crash-windows.test.ts) kill an invocation exactly there and check that redelivery
+ * converges to the same result. The production wiring (lib/pipeline/runtime.ts) never sets a hook.
+ */
+export const CRASH_POINTS = [
+  'start-run:after-record',
+  'create-vault:after-cbr',
+  'create-vault:after-record',
+  'add-resources:after-cbr',
+  'add-resources:after-record',
+  'start-checkpoint:after-claim',
+  'start-checkpoint:after-cbr',
+  'start-checkpoint:after-record',
+  'check-status:after-cbr',
+  'check-status:after-record',
+  'share-backup:after-cbr',
+  'share-backup:after-record',
+  'end-run:after-record',
+] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
 /** Everything a step needs; handlers build these once per container. */
 export interface PipelineDeps {
   store: RunStore;
@@ -59,6 +81,11 @@ export interface PipelineDeps {
   settings: PipelineSettings;
   /** A fresh random token per invocation (lease/claim holder). */
   newToken: () => string;
+  /**
+   * Test seam, unset in production: awaited at each crash point; a test hook that never settles (or
+   * throws) simulates the invocation dying there.
+   */
+  crashPoint?: ((point: CrashPoint, runId: string) => void | Promise<void>) | undefined;
 }
 
 /** start-run and get-run never talk to CBR (and must not import its client). */

@@ -1,21 +1,18 @@
 /**
  * Wiring for the steps that call CBR: the shared runtime plus a CBR client factory whose credentials
- * are loaded once per container, starting at cold start (module load) so the first record does not
- * wait for Secrets Manager serially. A failed load is retried by the next call.
+ * come from one secret loader per container (cached for SECRETS_TTL_SECONDS, concurrent callers share
+ * one read). The first read starts at cold start (module load) so the first record does not wait for
+ * Secrets Manager serially; a failed read is retried by the next call.
  */
 import { cbrFactory } from './cbr-factory';
-import { loadCredentials, type CbrCredentials } from './credentials';
+import { credentialsLoader } from './credentials';
 import type { PipelineDeps } from './deps';
-import { config, intakeDeps } from './runtime';
+import { config, intakeDeps, log } from './runtime';
 
-let credentials: Promise<CbrCredentials> | undefined;
-function credentialsOnce(): Promise<CbrCredentials> {
-  credentials ??= loadCredentials(config).catch((error: unknown) => {
-    credentials = undefined;
-    throw error;
-  });
-  return credentials;
-}
-credentialsOnce().catch(() => {}); // cold start: begin now; errors surface on first use
+const credentials = credentialsLoader(config);
+credentials.get().catch((error: unknown) => {
+  // Surfaces again on first use; logged here so a bad deployment is visible at cold start.
+  log('error', 'CBR credentials could not be loaded at cold start', { error: (error as Error).name, message: (error as Error).message });
+});
 
-export const pipelineDeps: PipelineDeps = { ...intakeDeps, cbr: cbrFactory(config, credentialsOnce) };
+export const pipelineDeps: PipelineDeps = { ...intakeDeps, cbr: cbrFactory(config, () => credentials.get()) };

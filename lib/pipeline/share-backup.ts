@@ -15,7 +15,7 @@ import { cbrErrorOf, hasCbrCode, type CbrApi } from '../ports';
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { isTerminal, type BackupRef, type RunRecord, type ShareRecord } from '../store/run';
-import { publishFinished, terminate, type StepOutcome } from './common';
+import { publishFinished, retrySafeWrite, terminate, type StepOutcome } from './common';
 import type { PipelineDeps } from './deps';
 
 const ALREADY_SHARED = ['6703', '6714'];
@@ -49,7 +49,8 @@ async function shareBackup(cbr: CbrApi, backup: BackupRef, targets: string[]): P
 
   const addOne = async (projects: string[]): Promise<'ok' | 'one-by-one' | 'not-shareable'> => {
     try {
-      await cbr.addMember(backup.id, { members: projects });
+      // Repeating is safe: if a lost answer hid a success, CBR says 6703 (already shared), handled below.
+      await retrySafeWrite(3, () => cbr.addMember(backup.id, { members: projects }));
       for (const p of projects) record(p, 'pending');
       return 'ok';
     } catch (error) {
@@ -151,6 +152,7 @@ export async function shareBackups(deps: PipelineDeps, message: MessageOf<'check
     }
   }
 
+  await deps.crashPoint?.('share-backup:after-cbr', run.runId);
   const now = deps.clock.now();
   const { run: finished } = await mutateRun(
     deps.store,
@@ -175,6 +177,7 @@ export async function shareBackups(deps: PipelineDeps, message: MessageOf<'check
     },
     { now, initial: run },
   );
+  await deps.crashPoint?.('share-backup:after-record', run.runId);
   if (isTerminal(finished.state)) await publishFinished(deps, finished);
   return 'done';
 }

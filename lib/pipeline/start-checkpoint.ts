@@ -21,7 +21,7 @@ import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, type CheckpointRecord, type RunRecord } from '../store/run';
 import { resourcesBoundMessage } from './add-resources';
-import { checkpointName, endRun, expireIfLate, requeueLater, runErrorOf, scheduleAt, type StepOutcome } from './common';
+import { checkpointName, endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, scheduleAt, type StepOutcome } from './common';
 import type { PipelineDeps } from './deps';
 import { StepMismatchError } from './errors';
 
@@ -72,7 +72,11 @@ export async function startCheckpoint(deps: PipelineDeps, message: MessageOf<'re
   const { seq, resourceIds, vaultId } = message.data;
   const first = await deps.store.get(message.runId);
   if (!first) throw new RunNotFoundError(message.runId);
-  if (isTerminal(first.state)) return 'ignored';
+  if (isTerminal(first.state)) {
+    // Heal a crash between the terminal record and its announcement (run.finished has a stable id).
+    await publishFinished(deps, first);
+    return 'duplicate';
+  }
   if (!first.vault || first.vault.id !== vaultId) throw new StepMismatchError(`resources.bound names vault ${vaultId} but run ${first.runId} has ${first.vault?.id ?? 'none'}`);
   const existing = first.checkpoints.find((c) => c.seq === seq);
   if (existing?.id) {
@@ -85,6 +89,7 @@ export async function startCheckpoint(deps: PipelineDeps, message: MessageOf<'re
   const token = deps.newToken();
   let takeover = false;
   let busy = false;
+  let busyUntil = 0;
   const claimNow = deps.clock.now();
   const { run } = await mutateRun(
     deps.store,
@@ -96,6 +101,7 @@ export async function startCheckpoint(deps: PipelineDeps, message: MessageOf<'re
       if (cp?.id) return undefined;
       if (cp?.claim && cp.claim.until > claimNow && cp.claim.token !== token) {
         busy = true;
+        busyUntil = cp.claim.until;
         return undefined;
       }
       if (cp) {
@@ -116,8 +122,11 @@ export async function startCheckpoint(deps: PipelineDeps, message: MessageOf<'re
     await announce(deps, run, seq, deps.clock.now());
     return 'duplicate';
   }
-  if (busy) return requeueLater(deps, 'checkpoint', message, 'CHECKPOINT_CLAIM_BUSY', `checkpoint ${cp.name} is being started by another invocation`, 'start-checkpoint');
+  // The claim holder (a concurrent duplicate, or an earlier delivery that failed or died after claiming)
+  // either records the checkpoint or its claim lapses: check again once, then.
+  if (busy) return requeueLater(deps, 'checkpoint', message, 'CHECKPOINT_CLAIM_BUSY', `checkpoint ${cp.name} is being started by another invocation`, 'start-checkpoint', busyUntil);
 
+  await deps.crashPoint?.('start-checkpoint:after-claim', run.runId);
   const cbr = await deps.cbr({ projectId: run.request.projectId, region: run.request.region });
   let checkpointId: string | undefined;
   let skipped: Array<{ id: string; reason: string }> = [];
@@ -166,6 +175,7 @@ export async function startCheckpoint(deps: PipelineDeps, message: MessageOf<'re
   }
 
   // 4. Record it, then announce it.
+  await deps.crashPoint?.('start-checkpoint:after-cbr', run.runId);
   const now = deps.clock.now();
   const id = checkpointId;
   const { run: recorded } = await mutateRun(
@@ -199,6 +209,7 @@ export async function startCheckpoint(deps: PipelineDeps, message: MessageOf<'re
     },
     { now, initial: run },
   );
+  await deps.crashPoint?.('start-checkpoint:after-record', run.runId);
   if (isTerminal(recorded.state)) return 'ignored';
   await announce(deps, recorded, seq, now);
   return 'done';

@@ -67,6 +67,7 @@ export async function startRun(deps: IntakeDeps, input: StartRunInput): Promise<
   const outcome = await deps.store.create(run);
   const current = outcome === 'created' ? run : await deps.store.get(runId);
   if (!current) throw new ValidationError('runId', `run ${runId} exists but has expired; use another id`);
+  await deps.crashPoint?.('start-run:after-record', runId);
   if (current.step === 'create-vault') await deps.bus.send('vault', runRequestedMessage(current, now));
   return { runId, created: outcome === 'created', run: current };
 }

@@ -4,7 +4,7 @@
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { AppError } from '../errors';
-import type { Message } from '../contracts';
+import { MAX_MESSAGE_BYTES, type Message } from '../contracts';
 import type { MessageBus, QueueName } from '../ports';
 
 export class QueueSendError extends AppError {
@@ -16,6 +16,18 @@ export class QueueSendError extends AppError {
   }
 }
 
+/** A message over MAX_MESSAGE_BYTES: consumers would refuse it, so it is never sent. */
+export class MessageTooLargeError extends AppError {
+  override readonly name = 'MessageTooLargeError';
+  constructor(
+    readonly queue: QueueName,
+    readonly type: string,
+    readonly bytes: number,
+  ) {
+    super(`a ${type} message of ${bytes} bytes exceeds the ${MAX_MESSAGE_BYTES}-byte limit (queue ${queue})`, { retryable: false });
+  }
+}
+
 export class SqsBus implements MessageBus {
   constructor(
     private readonly client: SQSClient,
@@ -24,11 +36,14 @@ export class SqsBus implements MessageBus {
 
   async send(queue: QueueName, message: Message, options: { delaySeconds?: number } = {}): Promise<void> {
     const delay = Math.max(0, Math.min(900, Math.round(options.delaySeconds ?? 0)));
+    const body = JSON.stringify(message);
+    const bytes = Buffer.byteLength(body);
+    if (bytes > MAX_MESSAGE_BYTES) throw new MessageTooLargeError(queue, message.type, bytes);
     try {
       await this.client.send(
         new SendMessageCommand({
           QueueUrl: this.queueUrls[queue],
-          MessageBody: JSON.stringify(message),
+          MessageBody: body,
           ...(delay > 0 ? { DelaySeconds: delay } : {}),
           MessageAttributes: {
             type: { DataType: 'String', StringValue: message.type },

@@ -2,7 +2,8 @@
  * In-memory RunStore with the same semantics as the DynamoDB adapter (conditional create, version
  * check, terminal states final, expiry filtered on read). For unit tests and benchmarks.
  */
-import type { Clock, RunStore, SaveResult } from '../ports';
+import type { NotificationRecord } from '../notify/payload';
+import type { Clock, RecordNotificationResult, RunStore, SaveResult } from '../ports';
 import { isTerminal, RunRecord, type VaultLease } from './run';
 
 export class MemoryRunStore implements RunStore {
@@ -95,5 +96,15 @@ export class MemoryRunStore implements RunStore {
     if (!current || current.holder !== holder) return;
     const { holder: _h, ...rest } = current;
     this.leases.set(key, { ...rest, leaseUntil: 0, updatedAt: now });
+  }
+
+  /** Set the run's notification outcome; only on a finished run (a terminal run is never saved again). */
+  async recordNotification(runId: string, record: NotificationRecord): Promise<RecordNotificationResult> {
+    this.count('recordNotification');
+    const current = this.live(this.runs.get(runId));
+    if (!current) return 'missing';
+    if (!isTerminal(current.state)) return 'not_terminal';
+    this.runs.get(runId)!.notification = structuredClone(record);
+    return 'recorded';
   }
 }

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { RunRequest } from '../contracts/run-request';
+import { NotificationRecord } from '../notify/payload';
 
 export const RunState = z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'PARTIAL', 'FAILED', 'EXPIRED']);
 export type RunState = z.infer<typeof RunState>;
@@ -110,6 +111,8 @@ export const RunRecord = z.object({
   reason: z.string().optional(),
   /** DynamoDB TTL (epoch seconds), set when the run ends. */
   expiresAt: z.number().optional(),
+  /** The run-finished notification to the request's notifyUrl: delivered or why not (never the URL). */
+  notification: NotificationRecord.optional(),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 
@@ -135,7 +138,7 @@ export function dueShardOf(runId: string, shards: number): number {
 }
 
 const TIMELINE_LIMIT = 200;
-const NOT_PROGRESS = new Set(['progress', 'waiting', 'redriven']);
+const NOT_PROGRESS = new Set(['progress', 'waiting', 'redriven', 'message-refused', 'message-dead-lettered']);
 
 /** Append a timeline event (the oldest progress events are dropped past 200 entries). */
 export function addEvent(run: RunRecord, at: number, step: Step, event: string, detail?: string): void {

@@ -25,10 +25,19 @@ export function runView(run: RunRecord) {
     pendingResources: run.pendingResources.map((p) => ({ ...p, retryAt: iso(p.retryAt) })),
     timeline: run.timeline.map((e) => ({ ...e, at: iso(e.at) })),
     lastError: run.lastError ? { ...run.lastError, at: iso(run.lastError.at) } : undefined,
+    notification: run.notification ? { ...run.notification, at: iso(run.notification.at) } : undefined,
   };
 }
 
-const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20) });
+// Decimal digits only: z.coerce.number() alone would also take '0x10', '1e1', ' 5' or '0b11'.
+const ListQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^[0-9]+$/, { error: 'must be a whole number from 1 to 100' })
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .default(20),
+});
 
 export function getRunHandler(store: RunStore, log?: Logger) {
   return httpHandler(async (event) => {

@@ -17,8 +17,11 @@ export interface HttpResult {
 
 export class HttpError extends AppError {
   override readonly name = 'HttpError';
-  constructor(readonly statusCode: number, message: string) {
+  /** The part of the request at fault (e.g. `headers.content-type`), named in the 4xx body. */
+  readonly field: string | undefined;
+  constructor(readonly statusCode: number, message: string, options: { field?: string } = {}) {
     super(message);
+    this.field = options.field;
   }
 }
 
@@ -28,11 +31,12 @@ const MAX_BODY_BYTES = 256 * 1024;
 export function readJsonBody(event: APIGatewayProxyEventV2): unknown {
   const type = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
   if (type !== undefined && !/^application\/([a-z.+-]+\+)?json\s*(;|$)/i.test(type)) {
-    throw new HttpError(415, `content-type must be application/json, got '${type.slice(0, 100)}'`);
+    throw new HttpError(415, `content-type must be application/json, got '${type.slice(0, 100)}'`, { field: 'headers.content-type' });
   }
-  if (event.body === undefined || event.body === '') throw new ValidationError('body', 'is required (a JSON run request)');
+  if (event.body === undefined || event.body === null || event.body === '') throw new ValidationError('body', 'is required (a JSON run request)');
+  if (typeof event.body !== 'string') throw new ValidationError('body', 'must be the raw JSON text (a string)');
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpError(413, `body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpError(413, `body exceeds ${MAX_BODY_BYTES} bytes`, { field: 'body' });
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
@@ -52,8 +56,10 @@ export function errorResponse(error: unknown, log: Logger): APIGatewayProxyStruc
   if (error instanceof ValidationError) {
     return toResponse({ statusCode: 400, body: { error: 'ValidationError', message: error.message, field: error.field, issues: error.issues } });
   }
-  if (error instanceof RunNotFoundError) return toResponse({ statusCode: 404, body: { error: 'NotFound', message: error.message } });
-  if (error instanceof HttpError) return toResponse({ statusCode: error.statusCode, body: { error: 'RequestError', message: error.message } });
+  if (error instanceof RunNotFoundError) return toResponse({ statusCode: 404, body: { error: 'NotFound', message: error.message, field: 'id' } });
+  if (error instanceof HttpError) {
+    return toResponse({ statusCode: error.statusCode, body: { error: 'RequestError', message: error.message, ...(error.field ? { field: error.field } : {}) } });
+  }
   log('error', 'request failed', errorFields(error));
   if (error instanceof AppError && error.retryable) {
     return toResponse({ statusCode: 503, headers: { 'retry-after': '5' }, body: { error: 'Unavailable', message: 'temporarily unavailable, try again' } });
@@ -68,5 +74,9 @@ export function httpHandler(route: (event: APIGatewayProxyEventV2) => Promise<Ht
         request.response = errorResponse(request.error, log);
       },
     })
-    .handler(async (event) => toResponse(await route(event)));
+    .handler(async (event) => {
+      // A direct invoke can pass anything; answer it like any other bad request instead of a TypeError.
+      if (typeof event !== 'object' || event === null) throw new ValidationError('event', 'must be an API Gateway HTTP API (payload v2) event');
+      return toResponse(await route(event));
+    });
 }

@@ -2,7 +2,8 @@
  * The SQS edge of every step: parse each record's envelope (one message type per queue), run the
  * use-case, and report failures per record (ReportBatchItemFailures via @middy/sqs-partial-batch-failure),
  * so one bad record never fails or re-drives its batch-mates. A failed record is recorded on its run
- * (attempts, lastError) and, on the receive that sends it to the DLQ, fails the run with the reason.
+ * (attempts, lastError) and, on the receive that sends it to the DLQ, fails the run with the reason;
+ * a record that is not a valid message at all is only noted on the run it names (record-failure.ts).
  */
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
@@ -26,22 +27,44 @@ export function sqsRecordProcessor<T extends MessageType, D extends IntakeDeps>(
   return async (record: SQSRecord): Promise<void> => {
     const d = typeof deps === 'function' ? deps() : deps;
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
-    let runId = record.messageAttributes?.runId?.stringValue;
+    let runId: string | undefined;
+    let parsed = false;
     try {
       const message = parseMessage(record.body, binding.type);
+      parsed = true;
       runId = message.runId;
       const outcome = await binding.run(d, message);
       log('info', 'step done', { step: binding.step, outcome, runId, type: message.type, attempt: message.attempt, messageId: record.messageId });
     } catch (error) {
-      log('error', 'step failed', { step: binding.step, runId, messageId: record.messageId, receiveCount, ...errorFields(error) });
-      if (runId && RunId.safeParse(runId).success) {
-        await recordDeliveryFailure(d, { runId, step: binding.step, error, receiveCount }).catch((e: unknown) => {
+      runId ??= knownRunId(record);
+      // Not a valid message (bad JSON, type, version, size): refused, noted on its run, never fails it.
+      const refused = !parsed;
+      log('error', 'step failed', { step: binding.step, runId, messageId: record.messageId, receiveCount, refused, ...errorFields(error) });
+      if (runId) {
+        await recordDeliveryFailure(d, { runId, step: binding.step, error, receiveCount, refused }).catch((e: unknown) => {
           if (!(e instanceof RunNotFoundError)) log('error', 'recording the failure on the run failed', { runId, ...errorFields(e) });
         });
       }
       throw error;
     }
   };
+}
+
+/**
+ * The run a refused record belongs to: its `runId` message attribute, else the `runId` of its body
+ * even though the body failed validation (a message from another producer may carry no attributes).
+ * Only a well-formed run id counts, so a hostile value never reaches the store or the log.
+ */
+function knownRunId(record: SQSRecord): string | undefined {
+  const attribute = record.messageAttributes?.runId?.stringValue;
+  if (RunId.safeParse(attribute).success) return attribute;
+  try {
+    const body = JSON.parse(record.body) as unknown;
+    const id = typeof body === 'object' && body !== null ? (body as { runId?: unknown }).runId : undefined;
+    return RunId.safeParse(id).success ? (id as string) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function sqsStepHandler<T extends MessageType, D extends IntakeDeps>(binding: StepBinding<T, D>, deps: D | (() => D), log: Logger = jsonLogger) {

@@ -5,7 +5,8 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Clock, RunStore, SaveResult } from '../../ports';
+import type { NotificationRecord } from '../../notify/payload';
+import type { Clock, RecordNotificationResult, RunStore, SaveResult } from '../../ports';
 import { StoreError } from '../errors';
 import { isTerminal, RunRecord, TERMINAL_STATES, VaultLease } from '../run';
 import { DUE_INDEX, RECENT_INDEX } from './table';
@@ -201,6 +202,31 @@ export class DynamoRunStore implements RunStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw new StoreError(`release lease ${key} failed`, { cause: error, retryable: true });
+    }
+  }
+
+  /**
+   * Set the run's `notification` (one UpdateItem). Only on a finished run: a terminal run is never
+   * saved again, so no step can overwrite it with a stale copy; the optimistic version is left alone.
+   */
+  async recordNotification(runId: string, record: NotificationRecord): Promise<RecordNotificationResult> {
+    const values: Record<string, unknown> = { ':n': record };
+    TERMINAL_STATES.forEach((s, i) => (values[`:t${i}`] = s));
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: runKey(runId),
+          UpdateExpression: 'SET #n = :n',
+          ConditionExpression: `attribute_exists(pk) AND #s IN (${TERMINAL_STATES.map((_, i) => `:t${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#n': 'notification', '#s': 'state' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return 'recorded';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new StoreError(`record notification of run ${runId} failed`, { cause: error, retryable: true });
+      return (await this.get(runId)) ? 'not_terminal' : 'missing';
     }
   }
 }

@@ -15,6 +15,7 @@ import { parseMessage } from '../../../lib/contracts';
 import { QUEUE_NAMES, type QueueName } from '../../../lib/ports';
 import { createRunsTable } from '../../../lib/store/dynamodb/table';
 import { makeContext, makeHttpEvent, makeScheduledEvent } from '../../helpers/factories';
+import { signedPost, TEST_WEBHOOK_KEY } from '../../helpers/webhooks';
 
 let emulator: Emulator;
 let dynamo: LocalServer;
@@ -61,10 +62,14 @@ beforeAll(async () => {
     IAM_ENDPOINT: emulator.url,
     CBR_REGION: DEMO.region,
     CBR_CREDENTIALS_JSON: JSON.stringify({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }),
+    // POST /runs is authenticated on the local stage too; the keys come inline here (local stage only).
+    WEBHOOK_KEYS_JSON: JSON.stringify([TEST_WEBHOOK_KEY]),
     CHECK_FIRST_DELAY_SECONDS: '0',
     CHECK_BASE_DELAY_SECONDS: '1',
     MAX_RECEIVE_COUNT: String(MAX_RECEIVE),
     LOG_LEVEL: 'warn',
+    // Inbound webhook signatures are covered by their own tests (and signed in test/helpers/pipeline-harness.ts).
+    WEBHOOK_AUTH: 'off',
   });
 });
 
@@ -157,7 +162,7 @@ describe('a whole run on the emulator, dynalite and local-aws-sqs', () => {
       checkpoint: { name: 'it', description: 'integration run' },
       shareWith: [DEMO.peerProjectId],
     };
-    const accepted = (await startRun(makeHttpEvent({ method: 'POST', path: '/runs', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }), ctx)) as APIGatewayProxyStructuredResultV2;
+    const accepted = (await startRun(signedPost(JSON.stringify(body)), ctx)) as APIGatewayProxyStructuredResultV2;
     expect(accepted.statusCode).toBe(202);
     const { runId, statusUrl } = JSON.parse(accepted.body!) as { runId: string; statusUrl: string };
     expect(statusUrl).toMatch(new RegExp(`/runs/${runId}$`));
@@ -223,7 +228,7 @@ describe('a whole run on the emulator, dynalite and local-aws-sqs', () => {
     emulator.faults.scriptCheckpoint({ match: 'next', outcome: 'error', reason: 'snapshot quota exceeded', code: 'BackupService.0002' });
     const server = DEMO.servers[2]!;
     const body = { projectId: DEMO.projectId, vault: { mode: 'create', name: 'it_failing', billing: { chargingMode: 'post_paid', size: 500 } }, resources: [{ id: server.id, type: 'OS::Nova::Server' }], shareWith: [DEMO.peerProjectId] };
-    const accepted = (await startRun(makeHttpEvent({ method: 'POST', path: '/runs', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }), ctx)) as APIGatewayProxyStructuredResultV2;
+    const accepted = (await startRun(signedPost(JSON.stringify(body)), ctx)) as APIGatewayProxyStructuredResultV2;
     const { runId } = JSON.parse(accepted.body!) as { runId: string };
     await pumpSteps();
     emulator.clock.advance(15_000);

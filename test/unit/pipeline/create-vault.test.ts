@@ -53,10 +53,11 @@ describe('create-vault', () => {
     w.cbr.after.createVault = () => (w.store.crashNextSave = true);
     await expect(createVault(w.deps, message)).rejects.toBeInstanceOf(CrashError);
     delete w.cbr.after.createVault;
-    // Redelivered while the crashed invocation's lease is still live: waits, never creates.
+    // Redelivered while the crashed invocation's lease is still live: waits (once, until the lease of
+    // its own dead invocation lapses), never creates.
     expect(await createVault(w.deps, message)).toBe('deferred');
     const delayed = w.bus.drain('vault');
-    expect(delayed[0]).toMatchObject({ delaySeconds: w.deps.settings.busyRetryDelaySeconds, message: { attempt: 2 } });
+    expect(delayed[0]).toMatchObject({ delaySeconds: w.deps.settings.vaultLeaseMs / 1000 + 1, message: { attempt: 2 } });
     w.clock.advance(w.deps.settings.vaultLeaseMs);
     expect(await createVault(w.deps, delayed[0]!.message as MessageOf<'run.requested'>)).toBe('done');
     expect(w.cbr.callCount('createVault')).toBe(1);

@@ -8,6 +8,7 @@ import { sqsStepHandler } from '../../../lib/pipeline/edge/sqs';
 import { startRunHandler } from '../../../lib/pipeline/edge/start-run';
 import { silentLogger } from '../../../lib/pipeline/log';
 import { makeContext, makeHttpEvent, makeScheduledEvent, makeSqsEvent, makeSqsRecord } from '../../helpers/factories';
+import { AUTH_OFF, signedPost, testWebhookAuth } from '../../helpers/webhooks';
 import { makeWorld, request } from './world';
 
 const ctx = makeContext();
@@ -18,8 +19,8 @@ describe('start-run handler', () => {
 
   it('POST /runs answers 202 with the run id and its status URL', async () => {
     const w = makeWorld();
-    const handler = startRunHandler(w.deps, { log: silentLogger });
-    const res = (await handler(post(JSON.stringify(request())), ctx)) as APIGatewayProxyStructuredResultV2;
+    const handler = startRunHandler(w.deps, { webhookAuth: testWebhookAuth(), log: silentLogger });
+    const res = (await handler(signedPost(JSON.stringify(request())), ctx)) as APIGatewayProxyStructuredResultV2;
     expect(res.statusCode).toBe(202);
     const body = json(res);
     expect(body).toMatchObject({ runId: expect.any(String), state: 'PENDING', created: true });
@@ -28,9 +29,31 @@ describe('start-run handler', () => {
     expect(w.bus.on('vault')).toHaveLength(1);
   });
 
+  it('POST /runs refuses an unsigned, a wrongly signed and a replayed request with 401 and the reason; nothing is stored', async () => {
+    const w = makeWorld();
+    const handler = startRunHandler(w.deps, { webhookAuth: testWebhookAuth(), log: silentLogger });
+    const call = async (e: ReturnType<typeof post>) => (await handler(e, ctx)) as APIGatewayProxyStructuredResultV2;
+    const body = JSON.stringify(request());
+    const unsigned = await call(post(body));
+    expect(unsigned.statusCode).toBe(401);
+    expect(json(unsigned)).toMatchObject({ reason: 'missing_webhook_id' });
+    const tampered = signedPost(body);
+    tampered.body = JSON.stringify({ ...request(), shareWith: [] });
+    expect(json(await call(tampered))).toMatchObject({ reason: 'no_matching_signature' });
+    const other = signedPost(body, { keys: [`whsec_${Buffer.from('some other sender key, 32 bytes!!').toString('base64')}`] });
+    expect(json(await call(other))).toMatchObject({ reason: 'no_matching_signature' });
+    expect(w.memory.runs.size).toBe(0);
+    const first = signedPost(body, { id: 'msg_once' });
+    expect((await call(first)).statusCode).toBe(202);
+    const replay = await call(signedPost(body, { id: 'msg_once' }));
+    expect(replay.statusCode).toBe(401);
+    expect(json(replay)).toMatchObject({ reason: 'replayed' });
+    expect(w.memory.runs.size).toBe(1);
+  });
+
   it('answers 400 naming the field, 400 for malformed JSON, 415 for a non-JSON body; nothing is stored', async () => {
     const w = makeWorld();
-    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const handler = startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger });
     const bad = (await handler(post(JSON.stringify({ ...request(), completionWindowMinutes: 1 })), ctx)) as APIGatewayProxyStructuredResultV2;
     expect(bad.statusCode).toBe(400);
     expect(json(bad)).toMatchObject({ error: 'ValidationError', field: 'completionWindowMinutes' });
@@ -44,12 +67,12 @@ describe('start-run handler', () => {
     expect(w.memory.runs.size).toBe(0);
   });
 
-  it('the same Idempotency-Key starts one run', async () => {
+  it('the same Idempotency-Key starts one run (two signed messages, two webhook-ids)', async () => {
     const w = makeWorld();
-    const handler = startRunHandler(w.deps, { log: silentLogger });
-    const headers = { 'content-type': 'application/json', 'idempotency-key': 'nightly-2026-11-22' };
-    const a = json(await handler(post(JSON.stringify(request()), headers), ctx));
-    const b = json(await handler(post(JSON.stringify(request()), headers), ctx));
+    const handler = startRunHandler(w.deps, { webhookAuth: testWebhookAuth(), log: silentLogger });
+    const headers = { 'idempotency-key': 'nightly-2026-11-22' };
+    const a = json(await handler(signedPost(JSON.stringify(request()), { headers }), ctx));
+    const b = json(await handler(signedPost(JSON.stringify(request()), { headers }), ctx));
     expect(b.runId).toBe(a.runId);
     expect([a.created, b.created]).toEqual([true, false]);
     expect(w.memory.runs.size).toBe(1);
@@ -57,7 +80,7 @@ describe('start-run handler', () => {
 
   it('intake queue: a bad record fails alone (partial batch response)', async () => {
     const w = makeWorld();
-    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const handler = startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger });
     const good = buildMessage('run.requested', { runId: '0c9d6a1e-8f2b-4c3d-9e4f-5a6b7c8d9e0f', occurredAt: w.clock.now(), data: { request: request() as never } });
     const records = [makeSqsRecord(good), makeSqsRecord('{not json'), makeSqsRecord({ ...good, version: 3 } as never)];
     const res = (await handler(makeSqsEvent(records), ctx)) as SQSBatchResponse;
@@ -67,7 +90,7 @@ describe('start-run handler', () => {
 
   it('a plan schedule delivered twice starts one run; an unfilled time placeholder is refused', async () => {
     const w = makeWorld();
-    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const handler = startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger });
     const trigger = { source: 'cbr-flow.plan', plan: 'nightly', scheduledTime: '2026-11-22T18:00:00Z', request: request() };
     const a = (await handler(trigger, ctx)) as { runId: string; created: boolean };
     const b = (await handler({ ...trigger }, ctx)) as { runId: string; created: boolean };
@@ -79,7 +102,7 @@ describe('start-run handler', () => {
 
   it('a direct invoke with a run.requested envelope starts that run', async () => {
     const w = makeWorld();
-    const handler = startRunHandler(w.deps, { log: silentLogger });
+    const handler = startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger });
     const m = buildMessage('run.requested', { runId: '7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b', occurredAt: w.clock.now(), data: { request: request() as never } });
     expect(await handler(m, ctx)).toEqual({ runId: m.runId, created: true, state: 'PENDING' });
     expect((await w.memory.get(m.runId))!.source.kind).toBe('invoke');
@@ -121,7 +144,7 @@ describe('SQS step handler', () => {
   it('processes good records, reports only the bad ones, and records the failure on the run', async () => {
     const w = makeWorld({ maxReceiveCount: 3 });
     const handler = sqsStepHandler({ type: 'run.requested', step: 'create-vault', run: createVault }, w.deps, silentLogger);
-    const ok = startRunHandler(w.deps, { log: silentLogger });
+    const ok = startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger });
     const r1 = json(await ok(makeHttpEvent({ method: 'POST', path: '/runs', body: JSON.stringify(request()), headers: { 'content-type': 'application/json' } }), ctx));
     const good = w.bus.drain('vault')[0]!.message;
     const wrongType = buildMessage('vault.ready', { runId: r1.runId, occurredAt: w.clock.now(), data: { vaultId: 'ea7b8717-2543-478a-a92d-3ca7ee448f67', vaultName: 'x', created: true } });
@@ -130,20 +153,21 @@ describe('SQS step handler', () => {
     expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0]!.messageId, records[2]!.messageId]);
     let run = (await w.memory.get(r1.runId))!;
     expect(run.vault).toBeDefined(); // the good record went through
-    expect(run.attempts['create-vault']).toBe(1);
-    expect(run.lastError).toMatchObject({ code: 'ValidationError', message: expect.stringContaining("expected a 'run.requested' message") });
-    // The last receive before the DLQ fails the run with the reason.
+    // A record that is not a valid message for this queue is noted on the run it names, with the reason...
+    expect(run.attempts.refused).toBe(1);
+    expect(run.timeline.find((e) => e.event === 'message-refused')).toMatchObject({ detail: expect.stringContaining("expected a 'run.requested' message") });
+    // ...and even on its last receive before the DLQ it never fails the run (its own messages are fine).
     await handler(makeSqsEvent([makeSqsRecord(wrongType, { receiveCount: 3 })]), ctx);
     run = (await w.memory.get(r1.runId))!;
-    expect(run.state).toBe('FAILED');
-    expect(run.reason).toContain('dead-letter queue');
+    expect(run.state).toBe('RUNNING');
+    expect(run.timeline.find((e) => e.event === 'message-dead-lettered')).toMatchObject({ detail: expect.stringContaining('dead-letter queue') });
   });
 });
 
 describe('check-status handler', () => {
   it('runs one sweep per scheduled event and returns its figures', async () => {
     const w = makeWorld();
-    await startRunHandler(w.deps, { log: silentLogger })(makeHttpEvent({ method: 'POST', path: '/runs', body: JSON.stringify(request()), headers: { 'content-type': 'application/json' } }), ctx);
+    await startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger })(makeHttpEvent({ method: 'POST', path: '/runs', body: JSON.stringify(request()), headers: { 'content-type': 'application/json' } }), ctx);
     await w.pump();
     w.cbr.finishAll();
     w.clock.advance(60_000);

@@ -1,0 +1,111 @@
+/**
+ * Issue 6 §2: crash windows. For every crash point of lib/pipeline/deps.ts (after a step's CBR call
+ * succeeded and before its state write, and after its state write before its hand-off), one run is
+ * killed exactly there (the invocation dies: nothing after the point runs, its batch is never
+ * acknowledged, SQS redelivers it after the visibility timeout; a killed sweep is simply the next
+ * minute's job). Each crashed run must end exactly like the same run without a crash: same state,
+ * one vault, one checkpoint, one backup per resource, one member per (backup, project), one
+ * run.finished. All runs go at once, so kills also hit batch-mates of other runs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../../emulator/index';
+import { CRASH_POINTS, type CrashPoint } from '../../lib/pipeline/deps';
+import { runIdForKey } from '../../lib/pipeline/start-run';
+import type { RunRecord } from '../../lib/store/run';
+import { emulatorStateOf, makeServers, PEER2, runBody, startHarness, type Harness } from '../helpers/pipeline-harness';
+
+let h: Harness;
+const servers = makeServers(40, 'crash');
+
+beforeAll(async () => {
+  h = await startHarness({
+    emulator: {
+      seed: 6002,
+      timing: { checkpointMs: [6_000, 10_000] },
+      projects: [...DEMO.projects, PEER2],
+      credentials: [...DEMO.credentials],
+      users: [...DEMO.users],
+      resources: [...DEMO.resources, ...servers],
+    },
+  });
+});
+afterAll(async () => h?.stop());
+
+/** What a user would compare: the run's end and CBR's objects for it (ids left out). */
+async function outcome(run: RunRecord) {
+  const snap = h.emulator.state.snapshot();
+  const vaults = snap.vaults.filter((v) => v.name === run.request.vault.name);
+  const state = emulatorStateOf(h.emulator, new Set(vaults.map((v) => v.id as string)));
+  const finished = h.events.filter((e) => e.type === 'run.finished' && e.runId === run.runId);
+  return {
+    state: run.state,
+    vaults: vaults.length,
+    checkpoints: state.checkpoints.length,
+    backupsPerResource: run.request.resources.map((r) => state.backups.filter((b) => b.resource_id === r.id).length),
+    membersPerBackup: state.backups.map((b) => state.members.filter((m) => m.backup_id === b.id).map((m) => m.dest_project_id as string).sort()),
+    recordedShares: run.shares.length,
+    runFinishedIds: new Set(finished.map((e) => e.id)).size,
+    runFinishedState: [...new Set(finished.map((e) => (e.data as { state: string }).state))],
+  };
+}
+
+describe('a kill at every crash point converges to the uncrashed result', () => {
+  it('each crash point, killed once, then redelivered', async () => {
+    const started = performance.now();
+    let n = 0;
+    const bodyFor = (label: string, extra: Parameters<typeof runBody>[2] = {}) => {
+      const i = n++;
+      return runBody(`crash_${label.replace(/[^a-z0-9]/gi, '_')}`, [servers[2 * i]!.id, servers[2 * i + 1]!.id], { shareWith: [DEMO.peerProjectId, PEER2.id], ...extra });
+    };
+    // A reuse-mode run of a vault that does not exist fails in create-vault (through endRun).
+    const failingExtra = { vault: { mode: 'reuse' as const, name: 'crash_no_such_vault' } };
+
+    // Baselines: the same shapes without a crash.
+    const baseline = await h.startRun(bodyFor('baseline'));
+    const baselineFailed = await h.startRun({ ...bodyFor('baseline_failed'), ...failingExtra });
+
+    const crashed = new Map<CrashPoint, string>();
+    for (const point of CRASH_POINTS) {
+      if (point === 'start-run:after-record') {
+        // The webhook dies after recording the run; the caller retries with its Idempotency-Key.
+        const body = bodyFor(point);
+        const key = `retry-${point}`;
+        h.crashAt(point, { runId: runIdForKey(DEMO.projectId, key) });
+        const first = await h.startRun(body, { idempotencyKey: key });
+        expect(first.crashed).toBe(true);
+        const again = await h.startRun(body, { idempotencyKey: key });
+        expect(again).toMatchObject({ crashed: false, statusCode: 202, body: { created: false } });
+        crashed.set(point, again.runId!);
+        continue;
+      }
+      const body = point === 'end-run:after-record' ? { ...bodyFor(point), vault: { mode: 'reuse' as const, name: 'crash_no_such_vault_2' } } : bodyFor(point);
+      const { runId } = await h.startRun(body);
+      h.crashAt(point, { runId: runId! });
+      crashed.set(point, runId!);
+    }
+
+    const drive = await h.drive();
+    expect(drive.done).toBe(true);
+
+    // Every armed crash happened, once.
+    expect(h.crashes.map((c) => c.point).sort()).toEqual([...CRASH_POINTS].sort());
+
+    const expected = await outcome(await h.run(baseline.runId!));
+    expect(expected).toMatchObject({ state: 'COMPLETED', vaults: 1, checkpoints: 1, backupsPerResource: [1, 1], recordedShares: 4, runFinishedIds: 1 });
+    const expectedFailed = await outcome(await h.run(baselineFailed.runId!));
+    expect(expectedFailed).toMatchObject({ state: 'FAILED', vaults: 0, runFinishedIds: 1, runFinishedState: ['FAILED'] });
+
+    const rows: string[] = [];
+    for (const [point, runId] of crashed) {
+      const run = await h.run(runId);
+      const got = await outcome(run);
+      expect(got, point).toEqual(point === 'end-run:after-record' ? expectedFailed : expected);
+      rows.push(`${point}=${run.state}`);
+    }
+    const ops = h.emulator.state.requestCounts.byOperation;
+    console.log(
+      `[reliability] crash windows: points=${crashed.size} killedInvocations=${h.delivery.killed} ${rows.join(' ')} ` +
+        `CreateVault=${ops.CreateVault} CreateCheckpoint=${ops.CreateCheckpoint} virtual=${Math.round(drive.virtualMs / 1000)}s wall=${Math.round(performance.now() - started)}ms`,
+    );
+  }, 180_000);
+});
