@@ -3,7 +3,7 @@
  * driven through `dispatch()` with a handler that collects the body into one string, instead of
  * `request()`. `request()` wraps every response in an AsyncResource + a Readable stream (BodyReadable)
  * and a promise chain for `.text()`; the client always wants the whole body as text anyway. Swapped
- * for lib/cbr/transport.ts at bundle time like the node:http proposal, so the rest of the client is
+ * for lib/cbr/transport.ts at bundle time like the node:http one, so the rest of the client is
  * the shipped code.
  */
 import Agent from 'undici/lib/dispatcher/agent.js';

@@ -83,6 +83,38 @@ describe('signer properties', () => {
     );
   });
 
+  it('equivalent encodings of the same path sign the same (the plain-id fast path agrees with decode + re-encode)', () => {
+    // Any path byte may go on the wire as %XX, lower- or upper-case hex: the canonical URI decodes it
+    // and re-encodes only what is not unreserved. So a path of plain ids (signed as-is, no decoding)
+    // and unicode segments in canonical spelling must sign exactly like every byte escaped.
+    const escapeAll = (seg: string) => [...Buffer.from(seg, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+    fc.assert(
+      fc.property(request, fc.array(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 }), { maxLength: 2 }), (r, unicode) => {
+        const query = urlOf(r).slice(`${ORIGIN}/${r.segments.join('/')}`.length);
+        const segments = [...r.segments, ...unicode];
+        const canonical = `${ORIGIN}/${segments.map(rfc3986).join('/')}${query}`;
+        const escaped = `${ORIGIN}/${segments.map(escapeAll).join('/')}${query}`;
+        expect(sign(r, { url: escaped })).toBe(sign(r, { url: canonical }));
+        if (unicode.length === 0) expect(sign(r, { url: escaped })).toBe(sign(r));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('host comes from each URL\'s own origin (the per-origin host cache never mixes origins up)', () => {
+    const origin = fc
+      .tuple(fc.constantFrom('http', 'https'), fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9-]{0,8}$/), fc.constantFrom('', ':80', ':443', ':8443', ':41234'))
+      .map(([scheme, name, port]) => `${scheme}://${name}.example${port}`);
+    fc.assert(
+      fc.property(request, origin, (r, o) => {
+        const url = `${o}/${r.segments.join('/')}`;
+        const host = new URL(url).host; // what undici sends: lowercase, default port dropped
+        expect(sign(r, { url })).toBe(sign(r, { url, headers: [...r.headers, ['host', host]] }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('tampering with any signed part changes the signature', () => {
     fc.assert(
       fc.property(request, fc.nat(), (r, pick) => {
