@@ -9,6 +9,8 @@
  * on a small store (JIT, keep-alive sockets), then the parent switches to the measured store. Prints a
  * JSON line: the sweep's result, wall and CPU time, HTTP attempts, latency seen, peak RSS and heap.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { callRecorder, checkerDeps, CountingBus, IpcRunStore, runSweep } from './p1-world';
 
 interface Args {
@@ -47,14 +49,19 @@ async function main(): Promise<void> {
   const before = process.memoryUsage();
   // Sample the heap while the sweep runs (peak RSS alone cannot say what holds the memory).
   const peak = { heapUsed: 0, rss: 0 };
+  const spaces: Record<string, number> = {};
   const sample = setInterval(() => {
     const m = process.memoryUsage();
     peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
     peak.rss = Math.max(peak.rss, m.rss);
+    for (const sp of getHeapSpaceStatistics()) spaces[sp.space_name] = Math.max(spaces[sp.space_name] ?? 0, mb(sp.space_used_size));
   }, 100);
   const rec = callRecorder();
   const bus = new CountingBus();
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const f = await runSweep(checkerDeps(store, { ...checker, onCall: rec.onCall }, bus), rec);
+  loop.disable();
   clearInterval(sample);
   process.stdout.write(
     `${JSON.stringify({
@@ -64,6 +71,10 @@ async function main(): Promise<void> {
       rssBeforeSweepMb: mb(before.rss),
       heapBeforeSweepMb: mb(before.heapUsed),
       peakHeapUsedMb: mb(peak.heapUsed),
+      peakSpacesMb: spaces,
+      // How long callbacks (e.g. a CBR answer that has arrived) waited for this process's event loop:
+      // the histogram holds the sampling timer's whole interval, so its 5 ms resolution is taken off.
+      loopDelayMs: { mean: Math.max(0, loop.mean / 1e6 - 5), p99: Math.max(0, loop.percentile(99) / 1e6 - 5) },
     })}\n`,
   );
   process.disconnect();

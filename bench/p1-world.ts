@@ -178,7 +178,7 @@ export async function timedSweep(world: World, o: CheckerOptions, runs?: SeedRun
 // measured checker talks to lib/store/memory.ts living in the parent bench process over the IPC
 // channel, every record JSON-serialised both ways (as DynamoDB items are marshalled).
 
-type StoreMethod = 'create' | 'get' | 'save' | 'listDue' | 'listRecent' | 'getLease' | 'acquireLease' | 'resolveLease' | 'releaseLease';
+type StoreMethod = 'create' | 'get' | 'save' | 'listDue' | 'markAnnounced' | 'listRecent' | 'getLease' | 'acquireLease' | 'resolveLease' | 'releaseLease';
 interface StoreRequest {
   kind: 'store';
   id: number;
@@ -224,11 +224,16 @@ export class IpcRunStore implements RunStore {
   get(runId: string) {
     return this.call<RunRecord | undefined>('get', runId);
   }
-  save(run: RunRecord) {
-    return this.call<SaveResult>('save', run);
+  /** Like DynamoDB's PutItem (no ReturnValues), the answer carries only the outcome; the saved run is the one sent. */
+  async save(run: RunRecord): Promise<SaveResult> {
+    const r = await this.call<{ ok: true } | { ok: false; reason: 'stale' | 'terminal' | 'missing' }>('save', run);
+    return r.ok ? { ok: true, run } : r;
   }
   listDue(shard: number, now: number, limit: number, cursor?: string) {
     return this.call<{ runs: RunRecord[]; cursor?: string }>('listDue', shard, now, limit, cursor);
+  }
+  markAnnounced(runId: string) {
+    return this.call<void>('markAnnounced', runId);
   }
   listRecent(limit: number) {
     return this.call<RunRecord[]>('listRecent', limit);
@@ -261,7 +266,10 @@ export function serveRunStore(child: { on(e: 'message', f: (m: unknown) => void)
     const target = store() as unknown as Record<StoreMethod, (...a: unknown[]) => Promise<unknown>>;
     const args = req.method === 'listDue' ? [req.args[0], req.args[1], Math.min(Number(req.args[2]), DUE_PAGE_ITEMS), req.args[3]] : req.args;
     target[req.method](...args).then(
-      (value) => child.send({ kind: 'store-reply', id: req.id, ok: true, value: value ?? null } satisfies StoreReply),
+      (result) => {
+        const value = req.method === 'save' ? { ok: (result as SaveResult).ok, ...((result as SaveResult).ok ? {} : { reason: (result as { reason: string }).reason }) } : result;
+        child.send({ kind: 'store-reply', id: req.id, ok: true, value: value ?? null } satisfies StoreReply);
+      },
       (e: unknown) => child.send({ kind: 'store-reply', id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies StoreReply),
     );
   });
