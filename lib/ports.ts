@@ -82,10 +82,12 @@ export interface CbrApi {
   listVault(query: { name?: string; limit?: number; offset?: number }): Promise<{ vaults: ReadonlyArray<CbrVaultView>; count: number }>;
   createVault(body: VaultCreateBody, opts?: CallOptions): Promise<{ vault: CbrVaultView }>;
   showVault(vaultId: string): Promise<{ vault: CbrVaultView }>;
-  addVaultResource(vaultId: string, body: { resources: Array<{ id: string; type: string; name?: string }> }): Promise<{ add_resource_ids?: ReadonlyArray<string> | null | undefined }>;
+  /** A POST: the client repeats it on 429/5xx/network errors only with `{ idempotent: true }`. */
+  addVaultResource(vaultId: string, body: { resources: Array<{ id: string; type: string; name?: string }> }, opts?: CallOptions): Promise<{ add_resource_ids?: ReadonlyArray<string> | null | undefined }>;
   createCheckpoint(body: CheckpointCreateBody, opts?: CallOptions): Promise<{ checkpoint: CbrCheckpointView }>;
   paginateBackups(query: BackupQuery, opts?: { pageSize?: number }): AsyncIterable<CbrBackupView>;
-  addMember(backupId: string, body: { members: string[] }): Promise<{ members?: ReadonlyArray<CbrMemberView> | null | undefined }>;
+  /** A POST: the client repeats it on 429/5xx/network errors only with `{ idempotent: true }`. */
+  addMember(backupId: string, body: { members: string[] }, opts?: CallOptions): Promise<{ members?: ReadonlyArray<CbrMemberView> | null | undefined }>;
   showMembersDetail(backupId: string, query: { limit?: number; offset?: number }): Promise<{ members: ReadonlyArray<CbrMemberView>; count: number }>;
   /** Only to explain failed backups (CBR's reason is in the task log, not on the backup). */
   listOpLogs(query: { operation_type?: 'backup'; status?: 'failed'; vault_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrOpLogView> }>;
@@ -159,6 +161,11 @@ export interface RunStore {
   save(run: RunRecord): Promise<SaveResult>;
   /** Runs whose nextCheckAt <= now in one due shard, oldest first. */
   listDue(shard: number, now: number, limit: number, cursor?: string): Promise<{ runs: RunRecord[]; cursor?: string }>;
+  /**
+   * run.finished of this finished run has been published: drop it from the due index (and clear
+   * `announcePending`). Allowed on terminal runs only; a no-op when already announced or unknown.
+   */
+  markAnnounced(runId: string): Promise<void>;
   /** Most recent runs first (for the CLI's `list`). */
   listRecent(limit: number): Promise<RunRecord[]>;
 

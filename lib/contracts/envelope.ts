@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { RunId } from './ids';
+import { text } from './text';
 
 export function envelopeOf<T extends string, D extends z.ZodType>(type: T, version: number, data: D) {
   return z.strictObject({
@@ -20,7 +21,7 @@ export function envelopeOf<T extends string, D extends z.ZodType>(type: T, versi
 
 /** Just enough of an envelope to pick the right schema and to say clearly why a message is refused. */
 export const EnvelopeHeader = z.object({
-  type: z.string().min(1).max(64),
+  type: text().min(1).max(64),
   version: z.number().int(),
-  runId: z.string().max(64).optional(),
+  runId: text().max(64).optional(),
 });

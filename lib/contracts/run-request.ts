@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { CbrId, ProjectId, Region } from './ids';
+import { NO_CONTROL_CHARS, text } from './text';
 
 /** CBR vault / checkpoint names: 1..64 letters, digits, CJK, `_` and `-` (cbr-api.md §2.1, §3.1). */
 const CBR_NAME = /^[\u4E00-\u9FA5\uf900-\ufa2da-zA-Z0-9_-]+$/;
@@ -15,7 +16,7 @@ export type ResourceType = z.infer<typeof ResourceType>;
 export const ResourceSpec = z.strictObject({
   id: CbrId,
   type: ResourceType,
-  name: z.string().min(1).max(255).optional(),
+  name: text().min(1).max(255).optional(),
 });
 export type ResourceSpec = z.infer<typeof ResourceSpec>;
 
@@ -54,7 +55,7 @@ export const ReuseVault = z.strictObject({ mode: z.literal('reuse'), name: Vault
 export const CreateVault = z.strictObject({
   mode: z.literal('create'),
   name: VaultName,
-  description: z.string().max(64).regex(NO_ANGLE, { error: 'must not contain < or >' }).optional(),
+  description: text().max(64).regex(NO_ANGLE, { error: 'must not contain < or >' }).optional(),
   billing: Billing,
 });
 export const VaultSpec = z.discriminatedUnion('mode', [ReuseVault, CreateVault]);
@@ -66,7 +67,7 @@ export const CheckpointSpec = z.strictObject({
    * start-checkpoint can find its own checkpoint again; 28 + 1 + 32 (+3 for retries) <= 64.
    */
   name: z.string().min(1).max(28).regex(/^[a-zA-Z0-9_-]+$/, { error: 'may contain only letters, digits, _ and -' }).default('cbrflow'),
-  description: z.string().max(200).regex(NO_ANGLE, { error: 'must not contain < or >' }).optional(),
+  description: text().max(200).regex(NO_ANGLE, { error: 'must not contain < or >' }).optional(),
   incremental: z.boolean().default(true),
 });
 export type CheckpointSpec = z.infer<typeof CheckpointSpec>;
@@ -83,7 +84,12 @@ export const RunRequest = z
     shareWith: z.array(ProjectId).max(10).default([]),
     /** Minutes from the run's start within which the backup must be available, else EXPIRED. */
     completionWindowMinutes: z.number().int().min(5).max(7 * 24 * 60).default(240),
-    notifyUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+    notifyUrl: text()
+      .max(2048)
+      .regex(NO_CONTROL_CHARS, { error: 'must not contain control characters (CR, LF, tab, ...)' })
+      // Checked on the raw text first: URL parsing would silently drop CR/LF/tab and accept the rest.
+      .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
+      .optional(),
   })
   .superRefine((req, ctx) => {
     const seen = new Set<string>();

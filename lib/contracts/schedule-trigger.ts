@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { text } from './text';
 
 /**
  * The input of a plan's EventBridge Scheduler schedule (serverless.yml, generated from plans/plans.yml).
@@ -7,7 +8,7 @@ import * as z from 'zod';
  */
 export const ScheduleTrigger = z.strictObject({
   source: z.literal('cbr-flow.plan'),
-  plan: z.string().min(1).max(64),
+  plan: text().min(1).max(64),
   scheduledTime: z.iso.datetime({ offset: true, error: 'must be an ISO timestamp (the scheduler fills <aws.scheduler.scheduled-time>)' }),
   /** The run request; validated by start-run like any other. */
   request: z.unknown(),

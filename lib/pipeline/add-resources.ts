@@ -12,7 +12,7 @@ import { cbrErrorOf, hasCbrCode, type CbrApi } from '../ports';
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, type RunRecord } from '../store/run';
-import { endRun, expireIfLate, publishFinished, retrySafeWrite, runErrorOf, watchdog, type StepOutcome } from './common';
+import { endRun, expireIfLate, publishFinished, SAFE_TO_REPEAT, runErrorOf, watchdog, type StepOutcome } from './common';
 import type { PipelineDeps } from './deps';
 import { StepMismatchError } from './errors';
 
@@ -51,7 +51,7 @@ export async function addResources(deps: PipelineDeps, message: MessageOf<'vault
     try {
       // Repeating is safe: if a lost answer hid a success, CBR says 7116/7006 and the re-read below sees them bound.
       const body = { resources: missing.map((r) => ({ id: r.id, type: r.type, ...(r.name ? { name: r.name } : {}) })) };
-      await retrySafeWrite(3, () => cbr.addVaultResource(vaultId, body));
+      await cbr.addVaultResource(vaultId, body, SAFE_TO_REPEAT);
     } catch (error) {
       const cbrError = cbrErrorOf(error);
       if (!cbrError || cbrError.retryable) throw error;

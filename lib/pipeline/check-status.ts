@@ -10,6 +10,9 @@
  *   checkpoint.finished is published (after the record, so a crash leaves the run due again via the
  *   watchdog rather than lost). Others are rescheduled with exponential backoff, never past their deadline.
  * - Runs past their completion window become EXPIRED (run.finished published).
+ * - A finished run whose run.finished was never confirmed published (`announcePending`: its announcer
+ *   died between the record and the publish) is still in the due index: it is announced again (same
+ *   message id) and taken out of the index.
  * - Watchdog: a run in any other step that has been due for a full step timeout lost its message (or
  *   its handler kept crashing); the step's input message is re-published (attempt + 1). Steps are
  *   idempotent, so a re-drive of a step that was merely slow is harmless.
@@ -21,10 +24,11 @@ import type { BackupQuery, CbrApi, QueueName } from '../ports';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, type BackupRef, type CheckpointRecord, type RunRecord } from '../store/run';
 import { resourcesBoundMessage } from './add-resources';
-import { endRun, scheduleAt, watchdog } from './common';
+import { endRun, publishFinished, scheduleAt, watchdog } from './common';
 import { vaultReadyMessage } from './create-vault';
 import type { PipelineDeps } from './deps';
 import { forEachLimited } from './limit';
+import { errorFields, jsonLogger, type Logger } from './log';
 import { runRequestedMessage } from './start-run';
 import type { Message } from '../contracts';
 
@@ -40,6 +44,8 @@ export interface SweepResult {
   expired: number;
   redriven: number;
   errors: number;
+  /** Finished runs whose run.finished was published again (their announcer had died). */
+  announced?: number;
 }
 
 type Found = Map<string, Map<string, BackupRef>>;
@@ -150,10 +156,12 @@ function stepInput(run: RunRecord, now: number, attempt: number): [QueueName, Me
   }
 }
 
-export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
+export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger): Promise<SweepResult> {
   const now = deps.clock.now();
   const s = deps.settings;
-  const result: SweepResult = { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0 };
+  const result: SweepResult = { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0, announced: 0 };
+  // Through the injected (redacting) logger, never straight to the console.
+  const logSweepError = (error: unknown, runIds: string): void => log('error', 'check-status: run not advanced this sweep', { runIds, ...errorFields(error) });
 
   const due: RunRecord[] = [];
   for (let shard = 0; shard < s.dueShards && due.length < s.maxRunsPerSweep; shard++) {
@@ -168,8 +176,12 @@ export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
 
   const groups = new Map<string, RunRecord[]>();
   const direct: RunRecord[] = [];
+  const unannounced: RunRecord[] = [];
   for (const run of due) {
-    if (isTerminal(run.state)) continue;
+    if (isTerminal(run.state)) {
+      if (run.announcePending) unannounced.push(run);
+      continue;
+    }
     const protecting = run.step === 'check-status' && now < run.deadlineAt && run.checkpoints.some((c) => c.status === 'protecting' && c.id);
     if (!protecting) {
       direct.push(run);
@@ -209,7 +221,14 @@ export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
     if (now >= run.deadlineAt) {
       const pending = run.checkpoints.filter((c) => c.status === 'protecting').map((c) => c.id);
       const what = run.step === 'check-status' && pending.length > 0 ? `checkpoint ${pending.join(', ')} still protecting` : `stuck in step ${run.step}`;
-      const ended = await endRun(deps, run.runId, 'EXPIRED', `not finished within its completion window of ${run.request.completionWindowMinutes} minutes: ${what}`);
+      const ended = await endRun(
+        deps,
+        run.runId,
+        'EXPIRED',
+        `not finished within its completion window of ${run.request.completionWindowMinutes} minutes: ${what}`,
+        undefined,
+        'check-status:expire-after-record',
+      );
       if (ended.state === 'EXPIRED') result.expired++;
       return;
     }
@@ -242,6 +261,30 @@ export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
   due.length = 0;
   groups.clear();
   direct.length = 0;
+  await forEachLimited(unannounced.splice(0), s.checkConcurrency, async (run) => {
+    try {
+      await publishFinished(deps, run);
+      result.announced!++;
+      log('warn', 'check-status: re-announced a finished run', { runId: run.runId, state: run.state });
+    } catch (error) {
+      result.errors++; // still pending: the next sweep tries again
+      logSweepError(error, run.runId);
+    }
+  });
+  // Pipelined: a group's store writes run after its CBR slot is handed to the next vault, so the
+  // ListBackups in flight stay at checkConcurrency however slow the writes are (bench P1). At most
+  // checkConcurrency groups are being written at once; past that the CBR side waits (bounded memory).
+  const writing = new Set<Promise<void>>();
+  const writeGroup = async (runs: RunRecord[], found: Found): Promise<void> => {
+    for (const run of runs) {
+      try {
+        await evaluate(run, found);
+      } catch (error) {
+        result.errors++;
+        logSweepError(error, run.runId);
+      }
+    }
+  };
   await forEachLimited(tasks, s.checkConcurrency, async (task) => {
     try {
       if (task.kind === 'direct') return await handleDirect(task.run);
@@ -252,14 +295,9 @@ export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
       const counter = { pages: 0 };
       const found = await fetchFinishedBackups(cbr, first.vault!.id, pending, s.backupPageSize, counter);
       result.listCalls += counter.pages;
-      for (const run of task.runs) {
-        try {
-          await evaluate(run, found);
-        } catch (error) {
-          result.errors++;
-          logSweepError(error, run.runId);
-        }
-      }
+      while (writing.size >= s.checkConcurrency) await Promise.race(writing);
+      const done: Promise<void> = writeGroup(task.runs, found).finally(() => writing.delete(done));
+      writing.add(done);
     } catch (error) {
       // CBR or the store failed for this group: its runs stay due and are tried again next sweep.
       result.errors++;
@@ -268,10 +306,6 @@ export async function checkStatus(deps: PipelineDeps): Promise<SweepResult> {
       if (task.kind === 'group') task.runs = [];
     }
   });
+  await Promise.all(writing);
   return result;
-}
-
-function logSweepError(error: unknown, runIds: string): void {
-  const e = error instanceof Error ? error : new Error(String(error));
-  console.error(JSON.stringify({ level: 'error', msg: 'check-status: run not advanced this sweep', runIds, error: e.name, message: e.message }));
 }

@@ -2,7 +2,7 @@ import { buildMessage, type Message, type MessageOf } from '../contracts';
 import { cbrErrorOf, type QueueName } from '../ports';
 import { mutateRun } from '../store/mutate';
 import { addEvent, dueShardOf, isTerminal, type RunError, type RunRecord, type RunState, type Step } from '../store/run';
-import type { IntakeDeps, PipelineSettings } from './deps';
+import type { CrashPoint, IntakeDeps, PipelineSettings } from './deps';
 
 const DAY_MS = 86_400_000;
 
@@ -19,14 +19,25 @@ export function watchdog(run: RunRecord, now: number, settings: PipelineSettings
   scheduleAt(run, now + settings.stepTimeoutMs, settings);
 }
 
-/** Move a run to a terminal state: out of the due index, TTL set, reason recorded. */
+/**
+ * How long after a run ends the checker looks whether its run.finished went out. The announcer
+ * publishes and marks the run announced within milliseconds, so the checker only finds (and
+ * re-publishes) runs whose announcer died in between; the grace keeps it from racing a live one.
+ */
+export const ANNOUNCE_GRACE_MS = 60_000;
+
+/**
+ * Move a run to a terminal state: TTL set, reason recorded, and `announcePending` with the run kept in
+ * the due index (at now + ANNOUNCE_GRACE_MS) until publishFinished has announced it.
+ */
 export function terminate(run: RunRecord, state: RunState, reason: string, now: number, settings: PipelineSettings, error?: RunError): void {
   const step = run.step;
   run.state = state;
   run.step = 'done';
   run.reason = reason;
   run.finishedAt = now;
-  delete run.due;
+  run.due = { shard: dueShardOf(run.runId, settings.dueShards), at: now + ANNOUNCE_GRACE_MS };
+  run.announcePending = true;
   run.expiresAt = Math.ceil((now + settings.runTtlDays * DAY_MS) / 1000);
   if (error) run.lastError = error;
   addEvent(run, now, step, state.toLowerCase(), reason);
@@ -50,8 +61,14 @@ export function runFinishedMessage(run: RunRecord, now: number): MessageOf<'run.
   });
 }
 
-export async function publishFinished(deps: Pick<IntakeDeps, 'bus' | 'clock'>, run: RunRecord): Promise<void> {
+/**
+ * Announce a finished run: publish run.finished (a stable message id, so a repeat is a duplicate
+ * consumers drop), then take the run out of the due index. A crash in between leaves it pending, and
+ * the checker announces it again.
+ */
+export async function publishFinished(deps: Pick<IntakeDeps, 'bus' | 'clock' | 'store'>, run: RunRecord): Promise<void> {
   await deps.bus.send('events', runFinishedMessage(run, deps.clock.now()));
+  if (run.announcePending) await deps.store.markAnnounced(run.runId);
 }
 
 /** The error as a run shows it: CBR code and request id when CBR said no. */
@@ -75,6 +92,7 @@ export async function endRun(
   state: 'FAILED' | 'EXPIRED',
   reason: string,
   error?: RunError,
+  point: CrashPoint = 'end-run:after-record',
 ): Promise<RunRecord> {
   const now = deps.clock.now();
   const { run } = await mutateRun(
@@ -86,7 +104,7 @@ export async function endRun(
     },
     { now },
   );
-  await deps.crashPoint?.('end-run:after-record', runId);
+  await deps.crashPoint?.(point, runId);
   if (isTerminal(run.state)) await publishFinished(deps, run);
   return run;
 }
@@ -136,24 +154,14 @@ export async function requeueLater(
 }
 
 /**
- * Repeat a CBR write whose repetition the step has made harmless (CBR answers "already done" —
- * 7116/7006 for AddVaultResource, 6703 for AddMember — and the step treats that as success) when it
- * failed retryably (5xx, timeout, reset). The client never repeats a POST on its own (only the caller
- * knows it is safe; lib/ports.ts's CbrApi has no CallOptions on these two methods to say so), and
- * failing the whole delivery instead would redo every read of the step and spend one of its SQS
- * receives (5 in all, then the run fails): test/reliability/api-faults.test.ts. `tries` attempts in
- * all, full-jitter backoff between them.
+ * CallOptions for a CBR write whose repetition the step has made harmless (CBR answers "already done" —
+ * 7116/7006 for AddVaultResource, 6703 for AddMember — and the step reads the state first and treats
+ * that as success): the client may then repeat it when it fails retryably (429/5xx, timeout, reset)
+ * with its own bounded backoff, Retry-After, rate limiter and fresh signature per attempt (lib/cbr/http.ts).
+ * Failing the whole delivery instead would redo every read of the step and spend one of its SQS
+ * receives (5 in all, then the run fails): test/reliability/api-faults.test.ts.
  */
-export async function retrySafeWrite<T>(tries: number, write: () => Promise<T>, baseDelayMs = 200): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (error) {
-      if (attempt >= tries || !cbrErrorOf(error)?.retryable) throw error;
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * baseDelayMs * 2 ** (attempt - 1))));
-    }
-  }
-}
+export const SAFE_TO_REPEAT = { idempotent: true } as const;
 
 /** The CBR checkpoint name of a run's checkpoint `seq`: the recovery key after a crash. */
 export function checkpointName(run: Pick<RunRecord, 'runId' | 'request'>, seq: number): string {

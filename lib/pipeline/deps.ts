@@ -69,6 +69,10 @@ export const CRASH_POINTS = [
   'share-backup:after-cbr',
   'share-backup:after-record',
   'end-run:after-record',
+  // Between a run's terminal record and its run.finished, where no SQS redelivery heals it: the
+  // checker's expiry (a sweep is not redelivered) and the last failed receive (its message is in the DLQ).
+  'check-status:expire-after-record',
+  'record-failure:after-record',
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

@@ -42,5 +42,8 @@ export async function recordDeliveryFailure(
     },
     { now },
   );
-  if (changed && isTerminal(run.state)) await publishFinished(deps, run);
+  if (!changed || !isTerminal(run.state)) return;
+  // The message goes to the DLQ now: if we die here, the checker announces the run (announcePending).
+  await deps.crashPoint?.('record-failure:after-record', failure.runId);
+  await publishFinished(deps, run);
 }

@@ -1,6 +1,6 @@
 /**
  * Per-container wiring for the deployed/local handlers: config parsed once at module load, the
- * DynamoDB store, the webhook replay guard (same table) and the SQS bus built once. No CBR client here
+ * DynamoDB store and the SQS bus built once. No CBR client here
  * (start-run and get-run import only this). The logger redacts every known secret (./log.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -10,7 +10,6 @@ import { newUuid } from '../contracts/ids';
 import { systemClock } from '../ports';
 import { SqsBus } from '../queue/sqs';
 import { DynamoRunStore } from '../store/dynamodb/store';
-import { DynamoReplayGuard } from '../webhooks/replay-dynamodb';
 import type { IntakeDeps } from './deps';
 import { leveledLogger } from './log';
 
@@ -20,8 +19,6 @@ export const log = leveledLogger(config.LOG_LEVEL);
 const region = config.AWS_REGION;
 const dynamoClient = new DynamoDBClient({ region, ...(config.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: config.AWS_ENDPOINT_URL_DYNAMODB } : {}) });
 export const store = new DynamoRunStore(dynamoClient, config.TABLE_NAME, systemClock);
-/** Inbound webhook ids already accepted (one conditional PutItem per request, shared by every container). */
-export const replayGuard = new DynamoReplayGuard(dynamoClient, config.TABLE_NAME, systemClock);
 export const bus = new SqsBus(new SQSClient({ region, ...(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS } : {}) }), queueUrls(config));
 
 export const intakeDeps: IntakeDeps = { store, bus, clock: systemClock, settings: settingsFrom(config), newToken: newUuid };

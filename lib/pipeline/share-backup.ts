@@ -15,7 +15,7 @@ import { cbrErrorOf, hasCbrCode, type CbrApi } from '../ports';
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { isTerminal, type BackupRef, type RunRecord, type ShareRecord } from '../store/run';
-import { publishFinished, retrySafeWrite, terminate, type StepOutcome } from './common';
+import { publishFinished, SAFE_TO_REPEAT, terminate, type StepOutcome } from './common';
 import type { PipelineDeps } from './deps';
 
 const ALREADY_SHARED = ['6703', '6714'];
@@ -50,7 +50,7 @@ async function shareBackup(cbr: CbrApi, backup: BackupRef, targets: string[]): P
   const addOne = async (projects: string[]): Promise<'ok' | 'one-by-one' | 'not-shareable'> => {
     try {
       // Repeating is safe: if a lost answer hid a success, CBR says 6703 (already shared), handled below.
-      await retrySafeWrite(3, () => cbr.addMember(backup.id, { members: projects }));
+      await cbr.addMember(backup.id, { members: projects }, SAFE_TO_REPEAT);
       for (const p of projects) record(p, 'pending');
       return 'ok';
     } catch (error) {

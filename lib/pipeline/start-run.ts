@@ -1,8 +1,9 @@
 /**
  * start-run: validate a run request, create the run record, hand it to create-vault.
  *
- * Idempotency: the run id is the key. A webhook call gets a fresh UUID (or one derived from its
- * Idempotency-Key header), a plan firing gets one derived from (plan name, scheduled time) and a queued
+ * Idempotency: the run id is the key. A webhook call gets one derived from its Idempotency-Key header,
+ * else from its (verified) webhook-id, so a sender's retry of the same message finds the same run;
+ * without either (authentication off, local stage only) a fresh UUID. A plan firing gets one derived from (plan name, scheduled time) and a queued
  * run.requested carries its own. The record is created with a conditional put, so a second delivery
  * of the same start finds the run and only re-publishes the hand-off (healing a crash between the two);
  * it never creates a second run. Never imports the CBR client (cold-start rule).
@@ -40,6 +41,15 @@ export function runIdForPlan(plan: string, scheduledTime: string): string {
 /** The run id for a webhook call carrying an Idempotency-Key header (scoped to the project). */
 export function runIdForKey(projectId: string, key: string): string {
   return stableUuid('idempotency-key', projectId, key);
+}
+
+/**
+ * The run id for a signed webhook message without an Idempotency-Key: Standard Webhooks senders reuse
+ * the webhook-id when they retry, so a retry (after our crash, a timeout, a lost answer) or a replay of
+ * the message answers with the same run instead of starting another (scoped to the project).
+ */
+export function runIdForWebhook(projectId: string, webhookId: string): string {
+  return stableUuid('webhook-id', projectId, webhookId);
 }
 
 export async function startRun(deps: IntakeDeps, input: StartRunInput): Promise<StartRunResult> {

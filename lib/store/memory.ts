@@ -58,6 +58,14 @@ export class MemoryRunStore implements RunStore {
     return next === undefined ? { runs: page.map((r) => structuredClone(r)) } : { runs: page.map((r) => structuredClone(r)), cursor: next };
   }
 
+  async markAnnounced(runId: string): Promise<void> {
+    this.count('markAnnounced');
+    const current = this.runs.get(runId);
+    if (!current || !isTerminal(current.state) || !current.announcePending) return;
+    delete current.due;
+    delete current.announcePending;
+  }
+
   async listRecent(limit: number): Promise<RunRecord[]> {
     this.count('listRecent');
     return [...this.runs.values()]

@@ -92,8 +92,17 @@ export const RunRecord = z.object({
   finishedAt: z.number().optional(),
   /** Last time a step made progress (any timeline event but 'progress'/'waiting'/'redriven'). */
   progressAt: z.number().optional(),
-  /** Present while the run is in the due index (every non-terminal run): when the checker looks next. */
+  /**
+   * Present while the run is in the due index: when the checker looks next. Every non-terminal run is
+   * there, and a finished run stays there until its run.finished is published (`announcePending`).
+   */
   due: z.object({ shard: z.number().int().min(0), at: z.number() }).optional(),
+  /**
+   * Set when the run ends, in the same write; cleared (with `due`) by RunStore.markAnnounced once
+   * run.finished is on the events queue. A run whose announcer died in between is re-announced by the
+   * checker, so no finished run goes unannounced.
+   */
+  announcePending: z.boolean().optional(),
   checks: z.number().int().min(0).default(0),
   vault: z.object({ id: z.string(), name: z.string(), created: z.boolean() }).optional(),
   boundResourceIds: z.array(z.string()).default([]),

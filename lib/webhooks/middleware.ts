@@ -3,12 +3,23 @@
  *
  * `webhookAuth(...)` is a middy middleware whose `before` runs ahead of any body parsing: it
  * verifies the Standard Webhooks signature over the RAW body (base64-decoded when API Gateway says
- * isBase64Encoded), then claims the webhook-id with the ReplayGuard. It answers early:
- *   401 `{ message, reason }`  for a missing/malformed/wrong/expired signature or a replayed id;
+ * isBase64Encoded), then deals with a reused webhook-id per `replay`. It answers early:
+ *   401 `{ message, reason }`  for a missing/malformed/wrong/expired signature (a copy more than
+ *       5 minutes old included), or a replayed id under a ReplayGuard;
  *   503 `{ message, reason: 'auth_unavailable' }` (+ retry-after) when the keys or the replay store
  *       cannot be read (the sender retries; a 5xx from us is never a 500 and never a pass).
- * When the request then fails (the handler throws or answers 5xx) the claim is released, so the
- * sender's retry of the same message is processed instead of being refused as a replay.
+ *
+ * `replay`:
+ * - a ReplayGuard: the id is claimed BEFORE the handler and a second copy is refused (401 'replayed').
+ *   For handlers whose effect is not keyed by the webhook-id. When the request fails (the handler
+ *   throws or answers 5xx) the claim is released so the sender's retry is processed; but if the
+ *   function dies after the claim, nothing releases it, and the sender's retries (Standard Webhooks
+ *   senders reuse the id) are refused as replays until the claim lapses.
+ * - 'handler-idempotent': no claim. The handler keys its effect by the webhook-id and de-duplicates
+ *   atomically itself (POST /runs: run id derived from the id, conditional create in the run store),
+ *   so a copy, replayed or retried after our crash, is answered with the same result instead of 401.
+ *   A replay then gains an attacker nothing (same signed body, same run), and stale copies still get
+ *   401 from the timestamp check.
  *
  * Off switch: `{ mode: 'off', stage: 'local' }` — explicit, and refused at construction for any other
  * stage, so a deployed stage cannot run unauthenticated by accident. The default is on.
@@ -26,7 +37,8 @@ export interface WebhookAuthOn {
   mode?: 'on';
   /** The active keys (a cached secret loader's get()); read per request, so rotation needs no deploy. */
   keys: () => Promise<readonly string[]>;
-  replay: ReplayGuard;
+  /** How a reused webhook-id is handled (see the header): claimed and refused, or left to the handler. */
+  replay: ReplayGuard | 'handler-idempotent';
   clock?: { now(): number };
   toleranceSeconds?: number;
   log?: LogFn;
@@ -71,7 +83,7 @@ function assertLegalOff(options: WebhookAuthOptions): void {
 }
 
 /**
- * Authenticate one HTTP request: verify, then claim the id. Never throws; every failure is an answer
+ * Authenticate one HTTP request: verify, then claim the id (under a ReplayGuard). Never throws; every failure is an answer
  * (401 or 503). Usable without middy.
  */
 export async function authenticateWebhook(event: APIGatewayProxyEventV2, options: WebhookAuthOptions): Promise<AuthOutcome> {
@@ -98,6 +110,7 @@ export async function authenticateWebhook(event: APIGatewayProxyEventV2, options
     log?.('error', 'webhook keys unusable', { error: (error as Error)?.name, message: (error as Error)?.message });
     return { ok: false, response: unavailable(), reason: 'auth_unavailable' };
   }
+  if (options.replay === 'handler-idempotent') return { ok: true, verified };
   let claimed: boolean;
   try {
     claimed = await options.replay.claim(verified.messageId, verified.acceptableUntil);
@@ -132,10 +145,11 @@ export function webhookAuth(
   // between requests when a plugin passes one.
   const release = async (event: APIGatewayProxyEventV2) => {
     const verified = verifiedByEvent.get(event);
-    if (!verified || !options.replay.release) return;
+    const guard = options.replay;
+    if (!verified || guard === 'handler-idempotent' || !guard.release) return;
     verifiedByEvent.delete(event);
     try {
-      await options.replay.release(verified.messageId);
+      await guard.release(verified.messageId);
     } catch (error) {
       options.log?.('warn', 'webhook replay claim not released', { webhookId: verified.messageId, error: (error as Error)?.name });
     }

@@ -33,7 +33,7 @@ export function webhookKeysLoader(
 /** The middleware options for this environment: on with the keys loader, or off (local stage only). */
 export function webhookAuthOptions(
   env: WebhookEnv,
-  deps: { replay: ReplayGuard; keys?: SecretLoader<WebhookKeys>; log?: WebhookAuthOptions['log']; aws?: AwsSourceOptions },
+  deps: { replay: ReplayGuard | 'handler-idempotent'; keys?: SecretLoader<WebhookKeys>; log?: WebhookAuthOptions['log']; aws?: AwsSourceOptions },
 ): WebhookAuthOptions {
   if (env.WEBHOOK_AUTH === 'off') return { mode: 'off', stage: env.STAGE, ...(deps.log ? { log: deps.log } : {}) };
   const loader = deps.keys ?? webhookKeysLoader(env, deps.aws ?? {});

@@ -6,16 +6,25 @@
  * minute's job). Each crashed run must end exactly like the same run without a crash: same state,
  * one vault, one checkpoint, one backup per resource, one member per (backup, project), one
  * run.finished. All runs go at once, so kills also hit batch-mates of other runs.
+ *
+ * Two windows no redelivery heals (the checker's expiry: a sweep is not redelivered; the last failed
+ * receive: its message is in the DLQ) have their own cases below: the run ends, the invocation dies
+ * before run.finished, and the checker announces it (the run stays in the due index until announced).
+ * So does the webhook retry after start-run died: the same webhook-id, no Idempotency-Key, same run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../emulator/index';
 import { CRASH_POINTS, type CrashPoint } from '../../lib/pipeline/deps';
-import { runIdForKey } from '../../lib/pipeline/start-run';
+import { checkpointName } from '../../lib/pipeline/common';
+import { runIdForKey, runIdForWebhook } from '../../lib/pipeline/start-run';
 import type { RunRecord } from '../../lib/store/run';
 import { emulatorStateOf, makeServers, PEER2, runBody, startHarness, type Harness } from '../helpers/pipeline-harness';
 
 let h: Harness;
 const servers = makeServers(40, 'crash');
+/** Windows without redelivery: a normal run never reaches them; tested one by one below. */
+const UNREDELIVERED: ReadonlyArray<CrashPoint> = ['check-status:expire-after-record', 'record-failure:after-record'];
+const LOOPED = CRASH_POINTS.filter((p) => !UNREDELIVERED.includes(p));
 
 beforeAll(async () => {
   h = await startHarness({
@@ -65,7 +74,7 @@ describe('a kill at every crash point converges to the uncrashed result', () => 
     const baselineFailed = await h.startRun({ ...bodyFor('baseline_failed'), ...failingExtra });
 
     const crashed = new Map<CrashPoint, string>();
-    for (const point of CRASH_POINTS) {
+    for (const point of LOOPED) {
       if (point === 'start-run:after-record') {
         // The webhook dies after recording the run; the caller retries with its Idempotency-Key.
         const body = bodyFor(point);
@@ -88,7 +97,7 @@ describe('a kill at every crash point converges to the uncrashed result', () => 
     expect(drive.done).toBe(true);
 
     // Every armed crash happened, once.
-    expect(h.crashes.map((c) => c.point).sort()).toEqual([...CRASH_POINTS].sort());
+    expect(h.crashes.map((c) => c.point).sort()).toEqual([...LOOPED].sort());
 
     const expected = await outcome(await h.run(baseline.runId!));
     expect(expected).toMatchObject({ state: 'COMPLETED', vaults: 1, checkpoints: 1, backupsPerResource: [1, 1], recordedShares: 4, runFinishedIds: 1 });
@@ -108,4 +117,75 @@ describe('a kill at every crash point converges to the uncrashed result', () => 
         `CreateVault=${ops.CreateVault} CreateCheckpoint=${ops.CreateCheckpoint} virtual=${Math.round(drive.virtualMs / 1000)}s wall=${Math.round(performance.now() - started)}ms`,
     );
   }, 180_000);
+});
+
+describe('windows no redelivery heals: run.finished still arrives', () => {
+  const body = (label: string, i: number, extra: Parameters<typeof runBody>[2] = {}) =>
+    runBody(`crash_${label}`, [servers[34 + 2 * i]!.id, servers[35 + 2 * i]!.id], { shareWith: [DEMO.peerProjectId], ...extra });
+  const finishedOf = (runId: string) => h.events.filter((e) => e.type === 'run.finished' && e.runId === runId);
+
+  /** The checker's next sweeps after the announce grace: what re-announces a run whose announcer died. */
+  async function sweepsLater(): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      h.clock.set(h.clock.now() + 61_000);
+      await h.sweep();
+      await h.pump();
+    }
+  }
+
+  it('the checker expires a run and dies before run.finished: the run stays due, and a later sweep announces it', async () => {
+    const { runId } = await h.startRun(body('expire', 0, { completionWindowMinutes: 5 }));
+    h.emulator.faults.scriptCheckpoint({ match: { name: checkpointName(await h.run(runId!), 1) }, outcome: 'never' });
+    h.crashAt('check-status:expire-after-record', { runId: runId! });
+    expect((await h.drive({ runIds: [runId!] })).done).toBe(true);
+    expect(h.crashes.filter((c) => c.point === 'check-status:expire-after-record' && c.runId === runId)).toHaveLength(1);
+    const ended = await h.run(runId!);
+    expect(ended.state).toBe('EXPIRED');
+    expect(ended).toMatchObject({ announcePending: true, due: expect.any(Object) });
+    expect(finishedOf(runId!)).toHaveLength(0); // lost so far: the sweep died between record and publish
+
+    await sweepsLater();
+    const finished = finishedOf(runId!);
+    expect(new Set(finished.map((e) => e.id)).size).toBe(1);
+    expect(finished[0]!.data).toMatchObject({ state: 'EXPIRED', reason: expect.stringContaining('completion window') });
+    const announced = await h.run(runId!);
+    expect(announced.announcePending).toBeUndefined();
+    expect(announced.due).toBeUndefined();
+    expect(announced.state).toBe('EXPIRED');
+  }, 120_000);
+
+  it('the last failed receive fails the run and dies before run.finished (its message is in the DLQ): a later sweep announces it', async () => {
+    h.emulator.faults.add({ id: 'show-vault-down', operations: ['ShowVault'], error: { rate: 1, statuses: [503] } });
+    try {
+      const { runId } = await h.startRun(body('dlq', 1));
+      h.crashAt('record-failure:after-record', { runId: runId! });
+      expect((await h.drive({ runIds: [runId!] })).done).toBe(true);
+      expect(h.crashes.filter((c) => c.point === 'record-failure:after-record' && c.runId === runId)).toHaveLength(1);
+      const ended = await h.run(runId!);
+      expect(ended).toMatchObject({ state: 'FAILED', announcePending: true });
+      expect(finishedOf(runId!)).toHaveLength(0);
+      expect(await h.drainDlq('resources')).toHaveLength(1);
+
+      await sweepsLater();
+      const finished = finishedOf(runId!);
+      expect(new Set(finished.map((e) => e.id)).size).toBe(1);
+      expect(finished[0]!.data).toMatchObject({ state: 'FAILED', reason: expect.stringContaining('dead-letter queue') });
+      expect((await h.run(runId!)).announcePending).toBeUndefined();
+    } finally {
+      h.emulator.faults.remove('show-vault-down');
+    }
+  }, 120_000);
+
+  it("start-run dies after recording the run; the sender's retry (same webhook-id, no Idempotency-Key) gets the same run, not 401", async () => {
+    const request = body('webhook_retry', 2);
+    const webhookId = 'msg_crash_retry_1';
+    const runId = runIdForWebhook(DEMO.projectId, webhookId);
+    h.crashAt('start-run:after-record', { runId });
+    expect(await h.startRun(request, { webhookId })).toMatchObject({ crashed: true });
+    const retry = await h.startRun(request, { webhookId });
+    expect(retry).toMatchObject({ crashed: false, statusCode: 202, runId, body: { created: false } });
+    expect((await h.drive({ runIds: [runId] })).done).toBe(true);
+    expect((await h.run(runId)).state).toBe('COMPLETED');
+    expect(new Set(finishedOf(runId).map((e) => e.id)).size).toBe(1);
+  }, 120_000);
 });

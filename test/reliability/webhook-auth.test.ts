@@ -1,15 +1,17 @@
 /**
  * Issue 6 item 7 — only signed callers start runs. The real start-run function module
  * (functions/start-run.ts: config from the environment of a DEPLOYED stage, keys read from a Secrets
- * Manager-protocol server on loopback through the AWS SDK, the DynamoReplayGuard on the runs table in
- * dynalite, runs queued on local SQS), driven with API Gateway v2 events signed by the
- * `standardwebhooks` library itself (an independent sender, not our signer):
- *   missing / malformed / wrong-key / tampered / stale (> 5 min) / future / replayed (also
- *   concurrently) -> 401 with the reason, nothing stored or queued;
+ * Manager-protocol server on loopback through the AWS SDK, the run store in dynalite, runs queued on
+ * local SQS), driven with API Gateway v2 events signed by the `standardwebhooks` library itself (an
+ * independent sender, not our signer):
+ *   missing / malformed / wrong-key / tampered / stale (> 5 min, a replayed copy included) / future
+ *   -> 401 with the reason, nothing stored or queued;
+ *   a reused webhook-id within the window (a replay, or the sender's retry, also concurrently) -> the
+ *   same run (the run id is derived from the webhook-id; one conditional create wins), never a second;
  *   two active keys during a rotation -> both accepted; a removed key -> refused;
  *   the key store down: a warm container keeps its last good keys, a cold one answers 503 (retry
  *   later), never a 500 and never a pass;
- *   a request that fails with a 5xx releases its webhook-id, so the sender's retry is not a "replay".
+ *   a request that fails with a 5xx: the sender's retry of the same message completes that run.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -19,6 +21,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { QUEUE_NAMES, type QueueName } from '../../lib/ports';
 import { createRunsTable } from '../../lib/store/dynamodb/table';
+import { runIdForWebhook } from '../../lib/pipeline/start-run';
 import { replayKey } from '../../lib/webhooks/replay-dynamodb';
 import { startLocalDynamo, startLocalSqs, type LocalServer } from '../../local/servers';
 import { makeContext, makeHttpEvent } from '../helpers/factories';
@@ -114,15 +117,19 @@ async function queued(): Promise<number> {
 }
 
 describe('POST /runs through functions/start-run.ts on a deployed stage', () => {
-  it('accepts a request signed with the active key: 202, the run stored and queued, the webhook-id claimed in the table', async () => {
+  it('accepts a request signed with the active key: 202, the run (id derived from the webhook-id) stored and queued', async () => {
     const before = await queued();
     const sent = sign([K1]);
     const res = await post(sent);
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ runId: expect.any(String), state: 'PENDING', created: true });
+    const projectId = (JSON.parse(sent.body) as { projectId: string }).projectId;
+    expect(res.body).toMatchObject({ runId: runIdForWebhook(projectId, sent.id), state: 'PENDING', created: true });
     expect(await queued()).toBe(before + 1);
+    const run = await ddb.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `RUN#${res.body.runId as string}` }, sk: { S: 'RUN' } }, ConsistentRead: true }));
+    expect(run.Item?.state?.S).toBe('PENDING');
+    // No up-front claim of the id (it would refuse the sender's retry after a crash as a replay).
     const claim = await ddb.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: replayKey(sent.id).pk }, sk: { S: replayKey(sent.id).sk } }, ConsistentRead: true }));
-    expect(Number(claim.Item?.expiresAt?.N)).toBeGreaterThan(Date.now() / 1000 + 290);
+    expect(claim.Item).toBeUndefined();
     // The keys came from Secrets Manager, through the SDK, by name.
     expect(sm.calls.some((c) => c.target === 'secretsmanager.GetSecretValue' && c.id === SECRET)).toBe(true);
   });
@@ -161,19 +168,24 @@ describe('POST /runs through functions/start-run.ts on a deployed stage', () => 
     expect((await post(sign([K1], { at: new Date(Date.now() - 290_000) }))).status).toBe(202);
   });
 
-  it('refuses a replayed message id, also when the copies arrive at once (one conditional write wins)', async () => {
+  it('a reused message id gets the same run, never a second one, also when the copies arrive at once (one conditional create wins); a stale copy is 401', async () => {
     const sent = sign([K1]);
-    expect((await post(sent)).status).toBe(202);
+    const first = await post(sent);
+    expect(first).toMatchObject({ status: 202, body: { created: true } });
     const again = await post(sent);
-    expect([again.status, again.body.reason]).toEqual([401, 'replayed']);
-    // The same id re-signed later with a valid signature is still the same message: refused.
+    expect(again).toMatchObject({ status: 202, body: { runId: first.body.runId, created: false } });
+    // The sender's retry: the same id re-signed later with a valid signature is the same message.
     const resigned = sign([K1], { id: sent.id, body: sent.body });
-    expect((await post(resigned)).body.reason).toBe('replayed');
+    expect((await post(resigned)).body).toMatchObject({ runId: first.body.runId, created: false });
+    // A copy more than 5 minutes old is refused, whatever its id.
+    const stale = await post(sign([K1], { id: sent.id, body: sent.body, at: new Date(Date.now() - 301_000) }));
+    expect([stale.status, stale.body.reason]).toEqual([401, 'timestamp_too_old']);
 
     const burst = sign([K1]);
     const results = await Promise.all(Array.from({ length: 8 }, () => post(burst)));
-    expect(results.filter((r) => r.status === 202)).toHaveLength(1);
-    expect(results.filter((r) => r.status === 401 && r.body.reason === 'replayed')).toHaveLength(7);
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(202));
+    expect(new Set(results.map((r) => r.body.runId)).size).toBe(1);
+    expect(results.filter((r) => r.body.created === true)).toHaveLength(1);
   });
 
   it('key rotation: with two active keys both are accepted; once the old key is removed it is refused', async () => {
@@ -212,14 +224,16 @@ describe('POST /runs through functions/start-run.ts on a deployed stage', () => 
     expect((await postCold(sign([K2]))).status).toBe(202);
   });
 
-  it("a request that fails with a 5xx releases its webhook-id: the sender's retry of the same message is processed", async () => {
+  it("a request that fails with a 5xx: the sender's retry of the same message is processed (the same run, handed on)", async () => {
     await sqsClient.send(new DeleteQueueCommand({ QueueUrl: urls.vault }));
     const sent = sign([K2]);
     const failed = await post(sent);
     expect(failed.status).toBeGreaterThanOrEqual(500);
     urls.vault = (await sqsClient.send(new CreateQueueCommand({ QueueName: 'cbr-flow-dev-vault' }))).QueueUrl!;
+    const before = await queued();
     const retried = await post(sent);
-    expect(retried.status).toBe(202);
-    expect((await post(sent)).body.reason).toBe('replayed');
+    expect(retried).toMatchObject({ status: 202, body: { created: false } });
+    expect(await queued()).toBe(before + 1); // the hand-off the failed request could not send
+    expect((await post(sent)).body).toMatchObject({ runId: retried.body.runId, created: false });
   });
 });

@@ -1,11 +1,12 @@
 import * as z from 'zod';
 import { envelopeOf } from '../envelope';
 import { CbrId } from '../ids';
+import { text } from '../text';
 
 export const FinishedBackup = z.strictObject({
   id: CbrId,
-  resourceId: z.string().min(1).max(64),
-  resourceType: z.string().min(1).max(64),
+  resourceId: text().min(1).max(64),
+  resourceType: text().min(1).max(64),
   status: z.enum(['available', 'error']),
 });
 

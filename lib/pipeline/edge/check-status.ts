@@ -8,7 +8,7 @@ import { jsonLogger, type Logger } from '../log';
 export function checkStatusHandler(deps: PipelineDeps, log: Logger = jsonLogger) {
   return middy<ScheduledEvent | Record<string, never>, SweepResult>().handler(async () => {
     const started = Date.now();
-    const result = await checkStatus(deps);
+    const result = await checkStatus(deps, log);
     log(result.errors > 0 ? 'warn' : 'info', 'sweep done', { ...result, ms: Date.now() - started });
     return result;
   });

@@ -2,9 +2,13 @@
  * start-run's edges: HTTP POST /runs (202), the intake queue (run.requested), a plan's schedule and a
  * direct invoke (run.requested envelope). All four end in the same use-case.
  *
- * POST /runs is a webhook: the Standard Webhooks signature over the raw body is verified (and its id
- * claimed against replays) BEFORE the body is even parsed; an unsigned, wrongly signed, stale or
- * replayed request is answered 401 with the reason and never reaches the use-case. The option is
+ * POST /runs is a webhook: the Standard Webhooks signature over the raw body is verified BEFORE the
+ * body is even parsed; an unsigned, wrongly signed or stale (> 5 min) request is answered 401 with the
+ * reason and never reaches the use-case. A reused webhook-id is not refused: the run id is derived from
+ * it (unless an Idempotency-Key names the run), and the run store's conditional create lets only one
+ * copy create the run, so a sender's retry — also after we died mid-request — or a replay within the
+ * window is answered with the same run (202, created: false). The webhook-id is therefore not claimed
+ * up front (a claim made before a crash would refuse every retry as a replay). The option is
  * required, so no caller can forget it; `{ mode: 'off', stage: 'local' }` turns it off, on the local
  * stage only. The queue, schedule and direct-invoke edges are reachable by AWS principals only (IAM).
  */
@@ -15,10 +19,10 @@ import { parseWith } from '../../contracts/parse';
 import { RunRequest } from '../../contracts/run-request';
 import { ScheduleTrigger } from '../../contracts/schedule-trigger';
 import { ValidationError } from '../../errors';
-import { webhookAuth, type WebhookAuthOptions } from '../../webhooks/middleware';
 import type { IntakeDeps } from '../deps';
 import { jsonLogger, type Logger } from '../log';
-import { runIdForKey, runIdForPlan, startRun } from '../start-run';
+import { verifiedWebhookOf, webhookAuth, type WebhookAuthOptions } from '../../webhooks/middleware';
+import { runIdForKey, runIdForPlan, runIdForWebhook, startRun } from '../start-run';
 import { httpHandler, readJsonBody } from './http';
 import { sqsStepHandler } from './sqs';
 
@@ -52,7 +56,11 @@ function assertInvokable(event: unknown): asserts event is Record<string, unknow
 }
 
 export interface StartRunOptions {
-  /** Inbound webhook authentication of POST /runs (lib/webhooks: on with keys + replay guard, or off on the local stage). */
+  /**
+   * Inbound webhook authentication of POST /runs (lib/webhooks: on with keys, or off on the local
+   * stage). Its `replay` is overridden with 'handler-idempotent' (see the header): a ReplayGuard
+   * given here is not used.
+   */
   webhookAuth: WebhookAuthOptions;
   publicBaseUrl?: string | undefined;
   log?: Logger;
@@ -65,7 +73,9 @@ export function startRunHandler(deps: IntakeDeps, options: StartRunOptions) {
     const body = readJsonBody(event);
     const key = event.headers?.['idempotency-key'];
     const projectId = typeof body === 'object' && body !== null ? (body as { projectId?: unknown }).projectId : undefined;
-    const runId = key && typeof projectId === 'string' ? runIdForKey(projectId, key) : undefined;
+    const webhookId = verifiedWebhookOf(event)?.messageId;
+    const runId =
+      typeof projectId !== 'string' ? undefined : key ? runIdForKey(projectId, key) : webhookId ? runIdForWebhook(projectId, webhookId) : undefined;
     const started = await startRun(deps, { request: body, ...(runId ? { runId } : {}), source: { kind: 'http' } });
     const proto = event.headers?.['x-forwarded-proto'] ?? 'https';
     const base = options.publicBaseUrl ?? `${proto}://${event.headers?.host ?? event.requestContext.domainName}`;
@@ -84,7 +94,7 @@ export function startRunHandler(deps: IntakeDeps, options: StartRunOptions) {
         if (body !== undefined && body !== null && typeof body !== 'string') throw new ValidationError('body', 'must be the raw JSON text (a string)');
       },
     })
-    .use(webhookAuth({ log, ...options.webhookAuth }));
+    .use(webhookAuth({ log, ...options.webhookAuth, ...(options.webhookAuth.mode === 'off' ? {} : { replay: 'handler-idempotent' as const }) }));
 
   const intake = sqsStepHandler(
     { type: 'run.requested', step: 'create-vault', run: (d, m) => startRun(d, { request: m.data.request, runId: m.runId, source: { kind: 'queue' } }) },

@@ -34,7 +34,8 @@ export class DynamoRunStore implements RunStore {
 
   private toItem(run: RunRecord): Record<string, unknown> {
     const item: Record<string, unknown> = { ...runKey(run.runId), ...run, recentDay: dayOf(run.createdAt) };
-    if (run.due && !isTerminal(run.state)) {
+    // A finished run stays in the due index until its run.finished is announced (markAnnounced).
+    if (run.due && (!isTerminal(run.state) || run.announcePending)) {
       item.dueShard = `DUE#${run.due.shard}`;
       item.dueAt = run.due.at;
     }
@@ -115,6 +116,30 @@ export class DynamoRunStore implements RunStore {
     } catch (error) {
       if (error instanceof StoreError) throw error;
       throw new StoreError(`query due shard ${shard} failed`, { cause: error, retryable: true });
+    }
+  }
+
+  /**
+   * Take a finished run out of the due index once its run.finished is published (one UpdateItem,
+   * allowed on terminal runs only, like recordNotification; the optimistic version is left alone).
+   */
+  async markAnnounced(runId: string): Promise<void> {
+    const values: Record<string, unknown> = { ':yes': true };
+    TERMINAL_STATES.forEach((s, i) => (values[`:t${i}`] = s));
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: runKey(runId),
+          UpdateExpression: 'REMOVE dueShard, dueAt, #due, announcePending',
+          ConditionExpression: `attribute_exists(pk) AND announcePending = :yes AND #s IN (${TERMINAL_STATES.map((_, i) => `:t${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#due': 'due', '#s': 'state' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return; // already announced (or not finished / unknown): nothing to do
+      throw new StoreError(`mark run ${runId} announced failed`, { cause: error, retryable: true });
     }
   }
 

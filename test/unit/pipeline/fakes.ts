@@ -275,6 +275,9 @@ export class CrashableStore implements RunStore {
   listDue(shard: number, now: number, limit: number, cursor?: string) {
     return this.inner.listDue(shard, now, limit, cursor);
   }
+  markAnnounced(runId: string) {
+    return this.inner.markAnnounced(runId);
+  }
   listRecent(limit: number) {
     return this.inner.listRecent(limit);
   }

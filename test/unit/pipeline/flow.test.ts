@@ -34,6 +34,23 @@ describe('a whole run on in-memory ports', () => {
     expect(w.cbr.backups.map((b) => w.cbr.members.get(b.id)?.size)).toEqual([1, 1]);
   });
 
+  it('asks the CBR client to repeat AddVaultResource and AddMember on retryable failures (idempotent), the only POSTs it may repeat', async () => {
+    const w = makeWorld();
+    const opts: Record<string, unknown[]> = {};
+    for (const op of ['addVaultResource', 'addMember', 'createVault', 'createCheckpoint'] as const) {
+      const original = (w.cbr[op] as (...a: unknown[]) => Promise<unknown>).bind(w.cbr);
+      (w.cbr as unknown as Record<string, unknown>)[op] = (...args: unknown[]) => {
+        (opts[op] ??= []).push(op === 'addVaultResource' || op === 'addMember' ? args[2] : args[1]);
+        return original(...args);
+      };
+    }
+    expect((await w.runToEnd(request({ shareWith: [PEER] }))).state).toBe('COMPLETED');
+    expect(opts.addVaultResource).toEqual([{ idempotent: true }]);
+    expect(opts.addMember).toEqual([{ idempotent: true }, { idempotent: true }]);
+    // Not safe to repeat blindly (no client token): never marked idempotent.
+    for (const o of [...opts.createVault!, ...opts.createCheckpoint!]) expect((o as { idempotent?: boolean } | undefined)?.idempotent).not.toBe(true);
+  });
+
   it('two runs wanting the same vault name share one vault', async () => {
     const w = makeWorld();
     const first = await w.runToEnd(request({ resources: [{ id: SERVER_A, type: 'OS::Nova::Server' }] }));

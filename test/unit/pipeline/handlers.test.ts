@@ -29,7 +29,7 @@ describe('start-run handler', () => {
     expect(w.bus.on('vault')).toHaveLength(1);
   });
 
-  it('POST /runs refuses an unsigned, a wrongly signed and a replayed request with 401 and the reason; nothing is stored', async () => {
+  it('POST /runs refuses an unsigned, a wrongly signed and a stale request with 401 and the reason; nothing is stored', async () => {
     const w = makeWorld();
     const handler = startRunHandler(w.deps, { webhookAuth: testWebhookAuth(), log: silentLogger });
     const call = async (e: ReturnType<typeof post>) => (await handler(e, ctx)) as APIGatewayProxyStructuredResultV2;
@@ -43,12 +43,37 @@ describe('start-run handler', () => {
     const other = signedPost(body, { keys: [`whsec_${Buffer.from('some other sender key, 32 bytes!!').toString('base64')}`] });
     expect(json(await call(other))).toMatchObject({ reason: 'no_matching_signature' });
     expect(w.memory.runs.size).toBe(0);
+    const stale = await call(signedPost(body, { id: 'msg_stale', now: Date.now() - 301_000 }));
+    expect([stale.statusCode, json(stale).reason]).toEqual([401, 'timestamp_too_old']);
+    expect(w.memory.runs.size).toBe(0);
     const first = signedPost(body, { id: 'msg_once' });
     expect((await call(first)).statusCode).toBe(202);
+    // A copy of the same message (a replay or the sender's retry) answers with the same run, starts none.
     const replay = await call(signedPost(body, { id: 'msg_once' }));
-    expect(replay.statusCode).toBe(401);
-    expect(json(replay)).toMatchObject({ reason: 'replayed' });
+    expect(replay.statusCode).toBe(202);
+    expect(json(replay)).toMatchObject({ runId: json(await call(first)).runId, created: false });
     expect(w.memory.runs.size).toBe(1);
+    // The same copy more than 5 minutes old is still refused.
+    const late = await call(signedPost(body, { id: 'msg_once', now: Date.now() - 301_000 }));
+    expect([late.statusCode, json(late).reason]).toEqual([401, 'timestamp_too_old']);
+  });
+
+  it("POST /runs: the sender's retry after we died mid-request (same webhook-id) gets the same run, not 401 'replayed'", async () => {
+    const w = makeWorld();
+    let die = true;
+    // The first invocation dies after recording the run, before answering (nothing after it runs).
+    w.deps.crashPoint = (point) => (point === 'start-run:after-record' && die ? ((die = false), new Promise<never>(() => {})) : undefined);
+    const handler = startRunHandler(w.deps, { webhookAuth: testWebhookAuth(), log: silentLogger });
+    const body = JSON.stringify(request());
+    void handler(signedPost(body, { id: 'msg_retry_after_crash' }), ctx);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(w.memory.runs.size).toBe(1);
+    expect(w.bus.on('vault')).toHaveLength(0);
+    const retry = (await handler(signedPost(body, { id: 'msg_retry_after_crash' }), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(retry.statusCode).toBe(202);
+    expect(json(retry)).toMatchObject({ runId: [...w.memory.runs.keys()][0], created: false, state: 'PENDING' });
+    expect(w.memory.runs.size).toBe(1);
+    expect(w.bus.on('vault')).toHaveLength(1); // the hand-off the dead invocation never sent
   });
 
   it('answers 400 naming the field, 400 for malformed JSON, 415 for a non-JSON body; nothing is stored', async () => {

@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Message, MessageOf } from '../../../lib/contracts';
 import { addResources } from '../../../lib/pipeline/add-resources';
 import { checkStatus } from '../../../lib/pipeline/check-status';
+import type { Logger } from '../../../lib/pipeline/log';
 import { createVault } from '../../../lib/pipeline/create-vault';
 import { recordDeliveryFailure } from '../../../lib/pipeline/record-failure';
 import { shareBackups } from '../../../lib/pipeline/share-backup';
@@ -454,5 +455,61 @@ describe('start-run', () => {
       ]),
     });
     expect(w.memory.runs.size).toBe(0);
+  });
+});
+
+describe('announcing a finished run (run.finished is never lost)', () => {
+  it('the last failed receive dies between the FAILED record and run.finished: the run stays due and the checker announces it once', async () => {
+    const w = makeWorld();
+    const { runId } = await startRun(w.deps, { request: request(), source: { kind: 'http' } });
+    w.deps.crashPoint = (point) => {
+      if (point === 'record-failure:after-record') throw new CrashError('died before publishing run.finished');
+    };
+    const failure = { runId, step: 'create-vault' as const, error: new Error('boom'), receiveCount: w.deps.settings.maxReceiveCount };
+    await expect(recordDeliveryFailure(w.deps, failure)).rejects.toThrow(CrashError);
+    w.deps.crashPoint = undefined;
+    const finished = () => w.bus.on('events').filter((m) => m.type === 'run.finished' && m.runId === runId);
+    const failed = (await w.memory.get(runId))!;
+    expect(failed).toMatchObject({ state: 'FAILED', announcePending: true, due: { at: w.clock.now() + 60_000 } });
+    expect(finished()).toHaveLength(0);
+
+    expect((await checkStatus(w.deps)).announced).toBe(0); // within the grace: a live announcer may still be at it
+    w.clock.advance(60_000);
+    expect((await checkStatus(w.deps)).announced).toBe(1);
+    expect(finished()).toHaveLength(1);
+    expect(finished()[0]!.data).toMatchObject({ state: 'FAILED' });
+    const announced = (await w.memory.get(runId))!;
+    expect(announced.announcePending).toBeUndefined();
+    expect(announced.due).toBeUndefined();
+    w.clock.advance(120_000);
+    expect((await checkStatus(w.deps)).announced).toBe(0);
+    expect(finished()).toHaveLength(1);
+  });
+
+  it('an announcer that lives marks the run announced at once: nothing is left for the checker', async () => {
+    const w = makeWorld();
+    const run = await w.runToEnd(request());
+    expect(run.state).toBe('COMPLETED');
+    expect(run.announcePending).toBeUndefined();
+    expect(run.due).toBeUndefined();
+  });
+});
+
+describe('check-status logging', () => {
+  it('reports a run it could not advance through the injected (redacting) logger, never console.error', async () => {
+    const w = makeWorld();
+    const { runId } = await startRun(w.deps, { request: request(), source: { kind: 'http' } });
+    w.clock.advance(w.deps.settings.stepTimeoutMs); // due for a watchdog re-drive
+    w.store.crashNextSave = true;
+    const lines: Array<Parameters<Logger>> = [];
+    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const result = await checkStatus(w.deps, (...args) => lines.push(args));
+      expect(result.errors).toBe(1);
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+    }
+    expect(lines).toEqual([['error', 'check-status: run not advanced this sweep', expect.objectContaining({ runIds: runId, error: 'CrashError' })]]);
   });
 });

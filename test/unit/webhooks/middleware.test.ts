@@ -111,6 +111,24 @@ describe('webhookAuth middleware', () => {
     expect(w.handled).toHaveLength(1);
   });
 
+  it("'handler-idempotent': a reused id within the window reaches the handler (which answers with the same result); a stale copy is still 401", async () => {
+    const claims: string[] = [];
+    const h = world({ replay: 'handler-idempotent' });
+    h.replay.claim = async (id) => (claims.push(id), true); // must not be consulted
+    expect((await h.call(signedEvent({ keys: [KEY_1], id: 'msg_again', body }))).statusCode).toBe(202);
+    // The sender's retry (after our crash, say): same id, fresh timestamp, valid signature.
+    h.clock.t += 60_000;
+    const retry = await h.call(signedEvent({ keys: [KEY_2], id: 'msg_again', body, at: Math.floor(h.clock.t / 1000) }));
+    expect(retry).toEqual({ statusCode: 202, body: { ok: true, webhookId: 'msg_again' } });
+    expect(h.handled).toHaveLength(2);
+    const stale = await h.call(signedEvent({ keys: [KEY_1], id: 'msg_again', body, at: Math.floor(h.clock.t / 1000) - 301 }));
+    expect([stale.statusCode, stale.body.reason]).toEqual([401, 'timestamp_too_old']);
+    const forged = await h.call(signedEvent({ keys: [KEY_OTHER], id: 'msg_again', body, at: Math.floor(h.clock.t / 1000) }));
+    expect([forged.statusCode, forged.body.reason]).toEqual([401, 'no_matching_signature']);
+    expect(h.handled).toHaveLength(2);
+    expect(claims).toEqual([]);
+  });
+
   it('lets a new message with an old id through once the first one could no longer be replayed', async () => {
     expect((await w.call(signedEvent({ keys: [KEY_1], id: 'msg_later', body }))).statusCode).toBe(202);
     w.clock.t += 301_000;
