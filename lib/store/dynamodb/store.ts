@@ -124,19 +124,13 @@ export class DynamoRunStore implements RunStore {
    * allowed on terminal runs only, like recordNotification; the optimistic version is left alone).
    */
   async markAnnounced(runId: string): Promise<void> {
-    const values: Record<string, unknown> = { ':yes': true };
-    TERMINAL_STATES.forEach((s, i) => (values[`:t${i}`] = s));
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: runKey(runId),
-          UpdateExpression: 'REMOVE dueShard, dueAt, #due, announcePending',
-          ConditionExpression: `attribute_exists(pk) AND announcePending = :yes AND #s IN (${TERMINAL_STATES.map((_, i) => `:t${i}`).join(', ')})`,
-          ExpressionAttributeNames: { '#due': 'due', '#s': 'state' },
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.updateFinishedRun(runId, {
+        update: 'REMOVE dueShard, dueAt, #due, announcePending',
+        condition: 'announcePending = :yes',
+        names: { '#due': 'due' },
+        values: { ':yes': true },
+      });
     } catch (error) {
       if (isConditionFailure(error)) return; // already announced (or not finished / unknown): nothing to do
       throw new StoreError(`mark run ${runId} announced failed`, { cause: error, retryable: true });
@@ -235,23 +229,32 @@ export class DynamoRunStore implements RunStore {
    * saved again, so no step can overwrite it with a stale copy; the optimistic version is left alone.
    */
   async recordNotification(runId: string, record: NotificationRecord): Promise<RecordNotificationResult> {
-    const values: Record<string, unknown> = { ':n': record };
-    TERMINAL_STATES.forEach((s, i) => (values[`:t${i}`] = s));
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: runKey(runId),
-          UpdateExpression: 'SET #n = :n',
-          ConditionExpression: `attribute_exists(pk) AND #s IN (${TERMINAL_STATES.map((_, i) => `:t${i}`).join(', ')})`,
-          ExpressionAttributeNames: { '#n': 'notification', '#s': 'state' },
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.updateFinishedRun(runId, { update: 'SET #n = :n', names: { '#n': 'notification' }, values: { ':n': record } });
       return 'recorded';
     } catch (error) {
       if (!isConditionFailure(error)) throw new StoreError(`record notification of run ${runId} failed`, { cause: error, retryable: true });
       return (await this.get(runId)) ? 'not_terminal' : 'missing';
     }
+  }
+
+  /** One UpdateItem on a run that exists and is in a terminal state (its optimistic version untouched). */
+  private async updateFinishedRun(
+    runId: string,
+    u: { update: string; condition?: string; names: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<void> {
+    const values: Record<string, unknown> = { ...u.values };
+    TERMINAL_STATES.forEach((s, i) => (values[`:t${i}`] = s));
+    const terminal = `#s IN (${TERMINAL_STATES.map((_, i) => `:t${i}`).join(', ')})`;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: runKey(runId),
+        UpdateExpression: u.update,
+        ConditionExpression: ['attribute_exists(pk)', ...(u.condition ? [u.condition] : []), terminal].join(' AND '),
+        ExpressionAttributeNames: { ...u.names, '#s': 'state' },
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 }

@@ -90,6 +90,28 @@ describe('DynamoRunStore on dynalite', () => {
     expect((await store.listDue(1, clock.now() + 10_000, 10)).runs).toHaveLength(0);
   });
 
+  it('a finished run stays due until markAnnounced; markAnnounced is a no-op on running or announced runs', async () => {
+    const { store, newRun, clock } = await fresh();
+    const running = await newRun();
+    const due = { shard: 0, at: clock.now() + 1000 };
+    await store.save({ ...running, version: 2, state: 'RUNNING', due });
+    const ended = await newRun();
+    await store.save({ ...ended, version: 2, state: 'FAILED', due, announcePending: true });
+    const dueIds = async () => (await store.listDue(0, clock.now() + 10_000, 10)).runs.map((r) => r.runId).sort();
+    expect(await dueIds()).toEqual([running.runId, ended.runId].sort());
+
+    await store.markAnnounced(running.runId); // not terminal: untouched
+    await store.markAnnounced(ended.runId);
+    await store.markAnnounced(ended.runId); // twice: harmless
+    await store.markAnnounced('7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b'); // unknown: harmless
+    expect(await dueIds()).toEqual([running.runId]);
+    const after = (await store.get(ended.runId))!;
+    expect(after.state).toBe('FAILED');
+    expect(after.announcePending).toBeUndefined();
+    expect(after.version).toBe(2); // the optimistic version is left alone
+    expect((await store.get(running.runId))!.due).toEqual(due);
+  });
+
   it('hides runs whose TTL has passed (DynamoDB deletes lazily; dynalite never)', async () => {
     const { store, newRun, clock } = await fresh();
     const run = await newRun();
