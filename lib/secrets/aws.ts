@@ -56,62 +56,51 @@ function clientConfigOf(options: AwsSourceOptions): SecretsManagerClientConfig &
   };
 }
 
-export function secretsManagerSource(secretId: string, options: AwsSourceOptions = {}): SecretSource {
-  let client: Promise<{ read(): Promise<string> }> | undefined;
-  const build = async () => {
-    const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-    const sm = new SecretsManagerClient(clientConfigOf(options));
-    return {
-      async read() {
-        const out = await sm.send(new GetSecretValueCommand({ SecretId: secretId }));
-        if (typeof out.SecretString === 'string') return out.SecretString;
-        if (out.SecretBinary) return Buffer.from(out.SecretBinary).toString('utf8');
-        return '';
-      },
-    };
-  };
+/**
+ * A source whose AWS client is imported and built on first read (the SDK package is only loaded by the
+ * functions that need it), shared by later reads; a failed build is retried on the next read, and every
+ * AWS error becomes a SecretError naming the reference, never the value.
+ */
+function lazyAwsSource(ref: string, build: () => Promise<() => Promise<string>>): SecretSource {
+  let reader: Promise<() => Promise<string>> | undefined;
   return {
-    ref: secretId,
+    ref,
     async read() {
-      client ??= build().catch((error: unknown) => {
-        client = undefined;
+      reader ??= build().catch((error: unknown) => {
+        reader = undefined;
         throw error;
       });
       try {
-        return await (await client).read();
+        return await (await reader)();
       } catch (error) {
-        throw secretErrorFromAws(secretId, error);
+        throw secretErrorFromAws(ref, error);
       }
     },
   };
 }
 
+export function secretsManagerSource(secretId: string, options: AwsSourceOptions = {}): SecretSource {
+  return lazyAwsSource(secretId, async () => {
+    const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    const sm = new SecretsManagerClient(clientConfigOf(options));
+    return async () => {
+      const out = await sm.send(new GetSecretValueCommand({ SecretId: secretId }));
+      if (typeof out.SecretString === 'string') return out.SecretString;
+      if (out.SecretBinary) return Buffer.from(out.SecretBinary).toString('utf8');
+      return '';
+    };
+  });
+}
+
 export function ssmParameterSource(name: string, options: AwsSourceOptions = {}): SecretSource {
-  let client: Promise<{ read(): Promise<string> }> | undefined;
-  const build = async () => {
+  return lazyAwsSource(name, async () => {
     const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
     const ssm = new SSMClient(clientConfigOf(options));
-    return {
-      async read() {
-        const out = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-        return out.Parameter?.Value ?? '';
-      },
+    return async () => {
+      const out = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+      return out.Parameter?.Value ?? '';
     };
-  };
-  return {
-    ref: name,
-    async read() {
-      client ??= build().catch((error: unknown) => {
-        client = undefined;
-        throw error;
-      });
-      try {
-        return await (await client).read();
-      } catch (error) {
-        throw secretErrorFromAws(name, error);
-      }
-    },
-  };
+  });
 }
 
 /** `ssm:<name>` or an SSM parameter ARN -> Parameter Store; anything else -> Secrets Manager. */

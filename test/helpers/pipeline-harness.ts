@@ -63,21 +63,15 @@ import { createRunsTable } from '../../lib/store/dynamodb/table';
 import { isTerminal, type RunRecord } from '../../lib/store/run';
 import { MemoryReplayGuard, signWebhook } from '../../lib/webhooks';
 import { startLocalDynamo, startLocalSqs, type LocalServer } from '../../local/servers';
+import { mulberry32 } from '../../emulator/random';
 import { makeContext, makeHttpEvent, makeScheduledEvent } from './factories';
 
 // ---------------------------------------------------------------------------------------------
 // Small deterministic helpers
 
-/** mulberry32: a seeded PRNG for delivery decisions (same seed, same decisions for the same order). */
+/** mulberry32 (the emulator's seeded PRNG) for delivery decisions: same seed, same decisions for the same order. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 export class VirtualClock {
