@@ -171,6 +171,17 @@ export class CbrService {
 
   // ---- lookups ---------------------------------------------------------------------------------
 
+  /**
+   * A missing checkpoint (or the member list of a missing backup): the documented 404, or with the
+   * `missingCheckpoint: '401-malformed'` quirk the 401 "Malformed request url" the real service was seen
+   * to answer (cbr-api.md §7.1).
+   */
+  private checkpointNotFound(code: '6217' | '6200'): EmulatorHttpError {
+    return this.config.quirks.missingCheckpoint === '401-malformed'
+      ? new EmulatorHttpError(401, 'Unauthorized', 'Malformed request url', 'malformed-url')
+      : err(404, code);
+  }
+
   private vaultOr404(ctx: OpContext, id: string): VaultRec {
     const v = this.store.liveVault(id, ctx.now);
     if (!v || v.projectId !== ctx.projectId) throw err(this.config.quirks.vaultNotFoundStatus, '6105');
@@ -569,10 +580,7 @@ export class CbrService {
     const id = requirePathId(ctx.params.checkpoint_id, 'checkpoint_id');
     const c = this.store.liveCheckpoint(id, ctx.now);
     if (!c || c.projectId !== ctx.projectId) {
-      if (this.config.quirks.missingCheckpoint === '401-malformed') {
-        throw new EmulatorHttpError(401, 'Unauthorized', 'Malformed request url', 'malformed-url');
-      }
-      throw err(404, '6217');
+      throw this.checkpointNotFound('6217');
     }
     return { status: 200, body: { checkpoint: this.renderCheckpoint(c, this.store.vaults.get(c.vaultId), ctx.now) } };
   }
@@ -777,10 +785,7 @@ export class CbrService {
     const backupId = requirePathId(ctx.params.backup_id, 'backup_id');
     const b = this.store.liveBackup(backupId, ctx.now);
     if (!b || b.projectId !== ctx.projectId) {
-      if (this.config.quirks.missingCheckpoint === '401-malformed') {
-        throw new EmulatorHttpError(401, 'Unauthorized', 'Malformed request url', 'malformed-url');
-      }
-      throw err(404, '6200');
+      throw this.checkpointNotFound('6200');
     }
     const q = ctx.query;
     const dest = q.get('dest_project_id');

@@ -63,6 +63,7 @@ import { createRunsTable } from '../../lib/store/dynamodb/table';
 import { isTerminal, type RunRecord } from '../../lib/store/run';
 import { MemoryReplayGuard, signWebhook } from '../../lib/webhooks';
 import { startLocalDynamo, startLocalSqs, type LocalServer } from '../../local/servers';
+import { toSqsRecord } from '../../local/sqs-source';
 import { mulberry32 } from '../../emulator/random';
 import { makeContext, makeHttpEvent, makeScheduledEvent } from './factories';
 
@@ -434,26 +435,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let duplicates: DuplicatePolicy | undefined;
 
   function toRecord(m: SqsMessage, queue: QueueName, copy = 0): SQSRecord {
-    const attrs = m.Attributes ?? {};
-    return {
-      messageId: copy ? `${m.MessageId!}#${copy}` : m.MessageId!,
-      receiptHandle: m.ReceiptHandle!,
-      body: m.Body!,
-      attributes: {
-        ApproximateReceiveCount: String(Math.ceil(Number(attrs.ApproximateReceiveCount ?? '1') / 2)),
-        SentTimestamp: attrs.SentTimestamp ?? '0',
-        SenderId: attrs.SenderId ?? 'local',
-        ApproximateFirstReceiveTimestamp: attrs.ApproximateFirstReceiveTimestamp ?? '0',
-      },
-      messageAttributes: Object.fromEntries(
-        Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, { dataType: v.DataType!, stringValue: v.StringValue!, stringListValues: [], binaryListValues: [] }]),
-      ),
-      md5OfBody: m.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${tag}-${queue}`,
-      awsRegion: 'us-east-1',
-    };
+    const record = toSqsRecord(m, `arn:aws:sqs:us-east-1:000000000000:${tag}-${queue}`, 'us-east-1');
+    if (copy) record.messageId = `${record.messageId}#${copy}`;
+    // local-aws-sqs counts a visibility change as a receive too, so the queue's count runs at twice the
+    // real one (its redrive threshold is doubled to match); handlers see the real count.
+    record.attributes.ApproximateReceiveCount = String(Math.ceil(Number(record.attributes.ApproximateReceiveCount ?? '1') / 2));
+    return record;
   }
+
 
   async function receive(queue: QueueName): Promise<SqsMessage[]> {
     const out = await sqs.send(

@@ -11,6 +11,7 @@ import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent, SQS
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, startEmulator, type Emulator } from '../../../emulator/index';
 import { startLocalDynamo, startLocalSqs, type LocalServer } from '../../../local/servers';
+import { toSqsRecord } from '../../../local/sqs-source';
 import { parseMessage } from '../../../lib/contracts';
 import { QUEUE_NAMES, type QueueName } from '../../../lib/ports';
 import { createRunsTable } from '../../../lib/store/dynamodb/table';
@@ -79,25 +80,7 @@ afterAll(async () => {
 });
 
 function toRecord(m: SqsMessage, queue: QueueName): SQSRecord {
-  const attrs = m.Attributes ?? {};
-  return {
-    messageId: m.MessageId!,
-    receiptHandle: m.ReceiptHandle!,
-    body: m.Body!,
-    attributes: {
-      ApproximateReceiveCount: attrs.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attrs.SentTimestamp ?? '0',
-      SenderId: attrs.SenderId ?? 'local',
-      ApproximateFirstReceiveTimestamp: attrs.ApproximateFirstReceiveTimestamp ?? '0',
-    },
-    messageAttributes: Object.fromEntries(
-      Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, { dataType: v.DataType!, stringValue: v.StringValue!, stringListValues: [], binaryListValues: [] }]),
-    ),
-    md5OfBody: m.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:cbr-flow-it-${queue}`,
-    awsRegion: 'us-east-1',
-  };
+  return toSqsRecord(m, `arn:aws:sqs:us-east-1:000000000000:cbr-flow-it-${queue}`, 'us-east-1');
 }
 
 type SqsHandler = (event: SQSEvent, context: typeof ctx) => Promise<SQSBatchResponse>;
