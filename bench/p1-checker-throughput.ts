@@ -23,7 +23,7 @@ import { renderProfile, summariseProfile } from './lib/profile';
 import { median, round } from './lib/stats';
 import { benchWorlds } from './p1-emulator';
 import { serveRunStore, storeOf, type SweepFigures, type World } from './p1-world';
-import { DEFAULT_SETTINGS } from '../lib/pipeline/deps';
+import { DEFAULT_SETTINGS } from '../lib/wiring/deps';
 import type { RunStore } from '../lib/ports';
 import type { Benchmark, BenchContext, BenchRow } from './types';
 

@@ -2,7 +2,7 @@
  * The world P1 and P2 measure, checker side: N runs waiting in the checker's due index, each with a
  * real checkpoint in the emulator (bench/p1-emulator.ts seeds them: one server per run, runs spread
  * over V vaults), and the checker wired exactly as functions/check-status is
- * (lib/pipeline/cbr-factory.ts: one CBR client per project, the token bucket from
+ * (lib/wiring/cbr-factory.ts: one CBR client per project, the token bucket from
  * CBR_RATE_LIMIT_RPS / _BURST), except for the run store: the in-memory adapter (lib/store/memory.ts),
  * so the figures are the checker's own, not DynamoDB's. Imports no emulator code (it is bundled into
  * the measured process).
@@ -11,8 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { CallEvent } from '../lib/cbr';
 import { RunRequest } from '../lib/contracts/run-request';
 import { checkStatus, type SweepResult } from '../lib/pipeline/check-status';
-import { cbrFactory } from '../lib/pipeline/cbr-factory';
-import { DEFAULT_SETTINGS, type PipelineDeps, type PipelineSettings } from '../lib/pipeline/deps';
+import { cbrFactory } from '../lib/wiring/cbr-factory';
+import { DEFAULT_SETTINGS, type PipelineDeps, type PipelineSettings } from '../lib/wiring/deps';
 import type { Message } from '../lib/contracts';
 import { systemClock, type MessageBus, type QueueName, type RunStore, type SaveResult } from '../lib/ports';
 import { MemoryRunStore } from '../lib/store/memory';
@@ -111,7 +111,7 @@ export class CountingBus implements MessageBus {
   }
 }
 
-/** The checker's deps as functions/check-status builds them (lib/pipeline/cbr-factory.ts), on the given store. */
+/** The checker's deps as functions/check-status builds them (lib/wiring/cbr-factory.ts), on the given store. */
 export function checkerDeps(store: RunStore, o: CheckerOptions, bus: MessageBus = new CountingBus()): PipelineDeps {
   const settings: PipelineSettings = { ...DEFAULT_SETTINGS, defaultRegion: REGION, checkConcurrency: o.concurrency };
   let token = 0;

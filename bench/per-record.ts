@@ -10,7 +10,7 @@ import type { MessageOf } from '../lib/contracts';
 import { addResources } from '../lib/pipeline/add-resources';
 import { createVault } from '../lib/pipeline/create-vault';
 import { sqsStepHandler } from '../lib/pipeline/edge/sqs';
-import type { Logger } from '../lib/pipeline/log';
+import type { Logger } from '../lib/wiring/log';
 import { startRun } from '../lib/pipeline/start-run';
 import { makeContext, makeSqsEvent, makeSqsRecord } from '../test/helpers/factories';
 import { makeWorld, request } from '../test/unit/pipeline/world';

@@ -1,9 +1,9 @@
 // notify-run-finished: run.finished (events queue) -> signed POST to the run's notifyUrl, retried with
 // backoff -> outcome recorded on the run. checkpoint.started on the same queue is acknowledged and ignored.
 // Never imports the CBR client (cold start): see test/unit/pipeline/bundles.test.ts.
-import { notifyHandler } from '../lib/pipeline/edge/notify';
+import { notifyHandler } from '../lib/pipeline/edge/notify-run-finished';
 import { notifierSettingsFrom, notifyKeys } from '../lib/pipeline/notify-run-finished';
-import { config, log, store } from '../lib/pipeline/runtime';
+import { config, log, store } from '../lib/wiring/runtime';
 import { systemClock } from '../lib/ports';
 
 const keys = notifyKeys(config);

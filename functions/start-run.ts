@@ -1,7 +1,7 @@
 // start-run: POST /runs (signed webhook), the intake queue, plan schedules and direct invokes -> a new run.
 // Never imports the CBR client (cold start): see test/unit/pipeline/bundles.test.ts.
 import { startRunHandler } from '../lib/pipeline/edge/start-run';
-import { config, intakeDeps, log } from '../lib/pipeline/runtime';
+import { config, intakeDeps, log } from '../lib/wiring/runtime';
 import { webhookAuthOptions } from '../lib/webhooks/setup';
 
 // Keys: WEBHOOK_KEYS_SECRET (Secrets Manager / SSM, cached SECRETS_TTL_SECONDS), or WEBHOOK_KEYS_JSON on the local stage.

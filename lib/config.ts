@@ -1,13 +1,13 @@
 /**
  * The handlers' environment, parsed once per container through one zod schema (fail fast, with the
- * variable named). lib/pipeline/runtime.ts does `config = loadConfig(process.env)` at module load;
+ * variable named). lib/wiring/runtime.ts does `config = loadConfig(process.env)` at module load;
  * nothing else reads process.env. serverless.yml sets these (provider.environment).
  */
 import * as z from 'zod';
 import { parseWith } from './contracts/parse';
 import { checkNotifyEnv, notifyEnvShape } from './notify/env';
 import { checkWebhookEnv, webhookEnvShape } from './webhooks/env';
-import type { PipelineSettings } from './pipeline/deps';
+import type { PipelineSettings } from './wiring/deps';
 import type { QueueName } from './ports';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);

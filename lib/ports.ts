@@ -3,7 +3,7 @@
  * lib/cbr (the real CBR client satisfies CbrApi structurally), and plain functions for the clock.
  */
 import type { Message } from './contracts';
-import type { NotificationRecord } from './notify/payload';
+import type { NotificationRecord } from './store/run';
 import type { RunRecord, VaultLease } from './store/run';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 export { NotifyError, type NotifyFailureReason } from './errors';
 export {
   FinalState,
-  NotificationRecord,
   RunFinishedNotification,
   notificationFromRun,
   notificationMessageId,

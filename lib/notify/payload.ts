@@ -91,18 +91,3 @@ export function notificationFromRun(run: RunRecord): RunFinishedNotification {
     },
   };
 }
-
-/**
- * What the caller records on the run after trying to notify (so GET /runs/{id} shows whether the
- * receiver got it, and why not). Proposed addition to RunRecord: `notification: NotificationRecord.optional()`.
- */
-export const NotificationRecord = z.strictObject({
-  messageId: z.string(),
-  ok: z.boolean(),
-  attempts: z.number().int().min(0),
-  status: z.number().int().optional(),
-  reason: z.string().optional(),
-  message: z.string().max(512).optional(),
-  at: z.number(),
-});
-export type NotificationRecord = z.infer<typeof NotificationRecord>;

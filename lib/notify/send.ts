@@ -15,7 +15,8 @@ import { signersFor } from '../webhooks/keys';
 import { knownSecrets, redact } from '../secrets/redact';
 import type { RunRecord } from '../store/run';
 import { NotifyError, type NotifyFailureReason } from './errors';
-import { notificationFromRun, notificationMessageId, type FinalState, type NotificationRecord } from './payload';
+import { notificationFromRun, notificationMessageId, type FinalState } from './payload';
+import type { NotificationRecord } from '../store/run';
 import { checkNotifyUrl, type HostLookup } from './url-guard';
 
 export interface NotifyOptions {

@@ -13,7 +13,7 @@ import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, type RunRecord } from '../store/run';
 import { endRun, expireIfLate, publishFinished, SAFE_TO_REPEAT, runErrorOf, watchdog, type StepOutcome } from './common';
-import type { PipelineDeps } from './deps';
+import type { PipelineDeps } from '../wiring/deps';
 import { StepMismatchError } from './errors';
 
 export function resourcesBoundMessage(run: RunRecord, now: number, seq: number, resourceIds: string[], attempt = 1): MessageOf<'resources.bound'> {

@@ -26,9 +26,9 @@ import { addEvent, isTerminal, type BackupRef, type CheckpointRecord, type RunRe
 import { resourcesBoundMessage } from './add-resources';
 import { endRun, publishFinished, scheduleAt, watchdog } from './common';
 import { vaultReadyMessage } from './create-vault';
-import type { PipelineDeps } from './deps';
+import type { PipelineDeps } from '../wiring/deps';
 import { forEachLimited } from './limit';
-import { errorFields, jsonLogger, type Logger } from './log';
+import { errorFields, jsonLogger, type Logger } from '../wiring/log';
 import { runRequestedMessage } from './start-run';
 import type { Message } from '../contracts';
 

@@ -2,7 +2,7 @@ import { buildMessage, type Message, type MessageOf } from '../contracts';
 import { cbrErrorOf, type QueueName } from '../ports';
 import { mutateRun } from '../store/mutate';
 import { addEvent, dueShardOf, isTerminal, type RunError, type RunRecord, type RunState, type Step } from '../store/run';
-import type { CrashPoint, IntakeDeps, PipelineSettings } from './deps';
+import type { CrashPoint, IntakeDeps, PipelineSettings } from '../wiring/deps';
 
 const DAY_MS = 86_400_000;
 

@@ -21,7 +21,7 @@ import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, vaultLeaseKey, type RunRecord } from '../store/run';
 import { endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, watchdog, type StepOutcome } from './common';
-import type { PipelineDeps } from './deps';
+import type { PipelineDeps } from '../wiring/deps';
 
 /** Every vault whose name is exactly `name`, oldest first (pages through ListVault). */
 export async function findVaultsByName(cbr: CbrApi, name: string): Promise<CbrVaultView[]> {

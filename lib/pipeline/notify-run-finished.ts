@@ -16,11 +16,12 @@ import { AppError } from '../errors';
 import type { Message } from '../contracts';
 import type { Config } from '../config';
 import { notifyRunFinished, toNotificationRecord, type NotifyOptions } from '../notify/send';
-import { notificationMessageId, type FinalState, type NotificationRecord } from '../notify/payload';
+import { notificationMessageId, type FinalState } from '../notify/payload';
+import type { NotificationRecord } from '../store/run';
 import type { Clock, NotificationStore } from '../ports';
 import { isTerminal } from '../store/run';
 import { webhookKeysLoader } from '../webhooks/setup';
-import { errorFields, type Logger } from './log';
+import { errorFields, type Logger } from '../wiring/log';
 
 export interface NotifierSettings {
   /** NOTIFY_ALLOW_LOOPBACK (local stage only). */

@@ -12,7 +12,7 @@
 import { isTerminal, addEvent, type Step } from '../store/run';
 import { mutateRun } from '../store/mutate';
 import { publishFinished, runErrorOf, terminate } from './common';
-import type { IntakeDeps } from './deps';
+import type { IntakeDeps } from '../wiring/deps';
 
 export async function recordDeliveryFailure(
   deps: IntakeDeps,

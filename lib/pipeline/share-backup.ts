@@ -16,7 +16,7 @@ import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { isTerminal, type BackupRef, type RunRecord, type ShareRecord } from '../store/run';
 import { publishFinished, SAFE_TO_REPEAT, terminate, type StepOutcome } from './common';
-import type { PipelineDeps } from './deps';
+import type { PipelineDeps } from '../wiring/deps';
 
 const ALREADY_SHARED = ['6703', '6714'];
 const NOT_SHAREABLE = ['6700'];

@@ -22,7 +22,7 @@ import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, type CheckpointRecord, type RunRecord } from '../store/run';
 import { resourcesBoundMessage } from './add-resources';
 import { checkpointName, endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, scheduleAt, type StepOutcome } from './common';
-import type { PipelineDeps } from './deps';
+import type { PipelineDeps } from '../wiring/deps';
 import { StepMismatchError } from './errors';
 
 /** CBR codes meaning "a backup is already running here, try later" rather than "never". */

@@ -15,7 +15,7 @@ import { RunRequest } from '../contracts/run-request';
 import { ValidationError } from '../errors';
 import { addEvent, RunRecord, type RunSource } from '../store/run';
 import { watchdog } from './common';
-import type { IntakeDeps } from './deps';
+import type { IntakeDeps } from '../wiring/deps';
 
 export interface StartRunInput {
   /** Raw request body (validated here, field errors name the field). */

@@ -161,7 +161,7 @@ export class SecretRegistry {
 /** The container-wide registry the secret loaders feed by default. */
 export const knownSecrets = new SecretRegistry();
 
-/** Same shape as lib/pipeline/log.ts `Logger`, so either can wrap the other. */
+/** Same shape as lib/wiring/log.ts `Logger`, so either can wrap the other. */
 export type LogLevel = 'info' | 'warn' | 'error';
 export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 

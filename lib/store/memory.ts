@@ -2,7 +2,7 @@
  * In-memory RunStore with the same semantics as the DynamoDB adapter (conditional create, version
  * check, terminal states final, expiry filtered on read). For unit tests and benchmarks.
  */
-import type { NotificationRecord } from '../notify/payload';
+import type { NotificationRecord } from './run';
 import type { Clock, RecordNotificationResult, RunStore, SaveResult } from '../ports';
 import { isTerminal, RunRecord, type VaultLease } from './run';
 

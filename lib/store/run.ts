@@ -5,7 +5,21 @@
  */
 import * as z from 'zod';
 import { RunRequest } from '../contracts/run-request';
-import { NotificationRecord } from '../notify/payload';
+
+/**
+ * What the caller records on the run after trying to notify (so GET /runs/{id} shows whether the
+ * receiver got it, and why not).
+ */
+export const NotificationRecord = z.strictObject({
+  messageId: z.string(),
+  ok: z.boolean(),
+  attempts: z.number().int().min(0),
+  status: z.number().int().optional(),
+  reason: z.string().optional(),
+  message: z.string().max(512).optional(),
+  at: z.number(),
+});
+export type NotificationRecord = z.infer<typeof NotificationRecord>;
 
 export const RunState = z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'PARTIAL', 'FAILED', 'EXPIRED']);
 export type RunState = z.infer<typeof RunState>;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Config } from '../../lib/config';
-import { QUEUE_CONSUMERS, QUEUE_LOGICAL_IDS } from '../../lib/pipeline/topology';
+import { QUEUE_CONSUMERS, QUEUE_LOGICAL_IDS } from '../../lib/wiring/topology';
 import { parsePlanFile, scheduleEventOf } from '../../lib/plans/plans';
 import { renderSchedules, spliceSchedules } from '../../lib/plans/sync';
 import { QUEUE_NAMES } from '../../lib/ports';

@@ -23,7 +23,7 @@
  * redrive moves a message to the DLQ exactly after `maxReceiveCount` failed receives.
  *
  * Faults the harness adds on top of the emulator's: duplicate and out-of-order delivery
- * (`delivery.duplicates`), and crashes at the named crash points of lib/pipeline/deps.ts (`crashAt`):
+ * (`delivery.duplicates`), and crashes at the named crash points of lib/wiring/deps.ts (`crashAt`):
  * the invocation is killed there (nothing after the point runs, every later store/queue/CBR call of that
  * invocation hangs forever, its batch is reported to nobody, so SQS redelivers it).
  */
@@ -46,14 +46,14 @@ import { parseMessage, type Message } from '../../lib/contracts';
 import { stableUuid } from '../../lib/contracts/ids';
 import type { RunRequestInput } from '../../lib/contracts/run-request';
 import { addResources } from '../../lib/pipeline/add-resources';
-import { cbrFactory } from '../../lib/pipeline/cbr-factory';
+import { cbrFactory } from '../../lib/wiring/cbr-factory';
 import type { SweepResult } from '../../lib/pipeline/check-status';
 import { createVault } from '../../lib/pipeline/create-vault';
-import { DEFAULT_SETTINGS, type CrashPoint, type PipelineDeps, type PipelineSettings } from '../../lib/pipeline/deps';
+import { DEFAULT_SETTINGS, type CrashPoint, type PipelineDeps, type PipelineSettings } from '../../lib/wiring/deps';
 import { checkStatusHandler } from '../../lib/pipeline/edge/check-status';
 import { sqsStepHandler } from '../../lib/pipeline/edge/sqs';
 import { startRunHandler } from '../../lib/pipeline/edge/start-run';
-import type { Logger, LogLevel } from '../../lib/pipeline/log';
+import type { Logger, LogLevel } from '../../lib/wiring/log';
 import { shareBackups } from '../../lib/pipeline/share-backup';
 import { startCheckpoint } from '../../lib/pipeline/start-checkpoint';
 import type { CbrApi, CbrFactory, MessageBus, QueueName, RunStore } from '../../lib/ports';

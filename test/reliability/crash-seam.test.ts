@@ -1,6 +1,6 @@
 /**
  * The crash-point seam (PipelineDeps.crashPoint) is a test-only hook: the production wiring never sets
- * it. Checked on the wiring the deployed functions import (lib/pipeline/runtime*.ts, loaded with a
+ * it. Checked on the wiring the deployed functions import (lib/wiring/runtime*.ts, loaded with a
  * handler environment) and on the source: nothing outside test/ assigns it.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -37,8 +37,8 @@ describe('the crash-point seam is off in production', () => {
       WEBHOOK_KEYS_JSON: JSON.stringify([`whsec_${Buffer.from('crash seam test key, 32 bytes!!').toString('base64')}`]),
       LOG_LEVEL: 'silent',
     });
-    const { intakeDeps } = await import('../../lib/pipeline/runtime');
-    const { pipelineDeps } = await import('../../lib/pipeline/runtime-cbr');
+    const { intakeDeps } = await import('../../lib/wiring/runtime');
+    const { pipelineDeps } = await import('../../lib/wiring/runtime-cbr');
     expect(intakeDeps.crashPoint).toBeUndefined();
     expect(pipelineDeps.crashPoint).toBeUndefined();
     expect('crashPoint' in intakeDeps).toBe(false);

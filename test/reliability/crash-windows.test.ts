@@ -1,5 +1,5 @@
 /**
- * Issue 6 §2: crash windows. For every crash point of lib/pipeline/deps.ts (after a step's CBR call
+ * Issue 6 §2: crash windows. For every crash point of lib/wiring/deps.ts (after a step's CBR call
  * succeeded and before its state write, and after its state write before its hand-off), one run is
  * killed exactly there (the invocation dies: nothing after the point runs, its batch is never
  * acknowledged, SQS redelivers it after the visibility timeout; a killed sweep is simply the next
@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../emulator/index';
-import { CRASH_POINTS, type CrashPoint } from '../../lib/pipeline/deps';
+import { CRASH_POINTS, type CrashPoint } from '../../lib/wiring/deps';
 import { checkpointName } from '../../lib/pipeline/common';
 import { runIdForKey, runIdForWebhook } from '../../lib/pipeline/start-run';
 import type { RunRecord } from '../../lib/store/run';

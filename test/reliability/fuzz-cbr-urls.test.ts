@@ -20,7 +20,7 @@ import type { Message } from '../../lib/contracts';
 import { addResources } from '../../lib/pipeline/add-resources';
 import { checkStatus } from '../../lib/pipeline/check-status';
 import { createVault } from '../../lib/pipeline/create-vault';
-import { DEFAULT_SETTINGS, type PipelineDeps } from '../../lib/pipeline/deps';
+import { DEFAULT_SETTINGS, type PipelineDeps } from '../../lib/wiring/deps';
 import { shareBackups } from '../../lib/pipeline/share-backup';
 import { startCheckpoint } from '../../lib/pipeline/start-checkpoint';
 import { startRun } from '../../lib/pipeline/start-run';

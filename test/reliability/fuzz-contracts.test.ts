@@ -14,7 +14,7 @@ import { MESSAGE_TYPES, parseMessage, type MessageType } from '../../lib/contrac
 import { ValidationError } from '../../lib/errors';
 import { checkStatusHandler } from '../../lib/pipeline/edge/check-status';
 import { startRunHandler } from '../../lib/pipeline/edge/start-run';
-import { silentLogger } from '../../lib/pipeline/log';
+import { silentLogger } from '../../lib/wiring/log';
 import {
   anyJson,
   asParsed,

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunRequest } from '../../lib/contracts/run-request';
 import { getRunHandler } from '../../lib/pipeline/edge/get-run';
 import { startRunHandler } from '../../lib/pipeline/edge/start-run';
-import type { Logger } from '../../lib/pipeline/log';
+import type { Logger } from '../../lib/wiring/log';
 import type { WebhookAuthOptions } from '../../lib/webhooks/middleware';
 import { signWebhook } from '../../lib/webhooks/verify';
 import {

@@ -10,7 +10,7 @@ import { createVault } from '../../lib/pipeline/create-vault';
 import { getRunHandler } from '../../lib/pipeline/edge/get-run';
 import { sqsStepHandler } from '../../lib/pipeline/edge/sqs';
 import { startRunHandler } from '../../lib/pipeline/edge/start-run';
-import { silentLogger } from '../../lib/pipeline/log';
+import { silentLogger } from '../../lib/wiring/log';
 import { startRun } from '../../lib/pipeline/start-run';
 import { makeContext, makeHttpEvent, makeSqsEvent, makeSqsRecord } from '../helpers/factories';
 import { AUTH_OFF } from '../helpers/webhooks'; // these properties are about bodies/contracts; auth is fuzzed in fuzz-http

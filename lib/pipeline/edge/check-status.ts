@@ -2,8 +2,8 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { checkStatus, type SweepResult } from '../check-status';
-import type { PipelineDeps } from '../deps';
-import { jsonLogger, type Logger } from '../log';
+import type { PipelineDeps } from '../../wiring/deps';
+import { jsonLogger, type Logger } from '../../wiring/log';
 
 export function checkStatusHandler(deps: PipelineDeps, log: Logger = jsonLogger) {
   return middy<ScheduledEvent | Record<string, never>, SweepResult>().handler(async () => {

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import type { RunStore } from '../../ports';
 import { RunNotFoundError } from '../../store/errors';
 import type { RunRecord } from '../../store/run';
-import type { Logger } from '../log';
+import type { Logger } from '../../wiring/log';
 import { httpHandler } from './http';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());

@@ -13,8 +13,8 @@ import { RunId } from '../../contracts/ids';
 import { RunNotFoundError } from '../../store/errors';
 import type { Step } from '../../store/run';
 import type { StepOutcome } from '../common';
-import type { IntakeDeps } from '../deps';
-import { errorFields, jsonLogger, type Logger } from '../log';
+import type { IntakeDeps } from '../../wiring/deps';
+import { errorFields, jsonLogger, type Logger } from '../../wiring/log';
 import { recordDeliveryFailure } from '../record-failure';
 
 export interface StepBinding<T extends MessageType, D extends IntakeDeps> {

@@ -5,7 +5,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { NotificationRecord } from '../../notify/payload';
+import type { NotificationRecord } from '../run';
 import type { Clock, RecordNotificationResult, RunStore, SaveResult } from '../../ports';
 import { StoreError } from '../errors';
 import { isTerminal, RunRecord, TERMINAL_STATES, VaultLease } from '../run';

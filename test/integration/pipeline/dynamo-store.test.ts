@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalDynamo, type LocalServer } from '../../../local/servers';
 import { startRun } from '../../../lib/pipeline/start-run';
-import { DEFAULT_SETTINGS } from '../../../lib/pipeline/deps';
+import { DEFAULT_SETTINGS } from '../../../lib/wiring/deps';
 import { MemoryBus } from '../../../lib/queue/memory';
 import { createRunsTable } from '../../../lib/store/dynamodb/table';
 import { DynamoRunStore } from '../../../lib/store/dynamodb/store';

@@ -13,7 +13,7 @@ describe('cold-start rule', () => {
   it.each(['start-run', 'get-run', 'notify-run-finished'])('%s never bundles the CBR client or undici', (name) => {
     const inputs = inputsOf(name);
     expect(inputs.filter((i) => /node_modules\/undici\/|lib\/cbr\//.test(i))).toEqual([]);
-    expect(inputs.some((i) => i.includes('lib/pipeline/runtime.ts'))).toBe(true);
+    expect(inputs.some((i) => i.includes('lib/wiring/runtime.ts'))).toBe(true);
   });
 
   it('start-run bundles the webhook verifier and notify-run-finished the signer (the checks above see real bundles)', () => {

@@ -6,7 +6,7 @@ import { checkStatusHandler } from '../../../lib/pipeline/edge/check-status';
 import { getRunHandler } from '../../../lib/pipeline/edge/get-run';
 import { sqsStepHandler } from '../../../lib/pipeline/edge/sqs';
 import { startRunHandler } from '../../../lib/pipeline/edge/start-run';
-import { silentLogger } from '../../../lib/pipeline/log';
+import { silentLogger } from '../../../lib/wiring/log';
 import { makeContext, makeHttpEvent, makeScheduledEvent, makeSqsEvent, makeSqsRecord } from '../../helpers/factories';
 import { AUTH_OFF, signedPost, testWebhookAuth } from '../../helpers/webhooks';
 import { makeWorld, request } from './world';

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Message, MessageOf } from '../../../lib/contracts';
 import { addResources } from '../../../lib/pipeline/add-resources';
 import { checkStatus } from '../../../lib/pipeline/check-status';
-import type { Logger } from '../../../lib/pipeline/log';
+import type { Logger } from '../../../lib/wiring/log';
 import { createVault } from '../../../lib/pipeline/create-vault';
 import { recordDeliveryFailure } from '../../../lib/pipeline/record-failure';
 import { shareBackups } from '../../../lib/pipeline/share-backup';

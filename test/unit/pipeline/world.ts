@@ -4,7 +4,7 @@ import { addResources } from '../../../lib/pipeline/add-resources';
 import { checkStatus } from '../../../lib/pipeline/check-status';
 import type { StepOutcome } from '../../../lib/pipeline/common';
 import { createVault } from '../../../lib/pipeline/create-vault';
-import { DEFAULT_SETTINGS, type PipelineDeps, type PipelineSettings } from '../../../lib/pipeline/deps';
+import { DEFAULT_SETTINGS, type PipelineDeps, type PipelineSettings } from '../../../lib/wiring/deps';
 import { shareBackups } from '../../../lib/pipeline/share-backup';
 import { startCheckpoint } from '../../../lib/pipeline/start-checkpoint';
 import { startRun } from '../../../lib/pipeline/start-run';

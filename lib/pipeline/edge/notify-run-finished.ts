@@ -7,8 +7,8 @@
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { parseMessage } from '../../contracts';
-import { errorFields, jsonLogger, type Logger } from '../log';
+import { parseMessage } from '../../contracts/index';
+import { errorFields, jsonLogger, type Logger } from '../../wiring/log';
 import { notifyFinished, type NotifyDeps } from '../notify-run-finished';
 
 /** Kept back from the Lambda's remaining time to record the outcome and answer. */

@@ -53,7 +53,7 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
 /**
  * Named windows between a step's side effect (its CBR call, or its record) and what follows it. Tests
  * (test/reliability/crash-windows.test.ts) kill an invocation exactly there and check that redelivery
- * converges to the same result. The production wiring (lib/pipeline/runtime.ts) never sets a hook.
+ * converges to the same result. The production wiring (lib/wiring/runtime.ts) never sets a hook.
  */
 export const CRASH_POINTS = [
   'start-run:after-record',
