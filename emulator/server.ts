@@ -10,7 +10,8 @@ import type { Authenticator } from './auth';
 import type { EmulatorClock } from './clock';
 import { EmulatorHttpError, gatewayError, paramError } from './errors';
 import type { FaultAction, FaultDecision, FaultEngine } from './faults';
-import type { CbrService, OpContext, OpResult } from './operations';
+import { HANDLERS } from './operations';
+import type { CbrService } from './operations';
 import type { EmulatorConfig, RequestLogEntry } from './options';
 import { matchRoute } from './router';
 import type { Route } from './router';
@@ -24,30 +25,6 @@ export interface RequestCounts {
 const JSON_TYPE = 'application/json;charset=UTF-8';
 const EMPTY = Buffer.alloc(0);
 
-type Handler = (svc: CbrService, ctx: OpContext) => OpResult;
-const HANDLERS: Record<string, Handler> = {
-  CreateVault: (s, c) => s.createVault(c),
-  ShowVault: (s, c) => s.showVault(c),
-  ListVault: (s, c) => s.listVault(c),
-  UpdateVault: (s, c) => s.updateVault(c),
-  DeleteVault: (s, c) => s.deleteVault(c),
-  AddVaultResource: (s, c) => s.addVaultResource(c),
-  RemoveVaultResource: (s, c) => s.removeVaultResource(c),
-  CreateCheckpoint: (s, c) => s.createCheckpoint(c),
-  ShowCheckpoint: (s, c) => s.showCheckpoint(c),
-  ListBackups: (s, c) => s.listBackups(c),
-  ShowBackup: (s, c) => s.showBackup(c),
-  DeleteBackup: (s, c) => s.deleteBackup(c),
-  AddMember: (s, c) => s.addMember(c),
-  ShowMembersDetail: (s, c) => s.showMembersDetail(c),
-  ShowMemberDetail: (s, c) => s.showMemberDetail(c),
-  UpdateMemberStatus: (s, c) => s.updateMemberStatus(c),
-  DeleteMember: (s, c) => s.deleteMember(c),
-  ListOpLogs: (s, c) => s.listOpLogs(c),
-  ShowOpLog: (s, c) => s.showOpLog(c),
-  ListProtectable: (s, c) => s.listProtectable(c),
-  ShowProtectable: (s, c) => s.showProtectable(c),
-};
 
 interface Answer {
   status: number;

@@ -1,5 +1,6 @@
 /** The read-mostly view of the emulator's state handed to tests and the admin API. */
 import type { CbrService } from './operations';
+import { renderBackup, renderCheckpoint, renderMember, renderOpLog, renderVault } from './operations/views';
 import type { RequestCounts } from './server';
 import { backupState, checkpointState, vaultState } from './store';
 import type { Store, VaultStatus } from './store';
@@ -41,13 +42,13 @@ export function createState(store: Store, service: CbrService, counts: RequestCo
       const backups = [...store.backupsByProject.values()].flatMap((m) => [...m.values()]).filter((b) => backupState(b, now) !== 'gone');
       return {
         now,
-        vaults: vaults.map((v) => service.renderVault(v, now)),
+        vaults: vaults.map((v) => renderVault(service, v, now)),
         checkpoints: [...store.checkpoints.values()]
           .filter((c) => checkpointState(c, now) !== 'gone')
-          .map((c) => service.renderCheckpoint(c, store.vaults.get(c.vaultId), now)),
-        backups: backups.map((b) => service.renderBackup(b, now)),
-        members: backups.flatMap((b) => [...b.members.values()].map((m) => service.renderMember(m))),
-        operationLogs: [...store.opLogs.values()].map((o) => service.renderOpLog(o, now)),
+          .map((c) => renderCheckpoint(service, c, store.vaults.get(c.vaultId), now)),
+        backups: backups.map((b) => renderBackup(service, b, now)),
+        members: backups.flatMap((b) => [...b.members.values()].map((m) => renderMember(service, m))),
+        operationLogs: [...store.opLogs.values()].map((o) => renderOpLog(service, o, now)),
         tokens: [...store.tokens.values()].filter((t) => t.expiresAt > now).length,
       };
     },
