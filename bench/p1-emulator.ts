@@ -65,7 +65,7 @@ export async function seedWorld(
           resources: m.map((i) => ({ id: serverId(o.world, i), type: 'OS::Nova::Server' })),
         },
       });
-      vaultIds[v] = r.vault.id;
+      vaultIds[v] = r.vault!.id;
     },
   );
   const runs: SeedRun[] = new Array<SeedRun>(o.runs);

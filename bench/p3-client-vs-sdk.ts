@@ -90,7 +90,7 @@ export async function setUpCheckpoint(emu: Emulator): Promise<string> {
       resources: [{ id: server.id, type: 'OS::Nova::Server' }],
     },
   });
-  const { checkpoint } = await cbr.createCheckpoint({ checkpoint: { vault_id: vault.id, parameters: { name: 'bench-p3' } } });
+  const { checkpoint } = await cbr.createCheckpoint({ checkpoint: { vault_id: vault!.id, parameters: { name: 'bench-p3' } } });
   emu.clock.advance(60_000); // past the emulated backup duration (seconds), well inside the 15-min X-Sdk-Date window
   const { status } = (await cbr.showCheckpoint(checkpoint.id)).checkpoint;
   if (status !== 'available') throw new Error(`P3 set-up: checkpoint ${checkpoint.id} is ${status}, expected available`);

@@ -10,11 +10,11 @@ import type { RunRecord, VaultLease } from './store/run';
 // CBR: the subset of lib/cbr's CbrClient the pipeline uses, with the same method names and wire
 // (snake_case) shapes, typed loosely enough that the real client's zod-inferred types fit.
 
-export interface CbrResourceRef { id: string; type: string; name?: string | null | undefined; protect_status?: string | null | undefined }
+export interface CbrResourceRef { id: string; type?: string | null | undefined; name?: string | null | undefined; protect_status?: string | null | undefined }
 export interface CbrVaultView {
   id: string;
   name: string;
-  billing: { object_type?: string | null | undefined; status?: string | null | undefined };
+  billing?: { object_type?: string | null | undefined; status?: string | null | undefined } | null | undefined;
   resources?: ReadonlyArray<CbrResourceRef> | null | undefined;
   created_at?: string | null | undefined;
 }
@@ -28,6 +28,7 @@ export interface CbrBackupView {
   status: string;
   parent_id?: string | null | undefined;
 }
+export interface CbrVaultOrder { orderId?: string | null | undefined; resourceId?: string | null | undefined }
 export interface CbrMemberView { id?: string | null | undefined; status?: string | null | undefined; dest_project_id?: string | null | undefined }
 export interface CbrSkippedResource { id?: string | null | undefined; type?: string | null | undefined; name?: string | null | undefined; code?: string | null | undefined; reason?: string | null | undefined }
 export interface CbrCheckpointView {
@@ -79,8 +80,10 @@ export interface CbrOpLogView {
 }
 
 export interface CbrApi {
-  listVault(query: { name?: string; limit?: number; offset?: number }): Promise<{ vaults: ReadonlyArray<CbrVaultView>; count: number }>;
-  createVault(body: VaultCreateBody, opts?: CallOptions): Promise<{ vault: CbrVaultView }>;
+  /** `count` (total matches) is absent from some answers: page until a short page then. */
+  listVault(query: { name?: string; limit?: number; offset?: number }): Promise<{ vaults: ReadonlyArray<CbrVaultView>; count?: number | null | undefined }>;
+  /** A vault, or for a yearly/monthly vault an order to pay (no `vault` until it is paid). */
+  createVault(body: VaultCreateBody, opts?: CallOptions): Promise<{ vault?: CbrVaultView | null | undefined; orders?: ReadonlyArray<CbrVaultOrder> | null | undefined }>;
   showVault(vaultId: string): Promise<{ vault: CbrVaultView }>;
   /** A POST: the client repeats it on 429/5xx/network errors only with `{ idempotent: true }`. */
   addVaultResource(vaultId: string, body: { resources: Array<{ id: string; type: string; name?: string }> }, opts?: CallOptions): Promise<{ add_resource_ids?: ReadonlyArray<string> | null | undefined }>;
@@ -88,7 +91,7 @@ export interface CbrApi {
   paginateBackups(query: BackupQuery, opts?: { pageSize?: number }): AsyncIterable<CbrBackupView>;
   /** A POST: the client repeats it on 429/5xx/network errors only with `{ idempotent: true }`. */
   addMember(backupId: string, body: { members: string[] }, opts?: CallOptions): Promise<{ members?: ReadonlyArray<CbrMemberView> | null | undefined }>;
-  showMembersDetail(backupId: string, query: { limit?: number; offset?: number }): Promise<{ members: ReadonlyArray<CbrMemberView>; count: number }>;
+  showMembersDetail(backupId: string, query: { limit?: number; offset?: number }): Promise<{ members: ReadonlyArray<CbrMemberView>; count?: number | null | undefined }>;
   /** Only to explain failed backups (CBR's reason is in the task log, not on the backup). */
   listOpLogs(query: { operation_type?: 'backup'; status?: 'failed'; vault_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrOpLogView> }>;
 }

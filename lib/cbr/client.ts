@@ -103,14 +103,18 @@ function checkPageSize(page: PageOptions | undefined): number {
   return size;
 }
 
+/** Code of an answer that lacks a field cbr-flow needs (the run records it, naming operation and field). */
+export const ANSWER_MISSING_FIELD = 'CBR_ANSWER_MISSING_FIELD';
+
 function parseResponse<T extends z.ZodType>(schema: T, res: HttpResponse, operation: string): z.output<T> {
-  const fail = (why: string, cause: unknown): CbrApiError =>
+  const fail = (why: string, cause: unknown, errorCode?: string): CbrApiError =>
     new CbrApiError(`${operation} failed: ${why}`, {
       kind: 'invalid-response',
       operation,
       httpStatus: res.status,
       requestId: res.headers['x-request-id'],
       retryable: false,
+      ...(errorCode ? { errorCode } : {}),
       cause,
     });
   let json: unknown;
@@ -121,6 +125,12 @@ function parseResponse<T extends z.ZodType>(schema: T, res: HttpResponse, operat
   }
   const r = schema.safeParse(json);
   if (!r.success) {
+    // The tolerant reader requires only what cbr-flow reads: an absent one is named as such.
+    const missing = r.error.issues.find((i) => i.code === 'invalid_type' && /received undefined/.test(i.message));
+    if (missing) {
+      const field = missing.path.join('.') || '(root)';
+      throw fail(`the answer lacks ${field}, which cbr-flow needs (${missing.message})`, r.error, ANSWER_MISSING_FIELD);
+    }
     const where = r.error.issues
       .slice(0, 3)
       .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
@@ -350,19 +360,19 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
 
 /**
  * limit/offset paging: stops on a short (or empty) page, or once `offset` reaches `count` (the total
- * number of matches, cbr-api.md §1).
+ * number of matches, cbr-api.md §1) when the answer carries one.
  */
 async function* paginate<T>(
   pageSize: number,
   startOffset: number | undefined,
   signal: AbortSignal | undefined,
-  fetchPage: (limit: number, offset: number, signal: AbortSignal | undefined) => Promise<{ items: T[]; count: number }>,
+  fetchPage: (limit: number, offset: number, signal: AbortSignal | undefined) => Promise<{ items: T[]; count: number | null | undefined }>,
 ): AsyncGenerator<T, void, undefined> {
   let offset = startOffset ?? 0;
   for (;;) {
     const { items, count } = await fetchPage(pageSize, offset, signal);
     for (const item of items) yield item;
     offset += items.length;
-    if (items.length < pageSize || offset >= count) return;
+    if (items.length < pageSize || (typeof count === 'number' && offset >= count)) return;
   }
 }

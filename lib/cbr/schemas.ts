@@ -26,7 +26,6 @@ export const NumberLike = z.union([z.number(), z.string().regex(/^\s*-?\d+(?:\.\
 export const CbrId = z.string().refine(isCbrId, { message: 'must be a UUID or 32 hex characters' });
 export const ProjectId = z.string().regex(HEX32_RE, 'must be a project id (32 hex characters)');
 
-const ts = CbrTimestamp.nullish();
 const num = NumberLike.nullish();
 const str = z.string().nullish();
 const bool = z.boolean().nullish();
@@ -329,6 +328,42 @@ export const ListOpLogsQuery = z.lazy(() =>
 export type ListOpLogsQuery = z.input<typeof ListOpLogsQuery>;
 
 // ---------------------------------------------------------------- responses
+//
+// The tolerant reader (issue 10): a response schema requires only what cbr-flow reads (ids, statuses,
+// lists), keeps unknown fields, and accepts `null`, `""` or absence for everything else. Enums are open:
+// a known value stays typed, one CBR added later is kept as sent and typed `UnknownValue`, which the
+// use-cases handle explicitly (e.g. a backup status never seen before keeps being checked until the
+// completion window). Checked against the 79 real bodies of ../shared/cbr-recordings
+// (test/fidelity/recordings.test.ts).
+
+/** A value outside an open enum's known values, kept as CBR sent it. */
+export type UnknownValue = string & { readonly __unknownEnumValue: true };
+/** Known values typed, anything else kept as an `UnknownValue` string. */
+export function openEnum<const T extends readonly string[]>(_known: T) {
+  return z.string().transform((v) => v as T[number] | UnknownValue);
+}
+/** True when `value` is one of `values` (narrows an open enum to its known part). */
+export function isKnownValue<const T extends string>(values: readonly T[], value: string | null | undefined): value is T {
+  return value !== null && value !== undefined && (values as readonly string[]).includes(value);
+}
+
+/** Response timestamps: any of the accepted shapes (kept as sent), `""`, null or absent. */
+const rts = z.union([CbrTimestamp, z.literal('')]).nullish();
+/** Ids CBR sometimes sends as numbers (`enterprise_project_id: 0` in OTC's examples): read as strings. */
+const idLike = z.union([z.string(), z.number().transform(String)]).nullish();
+/** A number, a number as a string, `""` (read as null), null or absent. */
+const optNum = z.union([NumberLike, z.literal('').transform(() => null)]).nullish();
+
+export const RESPONSE_PROTECT_STATUSES = ['available', 'error', 'protecting', 'restoring', 'removing', 'deleted'] as const;
+export const RESPONSE_CHECKPOINT_STATUSES = CheckpointStatus.options;
+export const RESPONSE_BACKUP_STATUSES = BackupStatus.options;
+export const RESPONSE_MEMBER_STATUSES = MemberStatus.options;
+export const RESPONSE_OPERATION_STATUSES = OperationStatus.options;
+const OpenProtectStatus = openEnum(RESPONSE_PROTECT_STATUSES);
+const OpenCheckpointStatus = openEnum(CheckpointStatus.options);
+const OpenBackupStatus = openEnum(BackupStatus.options);
+const OpenMemberStatus = openEnum(MemberStatus.options);
+const OpenOperationStatus = openEnum(OperationStatus.options);
 
 export const Tag = z.lazy(() =>
   z.looseObject({ key: z.string(), value: str }),
@@ -337,20 +372,20 @@ export type Tag = z.infer<typeof Tag>;
 
 export const Billing = z.lazy(() =>
   z.looseObject({
-    allocated: NumberLike,
+    allocated: optNum,
     charging_mode: str,
     cloud_type: str,
-    consistent_level: z.string(),
-    object_type: z.string(),
+    consistent_level: str,
+    object_type: str,
     order_id: str,
     product_id: str,
-    protect_type: z.string(),
-    size: NumberLike,
+    protect_type: str,
+    size: optNum,
     spec_code: str,
-    status: z.string(),
+    status: str,
     storage_unit: str,
     /** MB (while `size`/`allocated` are GB). */
-    used: NumberLike,
+    used: optNum,
     frozen_scene: str,
     is_multi_az: bool,
   }),
@@ -367,12 +402,13 @@ export const ResourceExtraInfo = z.lazy(() =>
 export const VaultResource = z.lazy(() =>
   z.looseObject({
     id: z.string(),
-    name: z.string(),
-    type: z.string(),
-    protect_status: ProtectStatus.nullish(),
-    size: num,
-    backup_size: num,
-    backup_count: num,
+    name: str,
+    type: str,
+    /** `deleted` once the server itself was deleted while still in the vault (recorded ListVault). */
+    protect_status: OpenProtectStatus.nullish(),
+    size: optNum,
+    backup_size: optNum,
+    backup_count: optNum,
     auto_protect: bool,
     extra_info: ResourceExtraInfo.nullish(),
   }),
@@ -383,22 +419,23 @@ export const Vault = z.lazy(() =>
   z.looseObject({
     id: z.string(),
     name: z.string(),
-    project_id: z.string(),
-    provider_id: z.string(),
-    billing: Billing,
-    resources: z.array(VaultResource),
+    project_id: str,
+    /** Absent from UpdateVault's documented answers. */
+    provider_id: str,
+    billing: Billing.nullish(),
+    resources: z.array(VaultResource).nullish(),
     description: str,
     tags: z.array(Tag).nullish(),
-    enterprise_project_id: str,
+    enterprise_project_id: idLike,
     auto_bind: bool,
     bind_rules: z.looseObject({ tags: z.array(Tag).nullish() }).nullish(),
     auto_expand: bool,
     smn_notify: bool,
     locked: bool,
     user_id: str,
-    created_at: ts,
-    updated_at: ts,
-    threshold: num,
+    created_at: rts,
+    updated_at: rts,
+    threshold: optNum,
     sys_lock_source_service: str,
     availability_zone: str,
     version: z.union([z.string(), z.number()]).nullish(),
@@ -406,13 +443,23 @@ export const Vault = z.lazy(() =>
 );
 export type Vault = z.infer<typeof Vault>;
 
+/** One order of a yearly/monthly CreateVault answer (API Explorer's example). */
+export const VaultOrder = z.lazy(() =>
+  z.looseObject({ orderId: str, cloudServiceId: str, resourceId: str, subscribeResult: optNum }),
+);
+export type VaultOrder = z.infer<typeof VaultOrder>;
+
+/**
+ * CreateVault answers `vault`, or for a yearly/monthly vault an order (`orders`, `retCode`, `errText`,
+ * `error_code`, no `vault`: the vault exists once the order is paid).
+ */
 export const CreateVaultResponse = z.lazy(() =>
   z.looseObject({
-    vault: Vault,
-    orders: z.array(z.unknown()).nullish(),
-    retCode: num,
+    vault: Vault.nullish(),
+    orders: z.array(VaultOrder).nullish(),
+    retCode: idLike,
     errText: str,
-    error_code: str,
+    error_code: idLike,
   }),
 );
 export type CreateVaultResponse = z.infer<typeof CreateVaultResponse>;
@@ -421,28 +468,28 @@ export const VaultResponse = z.lazy(() =>
 );
 export type VaultResponse = z.infer<typeof VaultResponse>;
 export const ListVaultResponse = z.lazy(() =>
-  z.looseObject({ vaults: z.array(Vault), count: NumberLike, limit: num, offset: num }),
+  z.looseObject({ vaults: z.array(Vault), count: optNum, limit: optNum, offset: optNum }),
 );
 export type ListVaultResponse = z.infer<typeof ListVaultResponse>;
 export const AddVaultResourceResponse = z.lazy(() =>
-  z.looseObject({ add_resource_ids: z.array(z.string()) }),
+  z.looseObject({ add_resource_ids: z.array(z.string()).nullish() }),
 );
 export type AddVaultResourceResponse = z.infer<typeof AddVaultResourceResponse>;
 export const RemoveVaultResourceResponse = z.lazy(() =>
-  z.looseObject({ remove_resource_ids: z.array(z.string()) }),
+  z.looseObject({ remove_resource_ids: z.array(z.string()).nullish() }),
 );
 export type RemoveVaultResourceResponse = z.infer<typeof RemoveVaultResourceResponse>;
 
 export const CheckpointResource = z.lazy(() =>
   z.looseObject({
     id: z.string(),
-    name: z.string(),
-    type: z.string(),
-    protect_status: ProtectStatus.nullish(),
+    name: str,
+    type: str,
+    protect_status: OpenProtectStatus.nullish(),
     // typed string in the spec, numbers in OTC examples (§3.2, §11)
-    resource_size: num,
-    backup_size: num,
-    backup_count: num,
+    resource_size: optNum,
+    backup_size: optNum,
+    backup_count: optNum,
     extra_info: z.unknown().optional(),
   }),
 );
@@ -456,19 +503,19 @@ export type SkippedResource = z.infer<typeof SkippedResource>;
 export const Checkpoint = z.lazy(() =>
   z.looseObject({
     id: z.string(),
-    project_id: z.string(),
-    created_at: CbrTimestamp,
-    status: CheckpointStatus,
+    project_id: str,
+    created_at: rts,
+    status: OpenCheckpointStatus,
     vault: z
       .looseObject({
-        id: z.string(),
+        id: str,
         name: str,
         provider_id: str,
         resources: z.array(CheckpointResource).nullish(),
         skipped_resources: z.array(SkippedResource).nullish(),
       })
       .nullish(),
-    extra_info: z.looseObject({ name: str, description: str, retention_duration: num }).nullish(),
+    extra_info: z.looseObject({ name: str, description: str, retention_duration: optNum }).nullish(),
   }),
 );
 export type Checkpoint = z.infer<typeof Checkpoint>;
@@ -484,41 +531,42 @@ export const BackupExtendInfo = z.lazy(() =>
     snapshot_id: str,
     support_lld: bool,
     supported_restore_mode: str,
-    os_images_data: z.array(z.looseObject({ image_id: z.string() })).nullish(),
+    os_images_data: z.array(z.looseObject({ image_id: str })).nullish(),
     contain_system_disk: bool,
     encrypted: bool,
     system_disk: bool,
     is_multi_az: bool,
     architecture: str,
-    progress: num,
+    progress: optNum,
   }),
 );
 
 const backupShape = () => ({
   id: z.string(),
-  name: z.string(),
+  name: str,
   description: str,
-  checkpoint_id: z.string(),
-  vault_id: z.string(),
-  project_id: z.string(),
+  checkpoint_id: str,
+  vault_id: str,
+  project_id: str,
   provider_id: str,
-  resource_id: z.string(),
+  resource_id: str,
   resource_name: str,
-  resource_type: z.string(),
+  resource_type: str,
   resource_az: str,
-  resource_size: num,
-  status: BackupStatus,
+  resource_size: optNum,
+  status: OpenBackupStatus,
   image_type: str,
-  created_at: ts,
-  updated_at: ts,
-  expired_at: ts,
-  protected_at: ts,
+  created_at: rts,
+  updated_at: rts,
+  expired_at: rts,
+  /** A bare date (`2025-03-22`) in a recorded ListBackups. */
+  protected_at: rts,
   parent_id: str,
   extend_info: BackupExtendInfo.nullish(),
   replication_records: z.array(z.unknown()).nullish(),
-  enterprise_project_id: str,
+  enterprise_project_id: idLike,
   incremental: bool,
-  version: num,
+  version: optNum,
 });
 /** A child (per-disk) backup of a server backup: same fields, no further nesting. */
 export const BackupChild = z.lazy(() =>
@@ -533,25 +581,26 @@ export const BackupResponse = z.lazy(() =>
 );
 export type BackupResponse = z.infer<typeof BackupResponse>;
 export const ListBackupsResponse = z.lazy(() =>
-  z.looseObject({ backups: z.array(Backup), count: NumberLike, limit: num, offset: num }),
+  z.looseObject({ backups: z.array(Backup), count: optNum, limit: optNum, offset: optNum }),
 );
 export type ListBackupsResponse = z.infer<typeof ListBackupsResponse>;
 
 export const Member = z.lazy(() =>
   z.looseObject({
-    id: z.string(),
-    status: MemberStatus,
-    backup_id: z.string(),
-    dest_project_id: z.string(),
+    id: str,
+    status: OpenMemberStatus.nullish(),
+    backup_id: str,
+    dest_project_id: str,
     vault_id: str,
     image_id: str,
-    created_at: ts,
-    updated_at: ts,
+    created_at: rts,
+    updated_at: rts,
   }),
 );
 export type Member = z.infer<typeof Member>;
+/** AddMember's documented answers carry no `count`. */
 export const MembersResponse = z.lazy(() =>
-  z.looseObject({ members: z.array(Member), count: NumberLike }),
+  z.looseObject({ members: z.array(Member), count: optNum }),
 );
 export type MembersResponse = z.infer<typeof MembersResponse>;
 export const MemberResponse = z.lazy(() =>
@@ -562,28 +611,28 @@ export type MemberResponse = z.infer<typeof MemberResponse>;
 const strOrBool = z.lazy(() => z.union([z.string(), z.boolean()]).nullish());
 export const OperationLogExtraInfo = z.lazy(() =>
   z.looseObject({
-    common: z.looseObject({ progress: num, request_id: str, task_id: str }).nullish(),
+    common: z.looseObject({ progress: optNum, request_id: str, task_id: str }).nullish(),
     resource: z.looseObject({ id: str, name: str, type: str }).nullish(),
     backup: z
       .looseObject({ backup_id: str, backup_name: str, incremental: strOrBool, app_consistency_status: z.union([z.string(), z.number()]).nullish() })
       .nullish(),
     delete: z.looseObject({ backup_id: str, backup_name: str }).nullish(),
-    remove_resources: z.looseObject({ fail_count: num, total_count: num, resources: z.array(z.unknown()).nullish() }).nullish(),
-    vault_delete: z.looseObject({ fail_count: num, total_count: num }).nullish(),
+    remove_resources: z.looseObject({ fail_count: optNum, total_count: optNum, resources: z.array(z.unknown()).nullish() }).nullish(),
+    vault_delete: z.looseObject({ fail_count: optNum, total_count: optNum }).nullish(),
   }),
 );
 
 export const OperationLog = z.lazy(() =>
   z.looseObject({
-    id: z.string(),
-    project_id: z.string(),
-    status: OperationStatus,
+    id: str,
+    project_id: str,
+    status: OpenOperationStatus,
     /** Kept as a string: new task types must not break parsing (the query filter is an enum). */
-    operation_type: z.string(),
-    created_at: ts,
-    started_at: ts,
-    updated_at: ts,
-    ended_at: ts,
+    operation_type: str,
+    created_at: rts,
+    started_at: rts,
+    updated_at: rts,
+    ended_at: rts,
     error_info: z.looseObject({ code: z.union([z.string(), z.number()]).nullish(), message: str }).nullish(),
     checkpoint_id: str,
     policy_id: str,
@@ -595,7 +644,7 @@ export const OperationLog = z.lazy(() =>
 );
 export type OperationLog = z.infer<typeof OperationLog>;
 export const ListOpLogsResponse = z.lazy(() =>
-  z.looseObject({ operation_logs: z.array(OperationLog), count: NumberLike, limit: num, offset: num }),
+  z.looseObject({ operation_logs: z.array(OperationLog), count: optNum, limit: optNum, offset: optNum }),
 );
 export type ListOpLogsResponse = z.infer<typeof ListOpLogsResponse>;
 export const OperationLogResponse = z.lazy(() =>

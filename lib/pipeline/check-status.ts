@@ -25,7 +25,7 @@ import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, type BackupRef, type CheckpointRecord, type RunRecord } from '../store/run';
 import { resourcesBoundMessage } from './add-resources';
 import { endRun, publishFinished, scheduleAt, watchdog } from './common';
-import { vaultReadyMessage } from './create-vault';
+import { findVaultsByName, vaultReadyMessage } from './create-vault';
 import type { PipelineDeps } from '../wiring/deps';
 import { forEachLimited } from './limit';
 import { errorFields, jsonLogger, type Logger } from '../wiring/log';
@@ -220,19 +220,26 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
   const handleDirect = async (run: RunRecord): Promise<void> => {
     if (now >= run.deadlineAt) {
       const pending = run.checkpoints.filter((c) => c.status === 'protecting').map((c) => c.id);
-      const what = run.step === 'check-status' && pending.length > 0 ? `checkpoint ${pending.join(', ')} still protecting` : `stuck in step ${run.step}`;
+      const unpaid = run.step === 'await-payment' && run.order ? run.order.id : undefined;
+      const what =
+        unpaid !== undefined
+          ? `order ${unpaid} was not paid (vault '${run.request.vault.name}' never appeared)`
+          : run.step === 'check-status' && pending.length > 0
+            ? `checkpoint ${pending.join(', ')} still protecting`
+            : `stuck in step ${run.step}`;
       const ended = await endRun(
         deps,
         run.runId,
         'EXPIRED',
         `not finished within its completion window of ${run.request.completionWindowMinutes} minutes: ${what}`,
-        undefined,
+        unpaid !== undefined ? { code: 'ORDER_NOT_PAID', message: `order ${unpaid} was not paid`, step: 'await-payment', at: now } : undefined,
         'check-status:expire-after-record',
       );
       if (ended.state === 'EXPIRED') result.expired++;
       return;
     }
     if (run.step === 'check-status') return evaluate(run, new Map());
+    if (run.step === 'await-payment') return awaitPayment(run);
     let message: [QueueName, Message] | undefined;
     const { changed } = await mutateRun(
       deps.store,
@@ -252,6 +259,35 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
       await deps.bus.send(message[0], message[1]);
       result.redriven++;
     }
+  };
+
+  /** A run waiting for its vault order to be paid: is the vault there now (exact name)? */
+  const awaitPayment = async (run: RunRecord): Promise<void> => {
+    const cbr = await deps.cbr({ projectId: run.request.projectId, region: run.request.region });
+    const vault = (await findVaultsByName(cbr, run.request.vault.name))[0];
+    const { run: saved, changed } = await mutateRun(
+      deps.store,
+      run.runId,
+      (draft) => {
+        if (draft.step !== 'await-payment' || draft.vault || !draft.due || draft.due.at > now) return undefined;
+        if (!vault) {
+          draft.checks += 1;
+          scheduleAt(draft, now + backoffMs(draft.checks, s.checkBaseDelayMs, s.checkMaxDelayMs), s);
+          return draft;
+        }
+        draft.vault = { id: vault.id, name: vault.name, created: true };
+        draft.step = 'add-resources';
+        draft.checks = 0;
+        watchdog(draft, now, s);
+        addEvent(draft, now, 'await-payment', 'vault-created', `order ${draft.order?.id ?? '?'} paid: vault ${vault.id}`);
+        return draft;
+      },
+      { now, initial: run },
+    );
+    if (!changed || isTerminal(saved.state)) return;
+    result.checked++;
+    if (saved.vault) await deps.bus.send('resources', vaultReadyMessage(saved, now));
+    else result.rescheduled++;
   };
 
   type Task = { kind: 'group'; runs: RunRecord[] } | { kind: 'direct'; run: RunRecord };

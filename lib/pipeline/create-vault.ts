@@ -13,6 +13,11 @@
  *   lease resolved (vault id), publish vault.ready.
  * - The lease (VAULT_LEASE_SECONDS) must outlive the function timeout, so a live holder's lease never
  *   lapses mid-call. mode "reuse": no lease (nothing is created); no vault by that name fails the run.
+ * - Yearly/monthly (pre_paid) vaults may be orders: CreateVault then answers `orders` and no `vault`,
+ *   and the vault exists once the order is paid (at once with is_auto_pay, else by the account owner).
+ *   The run records the order and waits in step `await-payment`; the checker looks the vault up by
+ *   exact name and resumes the run when it appears (check-status.ts, `awaitPayment`). A later delivery
+ *   of run.requested does nothing then (no second order).
  */
 import { buildMessage, type MessageOf } from '../contracts';
 import { objectTypeOf, type RunRequest } from '../contracts/run-request';
@@ -20,7 +25,8 @@ import { cbrErrorOf, type CbrApi, type CbrVaultView, type VaultCreateBody } from
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, vaultLeaseKey, type RunRecord } from '../store/run';
-import { endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, watchdog, type StepOutcome } from './common';
+import { endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, scheduleAt, watchdog, type StepOutcome } from './common';
+import { AnswerMissingFieldError } from './errors';
 import type { PipelineDeps } from '../wiring/deps';
 
 /** Every vault whose name is exactly `name`, oldest first (pages through ListVault). */
@@ -30,7 +36,7 @@ export async function findVaultsByName(cbr: CbrApi, name: string): Promise<CbrVa
   for (let offset = 0; ; offset += limit) {
     const page = await cbr.listVault({ name, limit, offset });
     found.push(...page.vaults.filter((v) => v.name === name));
-    if (page.vaults.length < limit || offset + limit >= page.count) break;
+    if (page.vaults.length < limit || (typeof page.count === 'number' && offset + limit >= page.count)) break;
   }
   return found.sort((a, b) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')) || a.id.localeCompare(b.id));
 }
@@ -77,6 +83,7 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
     await deps.bus.send('resources', vaultReadyMessage(run, deps.clock.now()));
     return 'duplicate';
   }
+  if (run.order) return 'duplicate'; // awaiting payment: the checker resumes the run
   if (await expireIfLate(deps, run)) return 'expired';
 
   const { projectId, region, vault: spec } = run.request;
@@ -113,11 +120,18 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
   }
   if (!vault) {
     try {
-      vault = (await cbr.createVault(vaultCreateBody(run.request))).vault;
+      const answer = await cbr.createVault(vaultCreateBody(run.request));
+      if (!answer.vault) {
+        const orderId = answer.orders?.find((o) => o.orderId)?.orderId;
+        if (!orderId) throw new AnswerMissingFieldError('CreateVault', 'vault', 'neither a vault nor an order id (orders[].orderId)');
+        return await awaitPayment(deps, run, orderId);
+      }
+      vault = answer.vault;
       created = true;
     } catch (error) {
       const cbrError = cbrErrorOf(error);
-      if (!cbrError || cbrError.retryable) throw error; // ambiguous: keep the lease; the next holder lists first
+      // Ambiguous (an answer we cannot read, or one that may have created the vault): keep the lease.
+      if (!cbrError || cbrError.retryable || cbrError.errorCode === 'CBR_ANSWER_MISSING_FIELD') throw error; // ambiguous: keep the lease; the next holder lists first
       await deps.store.releaseLease(leaseKey, holder!, deps.clock.now());
       const now = deps.clock.now();
       await endRun(deps, run.runId, 'FAILED', `CBR refused to create vault '${spec.name}': ${cbrError.message}`, runErrorOf(error, 'create-vault', now));
@@ -157,4 +171,29 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
   if (isTerminal(recorded.state) || !recorded.vault) return 'ignored';
   await deps.bus.send('resources', vaultReadyMessage(recorded, now));
   return 'done';
+}
+
+/**
+ * CreateVault answered with an order (yearly/monthly vault, not paid yet): record it, move the run to
+ * `await-payment` and let the checker look for the vault. The vault-name lease is left to lapse (the
+ * vault id it would record does not exist yet); until then other runs for the name wait.
+ */
+async function awaitPayment(deps: PipelineDeps, run: RunRecord, orderId: string): Promise<StepOutcome> {
+  const now = deps.clock.now();
+  const name = run.request.vault.name;
+  const { run: recorded } = await mutateRun(
+    deps.store,
+    run.runId,
+    (draft) => {
+      if (draft.vault || draft.order) return undefined;
+      draft.order = { id: orderId, at: now };
+      draft.state = 'RUNNING';
+      draft.step = 'await-payment';
+      scheduleAt(draft, now + deps.settings.firstCheckDelayMs, deps.settings);
+      addEvent(draft, now, 'create-vault', 'awaiting-payment', `order ${orderId}: vault '${name}' exists once the order is paid`);
+      return draft;
+    },
+    { now, initial: run },
+  );
+  return isTerminal(recorded.state) ? 'ignored' : 'deferred';
 }

@@ -17,3 +17,20 @@ export class StepMismatchError extends AppError {
     super(message, { retryable: false });
   }
 }
+
+/**
+ * A CBR answer parsed but lacks what this step needs (e.g. CreateVault with neither `vault` nor an order
+ * id): names the operation and the field, and the run records it (code CBR_ANSWER_MISSING_FIELD, the
+ * code the client gives an answer missing a required field).
+ */
+export class AnswerMissingFieldError extends AppError {
+  override readonly name = 'AnswerMissingFieldError';
+  readonly code = 'CBR_ANSWER_MISSING_FIELD';
+  constructor(
+    readonly operation: string,
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${operation} answer lacks ${field}: ${detail}`, { retryable: false });
+  }
+}

@@ -32,7 +32,7 @@ async function existingMembers(cbr: CbrApi, backupId: string): Promise<Map<strin
   for (let offset = 0; ; offset += limit) {
     const page = await cbr.showMembersDetail(backupId, { limit, offset });
     for (const m of page.members) if (m.dest_project_id) members.set(m.dest_project_id, m.status ?? 'pending');
-    if (page.members.length < limit || offset + limit >= page.count) break;
+    if (page.members.length < limit || (typeof page.count === 'number' && offset + limit >= page.count)) break;
   }
   return members;
 }

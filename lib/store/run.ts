@@ -28,7 +28,7 @@ export function isTerminal(state: RunState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
-export const Step = z.enum(['create-vault', 'add-resources', 'start-checkpoint', 'check-status', 'share-backup', 'done']);
+export const Step = z.enum(['create-vault', 'await-payment', 'add-resources', 'start-checkpoint', 'check-status', 'share-backup', 'done']);
 export type Step = z.infer<typeof Step>;
 
 export const RunError = z.object({
@@ -119,6 +119,11 @@ export const RunRecord = z.object({
   announcePending: z.boolean().optional(),
   checks: z.number().int().min(0).default(0),
   vault: z.object({ id: z.string(), name: z.string(), created: z.boolean() }).optional(),
+  /**
+   * A yearly/monthly CreateVault answered with an order instead of a vault: the run waits in step
+   * `await-payment` until the checker finds the vault by exact name (the order was paid).
+   */
+  order: z.object({ id: z.string(), at: z.number() }).optional(),
   boundResourceIds: z.array(z.string()).default([]),
   checkpoints: z.array(CheckpointRecord).default([]),
   /** Resources CBR skipped (still being backed up): retried later by another checkpoint, never dropped. */

@@ -55,7 +55,7 @@ async function failure(p: Promise<unknown>): Promise<CbrApiError> {
 describe('lib/cbr against the emulator', () => {
   it('a whole run: vault, resources, checkpoint, poll, backups, share, accept', async () => {
     const cbr = client();
-    const { vault } = await cbr.createVault(vaultBody('run-1'), { idempotent: false });
+    const vault = (await cbr.createVault(vaultBody('run-1'), { idempotent: false })).vault!;
     expect((await cbr.listVault({ name: 'run-1' })).vaults.map((v) => v.id)).toEqual([vault.id]);
     await cbr.addVaultResource(vault.id, { resources: [server(SERVER_A), server(SERVER_B)] });
     const { checkpoint } = await cbr.createCheckpoint({ checkpoint: { vault_id: vault.id, parameters: { name: 'run-1', incremental: true } } });
@@ -73,7 +73,7 @@ describe('lib/cbr against the emulator', () => {
     expect(shared.members[0]!.status).toBe('pending');
     const peer = client({ projectId: DEMO.peerProjectId, ak: DEMO.peer.ak, sk: DEMO.peer.sk });
     const inbox = (await peer.createVault(vaultBody('inbox'))).vault;
-    const accepted = await peer.updateMemberStatus(backups[0]!.id, DEMO.peerProjectId, { status: 'accepted', vault_id: inbox.id });
+    const accepted = await peer.updateMemberStatus(backups[0]!.id, DEMO.peerProjectId, { status: 'accepted', vault_id: inbox!.id });
     expect(accepted.member.status).toBe('accepted');
     expect((await peer.listBackups({ own_type: 'shared' })).count).toBe(1);
     const logs = await cbr.listOpLogs({ operation_type: 'backup' });

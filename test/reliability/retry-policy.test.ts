@@ -18,7 +18,7 @@ beforeAll(async () => {
   const { vault } = await client.createVault({
     vault: { name: 'retry_policy', billing: { consistent_level: 'crash_consistent', object_type: 'server', protect_type: 'backup', size: 100 }, resources: [{ id: DEMO.servers[0].id, type: 'OS::Nova::Server' }] },
   });
-  vaultId = vault.id;
+  vaultId = vault!.id;
 });
 afterAll(async () => emu?.stop());
 

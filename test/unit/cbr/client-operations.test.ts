@@ -362,7 +362,7 @@ describe('paging', () => {
   it('paginateBackups walks limit/offset until count is reached, keeping the filters', async () => {
     server.respond((req) => page(req, 5));
     const names: string[] = [];
-    for await (const b of client.paginateBackups({ vault_id: VAULT_ID, status: ['available', 'error'] }, { pageSize: 2 })) names.push(b.name);
+    for await (const b of client.paginateBackups({ vault_id: VAULT_ID, status: ['available', 'error'] }, { pageSize: 2 })) names.push(b.name ?? "");
     expect(names).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
     expect(server.requests.map((r) => new URLSearchParams(r.query).get('offset'))).toEqual(['0', '2', '4']);
     for (const r of server.requests) {
@@ -411,15 +411,27 @@ describe('paging', () => {
 });
 
 describe('response validation', () => {
-  it('a 2xx body that does not match the reference is a non-retryable invalid-response error naming the field', async () => {
-    server.respond(() => ({ body: { checkpoint: { ...CHECKPOINT, status: 'exploded' } } }));
+  it('a 2xx body without a field cbr-flow needs is a non-retryable CBR_ANSWER_MISSING_FIELD error naming operation and field', async () => {
+    const { status: _s, ...noStatus } = CHECKPOINT;
+    server.respond(() => ({ body: { checkpoint: noStatus } }));
     await expect(client.showCheckpoint(CHECKPOINT_ID)).rejects.toMatchObject({
       name: 'CbrApiError',
       kind: 'invalid-response',
       operation: 'ShowCheckpoint',
+      errorCode: 'CBR_ANSWER_MISSING_FIELD',
       retryable: false,
-      message: expect.stringContaining('checkpoint.status'),
+      message: expect.stringContaining('ShowCheckpoint failed: the answer lacks checkpoint.status'),
     });
+  });
+
+  it('a field of the wrong JSON type is an invalid-response error naming it', async () => {
+    server.respond(() => ({ body: { checkpoint: { ...CHECKPOINT, status: 42 } } }));
+    await expect(client.showCheckpoint(CHECKPOINT_ID)).rejects.toMatchObject({ kind: 'invalid-response', retryable: false, message: expect.stringContaining('checkpoint.status') });
+  });
+
+  it('an unknown status is kept as sent', async () => {
+    server.respond(() => ({ body: { checkpoint: { ...CHECKPOINT, status: 'hibernating' } } }));
+    expect((await client.showCheckpoint(CHECKPOINT_ID)).checkpoint.status).toBe('hibernating');
   });
 
   it('a non-JSON 2xx body is an invalid-response error', async () => {
