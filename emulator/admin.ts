@@ -17,6 +17,7 @@
  *   DELETE /admin/scripts/{id}            remove one script
  *   POST   /admin/checkpoints/{id}/resolve  {outcome: available|error, reason?} end a protecting checkpoint now
  *   PUT    /admin/vaults/{id}/status      {status: available|lock|frozen|error}
+ *   POST   /admin/orders/{id}/pay         pay a yearly/monthly vault's order now (the vault appears)
  *   GET    /admin/clock                   {now, iso, kind}
  *   POST   /admin/clock/advance           {ms}
  *   POST   /admin/clock/set               {epochMs}
@@ -44,6 +45,7 @@ const ROUTES = [
   'DELETE /admin/scripts/{id}',
   'POST /admin/checkpoints/{id}/resolve',
   'PUT /admin/vaults/{id}/status',
+  'POST /admin/orders/{id}/pay',
   'GET /admin/clock',
   'POST /admin/clock/advance',
   'POST /admin/clock/set',
@@ -138,6 +140,10 @@ export function createAdminHandler(deps: { state: EmulatorState; faults: FaultCo
     if (method === 'PUT' && a === 'vaults' && b && c === 'status' && segs.length === 4) {
       const input = parse(VaultStatus, body);
       if (!state.setVaultStatus(b, input.status)) throw new AdminError(404, `no vault "${b}"`);
+      return { status: 204 };
+    }
+    if (method === 'POST' && a === 'orders' && b && c === 'pay' && segs.length === 4) {
+      if (!state.payOrder(b)) throw new AdminError(404, `no unpaid order "${b}"`);
       return { status: 204 };
     }
     if (key === 'GET /admin/clock') return { status: 200, body: { now: clock.now(), iso: new Date(clock.now()).toISOString(), kind: clock.kind } };

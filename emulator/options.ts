@@ -65,6 +65,8 @@ export const TimingInput = z.strictObject({
   vaultDeleteMs: Range.default([4_000, 6_000]),
   /** remove_resource op log duration (the resource itself is unbound at once). */
   removeResourceMs: Range.default([1_000, 2_000]),
+  /** A yearly/monthly vault ordered with is_auto_pay: true is paid (and appears) after this long. */
+  orderPayMs: Range.default([1_000, 2_000]),
   /** IAM token lifetime. */
   tokenTtlMs: Duration.default(24 * 3600_000),
 });
@@ -112,6 +114,12 @@ export const QuirksInput = z.strictObject({
   shareableTypes: z.array(z.enum(['OS::Nova::Server', 'OS::Cinder::Volume'])).default(['OS::Nova::Server']),
   /** Adding a resource already in the same vault: 'error' (400 7116 server / 7006 disk, default) or 'ignore'. */
   rebindSameVault: z.enum(['error', 'ignore']).default('error'),
+  /**
+   * CreateVault of a yearly/monthly (pre_paid) vault: 'order' (default; the SDKs' response model and API
+   * Explorer's example: `orders`, `retCode`, `errText`, `error_code`, no `vault` until the order is paid)
+   * or 'vault' (the vault at once, as post-paid).
+   */
+  prePaidCreate: z.enum(['order', 'vault']).default('order'),
   /** Reject a second vault with the same name in a project (400 BackupService.6106). Default false. */
   uniqueVaultNames: z.boolean().default(false),
   /** Unknown body fields -> 400 BackupService.9900 "invalid key ..." (default true). */

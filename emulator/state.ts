@@ -26,6 +26,8 @@ export interface EmulatorState {
   reset(): void;
   /** Forces a vault's billing.status (e.g. 'frozen' to see 6113); 'available' clears it. */
   setVaultStatus(vaultId: string, status: Exclude<VaultStatus, 'deleting'>): boolean;
+  /** Pays a yearly/monthly vault's order now (the vault appears); false when no unpaid order has this id. */
+  payOrder(orderId: string): boolean;
 }
 
 export function createState(store: Store, service: CbrService, counts: RequestCounts): EmulatorState {
@@ -53,6 +55,15 @@ export function createState(store: Store, service: CbrService, counts: RequestCo
       };
     },
     reset: () => store.reset(),
+    payOrder(orderId) {
+      const now = store.clock.now();
+      for (const v of store.vaults.values()) {
+        if (v.billing.orderId !== orderId || v.paidAt === undefined || v.paidAt <= now) continue;
+        v.paidAt = now;
+        return true;
+      }
+      return false;
+    },
     setVaultStatus(vaultId, status) {
       const v = store.liveVault(vaultId, store.clock.now());
       if (!v) return false;

@@ -102,6 +102,12 @@ export interface VaultRec {
   backups: Map<string, BackupRec>;
   deleteAt?: number;
   deleteDoneAt?: number;
+  /**
+   * A yearly/monthly vault created as an order: it exists (is listed and found) only from this time on,
+   * when its order is paid (auto-pay after timing.orderPayMs, otherwise POST /admin/orders/{id}/pay).
+   * Infinity = unpaid. Absent = exists since creation.
+   */
+  paidAt?: number;
 }
 
 export interface Failure {
@@ -309,7 +315,7 @@ export class Store {
 
   liveVault(id: string, now: number): VaultRec | undefined {
     const v = this.vaults.get(id);
-    if (!v) return undefined;
+    if (!v || (v.paidAt !== undefined && now < v.paidAt)) return undefined;
     if (vaultState(v, now) === 'gone') {
       this.purgeVault(v);
       return undefined;
@@ -354,7 +360,7 @@ export class Store {
     if (!m) return;
     for (const v of m.values()) {
       if (vaultState(v, now) === 'gone') this.purgeVault(v);
-      else yield v;
+      else if (v.paidAt === undefined || now >= v.paidAt) yield v;
     }
   }
 

@@ -57,6 +57,11 @@ export function createVault(s: CbrService, ctx: OpContext): OpResult {
   };
   s.store.addVault(vault);
   bind(s, vault, toBind, ctx.now);
+  if (prePaid && s.config.quirks.prePaidCreate === 'order') {
+    vault.paidAt = vault.billing.isAutoPay ? ctx.now + s.store.draw(s.config.timing.orderPayMs) : Number.POSITIVE_INFINITY;
+    const order = { cloudServiceId: 'cbr', orderId: vault.billing.orderId, resourceId: vault.id, subscribeResult: 1 };
+    return { status: 200, body: { errText: 'success', error_code: '0', orders: [order], retCode: 0 } };
+  }
   return { status: 200, body: { vault: renderVault(s, vault, ctx.now) } };
 }
 

@@ -60,10 +60,33 @@ describe('CreateVault', () => {
     expect(r.json).toEqual({ error_code: 'BackupService.9900', error_msg: expect.stringContaining('not valid JSON') });
   });
 
-  it('pre_paid vaults carry an order and cannot be deleted (6111)', async () => {
+  it('pre_paid vaults are orders: the vault appears once paid (admin call), carries its order id and cannot be deleted (6111)', async () => {
+    const r = (await sdk.createVault(vaultBody('pp', {}, { charging_mode: 'pre_paid', period_type: 'month', period_num: 1 }))).body;
+    expect(r).toMatchObject({ retCode: 0, error_code: '0', orders: [{ orderId: expect.stringMatching(/^CS/) }] });
+    expect(r.vault).toBeUndefined();
+    const { orderId, resourceId } = r.orders[0];
+    expect(await sdkFailure(sdk.showVault(resourceId))).toMatchObject({ httpStatusCode: 404, errorCode: 'BackupService.6105' });
+    expect(emu.state.payOrder(orderId)).toBe(true);
+    expect(emu.state.payOrder(orderId)).toBe(false);
+    const v = (await sdk.showVault(resourceId)).body.vault;
+    expect(v.billing).toMatchObject({ charging_mode: 'pre_paid', order_id: orderId });
+    expect(await sdkFailure(sdk.deleteVault(v.id))).toMatchObject({ httpStatusCode: 400, errorCode: 'BackupService.6111' });
+  });
+
+  it('an auto-paid order is paid after timing.orderPayMs', async () => {
+    const r = (await sdk.createVault(vaultBody('auto', {}, { charging_mode: 'pre_paid', period_type: 'year', period_num: 1, is_auto_pay: true }))).body;
+    const id = r.orders[0].resourceId;
+    expect(await sdkFailure(sdk.showVault(id))).toMatchObject({ httpStatusCode: 404 });
+    emu.clock.advance(2_000);
+    expect((await sdk.showVault(id)).body.vault.name).toBe('auto');
+  });
+
+  it("quirk prePaidCreate: 'vault' answers the vault at once", async () => {
+    await emu.stop();
+    emu = await startEmulator({ clock: 'manual', quirks: { prePaidCreate: 'vault' } });
+    sdk = officialClient(emu.url);
     const v = (await sdk.createVault(vaultBody('pp', {}, { charging_mode: 'pre_paid', period_type: 'month', period_num: 1 }))).body.vault;
     expect(v.billing).toMatchObject({ charging_mode: 'pre_paid', order_id: expect.stringMatching(/^CS/) });
-    expect(await sdkFailure(sdk.deleteVault(v.id))).toMatchObject({ httpStatusCode: 400, errorCode: 'BackupService.6111' });
   });
 });
 

@@ -104,8 +104,15 @@ it('1b. CreateVault: yearly/monthly vault binding a server directly', async () =
       resources: [{ id: '97595625-198e-4e4d-879b-9d53f68ba551', type: 'OS::Nova::Server' }],
     },
   });
+  // A yearly/monthly vault is an order (API Explorer's CreateVault example, the SDKs' response model):
+  // it exists once the order is paid (here by the admin call; is_auto_pay: false).
   expect(r.status).toBe(200);
-  expect(r.body.vault).toMatchObject({
+  expect(r.body).toEqual({ errText: 'success', error_code: '0', retCode: 0, orders: [{ cloudServiceId: 'cbr', orderId: expect.stringMatching(/^CS/), resourceId: expect.any(String), subscribeResult: 1 }] });
+  expect((await sdk.listVault({ name: 'vault_name' })).body.vaults).toEqual([]);
+  expect(emu.state.payOrder(r.body.orders[0].orderId)).toBe(true);
+  const [vault] = (await sdk.listVault({ name: 'vault_name' })).body.vaults;
+  expect(vault).toMatchObject({
+    id: r.body.orders[0].resourceId,
     name: 'vault_name',
     description: 'vault_description',
     billing: expect.objectContaining({ charging_mode: 'pre_paid', size: 100, allocated: 140 }),
