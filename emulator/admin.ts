@@ -17,6 +17,7 @@
  *   DELETE /admin/scripts/{id}            remove one script
  *   POST   /admin/checkpoints/{id}/resolve  {outcome: available|error, reason?} end a protecting checkpoint now
  *   PUT    /admin/vaults/{id}/status      {status: available|lock|frozen|error}
+ *   DELETE /admin/resources/{id}          delete a server/disk (vaults still listing it show protect_status "deleted")
  *   POST   /admin/orders/{id}/pay         pay a yearly/monthly vault's order now (the vault appears)
  *   GET    /admin/clock                   {now, iso, kind}
  *   POST   /admin/clock/advance           {ms}
@@ -45,6 +46,7 @@ const ROUTES = [
   'DELETE /admin/scripts/{id}',
   'POST /admin/checkpoints/{id}/resolve',
   'PUT /admin/vaults/{id}/status',
+  'DELETE /admin/resources/{id}',
   'POST /admin/orders/{id}/pay',
   'GET /admin/clock',
   'POST /admin/clock/advance',
@@ -140,6 +142,10 @@ export function createAdminHandler(deps: { state: EmulatorState; faults: FaultCo
     if (method === 'PUT' && a === 'vaults' && b && c === 'status' && segs.length === 4) {
       const input = parse(VaultStatus, body);
       if (!state.setVaultStatus(b, input.status)) throw new AdminError(404, `no vault "${b}"`);
+      return { status: 204 };
+    }
+    if (method === 'DELETE' && a === 'resources' && b && segs.length === 3) {
+      if (!state.deleteResource(b)) throw new AdminError(404, `no resource "${b}"`);
       return { status: 204 };
     }
     if (method === 'POST' && a === 'orders' && b && c === 'pay' && segs.length === 4) {

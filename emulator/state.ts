@@ -26,6 +26,8 @@ export interface EmulatorState {
   reset(): void;
   /** Forces a vault's billing.status (e.g. 'frozen' to see 6113); 'available' clears it. */
   setVaultStatus(vaultId: string, status: Exclude<VaultStatus, 'deleting'>): boolean;
+  /** Deletes a resource (server or disk) from the catalogue; vaults still listing it show protect_status "deleted". */
+  deleteResource(resourceId: string): boolean;
   /** Pays a yearly/monthly vault's order now (the vault appears); false when no unpaid order has this id. */
   payOrder(orderId: string): boolean;
 }
@@ -55,6 +57,11 @@ export function createState(store: Store, service: CbrService, counts: RequestCo
       };
     },
     reset: () => store.reset(),
+    deleteResource(resourceId) {
+      if (!store.catalogue.delete(resourceId)) return false;
+      store.deletedResources.add(resourceId);
+      return true;
+    },
     payOrder(orderId) {
       const now = store.clock.now();
       for (const v of store.vaults.values()) {

@@ -262,6 +262,8 @@ function rangeDraw(rng: Rng, range: number | readonly [number, number]): number 
 export class Store {
   readonly projects = new Map<string, ProjectRec>();
   readonly catalogue = new Map<string, CatalogueEntry>();
+  /** Resources deleted (admin call) while a vault may still list them: shown as protect_status "deleted". */
+  readonly deletedResources = new Set<string>();
   readonly vaults = new Map<string, VaultRec>();
   readonly vaultsByProject = new Map<string, Map<string, VaultRec>>();
   /** resource id -> the vault it is bound to (exclusive binding across vaults and projects). */

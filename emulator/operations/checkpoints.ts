@@ -18,12 +18,13 @@ export function createCheckpoint(s: CbrService, ctx: OpContext): OpResult {
   const requested = [...new Set([...(p.resources ?? []), ...(p.resource_details ?? []).map((r) => r.id)])];
   let targets: VaultResourceRec[];
   if (requested.length === 0) {
-    targets = [...v.resources.values()];
+    targets = [...v.resources.values()].filter((r) => s.store.catalogue.has(r.id)); // a deleted server is not backed up
     if (targets.length === 0) throw err(400, '0001');
   } else {
     targets = requested.map((id) => {
       const inVault = v.resources.get(id);
-      if (inVault) return inVault;
+      if (inVault && s.store.catalogue.has(id)) return inVault;
+      if (inVault) throw err(404, '6302', `resource_id: ${id}`);
       const entry = s.store.catalogue.get(id);
       if (!entry || entry.projectId !== ctx.projectId) throw err(404, '6302', `resource_id: ${id}`);
       throw err(400, '6135', `resource_id: ${id}`);

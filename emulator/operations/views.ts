@@ -31,7 +31,8 @@ export function renderVault(s: CbrService, v: VaultRec, now: number): Json {
         id: r.id,
         name: r.name,
         type: r.type,
-        protect_status: last === 'protecting' ? 'protecting' : last === 'error' ? 'error' : 'available',
+        // A server deleted while in the vault: "deleted" (recorded ListVault answers).
+        protect_status: s.store.deletedResources.has(r.id) ? 'deleted' : last === 'protecting' ? 'protecting' : last === 'error' ? 'error' : 'available',
         size: s.store.catalogue.get(r.id)?.sizeGb ?? 0,
         backup_size: st?.sizeMb ?? 0,
         backup_count: st?.count ?? 0,
