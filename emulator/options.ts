@@ -120,6 +120,11 @@ export const QuirksInput = z.strictObject({
    * or 'vault' (the vault at once, as post-paid).
    */
   prePaidCreate: z.enum(['order', 'vault']).default('order'),
+  /**
+   * `{member_id}` of ShowMemberDetail/UpdateMemberStatus/DeleteMember: 'project-id' (default; the member's
+   * destination project id, cbr-api.md §5) or 'member-id' (the member record's id, the other reading).
+   */
+  memberIdInPath: z.enum(['project-id', 'member-id']).default('project-id'),
   /** Reject a second vault with the same name in a project (400 BackupService.6106). Default false. */
   uniqueVaultNames: z.boolean().default(false),
   /** Unknown body fields -> 400 BackupService.9900 "invalid key ..." (default true). */

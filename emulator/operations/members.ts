@@ -1,6 +1,6 @@
 /** Members (sharing): AddMember, ShowMembersDetail, ShowMemberDetail, UpdateMemberStatus, DeleteMember. */
 import { paramError } from '../errors';
-import { AddMemberBody, HEX32_RE, parseBody, UpdateMemberBody } from '../schemas';
+import { AddMemberBody, HEX32_RE, parseBody, UpdateMemberBody, UUID_RE } from '../schemas';
 import { backupState, vaultState } from '../store';
 import type { BackupRec, MemberRec } from '../store';
 import { OBJECT_TYPE_RESOURCE, err, enumParam, page, requirePathId } from './common';
@@ -81,12 +81,12 @@ export function showMembersDetail(s: CbrService, ctx: OpContext): OpResult {
 /** member_id is the destination project id; the owner or that destination project may read it. */
 function memberFor(s: CbrService, ctx: OpContext): { b: BackupRec; m: MemberRec } {
   const backupId = requirePathId(ctx.params.backup_id, 'backup_id');
-  const memberId = requirePathId(ctx.params.member_id, 'member_id', HEX32_RE);
+  const byRecord = s.config.quirks.memberIdInPath === 'member-id';
+  const memberId = requirePathId(ctx.params.member_id, 'member_id', byRecord ? UUID_RE : HEX32_RE);
   const b = s.store.liveBackup(backupId, ctx.now);
   if (!b || (b.projectId !== ctx.projectId && !b.members.has(ctx.projectId))) throw err(404, '6200');
-  if (b.projectId !== ctx.projectId && memberId !== ctx.projectId) throw err(404, '6705');
-  const m = b.members.get(memberId);
-  if (!m) throw err(404, '6705');
+  const m = byRecord ? [...b.members.values()].find((x) => x.id === memberId) : b.members.get(memberId);
+  if (!m || (b.projectId !== ctx.projectId && m.destProjectId !== ctx.projectId)) throw err(404, '6705');
   return { b, m };
 }
 

@@ -9,7 +9,7 @@ import type { CbrAuth } from './auth';
 import { CbrApiError, CbrValidationError, validationErrorFromIssues } from './errors';
 import { defaultSleep, DEFAULT_TIMEOUT_MS, execute, resolveRetry } from './http';
 import type { CallEvent, ExecutorOptions, RetryOptions, Sleep } from './http';
-import { assertCbrId, assertProjectId } from './ids';
+import { assertCbrId, assertProjectId, isProjectId, UUID_RE } from './ids';
 import { serializeQuery } from './query';
 import type { QueryValue } from './query';
 import { isRateLimiter, projectRateLimiter } from './rate-limit';
@@ -38,6 +38,13 @@ export interface CbrClientOptions {
    * a RateLimiter = that one (tests); omitted = no limit.
    */
   rateLimit?: RateLimitSettings | RateLimiter;
+  /**
+   * What `{member_id}` of ShowMemberDetail, UpdateMemberStatus and DeleteMember means (the reference is
+   * inconsistent): 'project-id' (default; the member's destination project id, as the Go SDK's models,
+   * OTC's example URL and Terraform use it) or 'member-id' (the member record's `id`, a UUID). The
+   * `memberId` argument of those methods is checked against this choice before anything is sent.
+   */
+  memberIdInPath?: 'project-id' | 'member-id';
   /** Test seams: clock (X-Sdk-Date, Retry-After dates), backoff sleep, jitter source, HTTP transport. */
   now?: () => Date;
   sleep?: Sleep;
@@ -160,6 +167,16 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
   for (const k of ['baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs'] as const) {
     if (!Number.isFinite(retry[k]) || retry[k] < 0) throw new CbrValidationError(`options.retry.${k}`, 'must be a number >= 0');
   }
+  const memberIdInPath = options.memberIdInPath ?? 'project-id';
+  if (memberIdInPath !== 'project-id' && memberIdInPath !== 'member-id') throw new CbrValidationError('options.memberIdInPath', "must be 'project-id' or 'member-id'");
+  const memberPathId = (value: unknown): string => {
+    if (memberIdInPath === 'project-id') {
+      if (!isProjectId(value)) throw new CbrValidationError('memberId', `must be the member's project id (32 hex characters; options.memberIdInPath is 'project-id'), got ${JSON.stringify(value)?.slice(0, 60)}`);
+      return value;
+    }
+    if (typeof value !== 'string' || !UUID_RE.test(value)) throw new CbrValidationError('memberId', `must be the member record's id (a UUID; options.memberIdInPath is 'member-id'), got ${JSON.stringify(value)?.slice(0, 60)}`);
+    return value;
+  };
   const now = options.now ?? (() => new Date());
   const limiter =
     options.rateLimit === undefined ? undefined : isRateLimiter(options.rateLimit) ? options.rateLimit : projectRateLimiter(projectId, options.rateLimit, 'options.rateLimit');
@@ -323,14 +340,14 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
 
     async showMemberDetail(backupId, memberId, opts) {
       const id = assertCbrId('backupId', backupId);
-      const member = assertCbrId('memberId', memberId);
+      const member = memberPathId(memberId);
       checkCallOptions(opts);
       return json(S.MemberResponse, { operation: 'ShowMemberDetail', method: 'GET', path: `/backups/${id}/members/${member}`, opts });
     },
 
     async updateMemberStatus(backupId, memberId, body, opts) {
       const id = assertCbrId('backupId', backupId);
-      const member = assertCbrId('memberId', memberId);
+      const member = memberPathId(memberId);
       checkCallOptions(opts);
       const b = parseInput(S.UpdateMemberStatusRequest, body, 'body');
       return json(S.MemberResponse, { operation: 'UpdateMemberStatus', method: 'PUT', path: `/backups/${id}/members/${member}`, body: b, opts });
@@ -338,7 +355,7 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
 
     async deleteMember(backupId, memberId, opts) {
       const id = assertCbrId('backupId', backupId);
-      const member = assertCbrId('memberId', memberId);
+      const member = memberPathId(memberId);
       checkCallOptions(opts);
       await call({ operation: 'DeleteMember', method: 'DELETE', path: `/backups/${id}/members/${member}`, opts });
     },

@@ -30,7 +30,7 @@ beforeEach(async () => {
 });
 afterEach(() => emu.stop());
 
-function client(o: { projectId?: string; ak?: string; sk?: string; retry?: { maxAttempts?: number; baseDelayMs?: number }; timeoutMs?: number } = {}): CbrClient {
+function client(o: { projectId?: string; ak?: string; sk?: string; retry?: { maxAttempts?: number; baseDelayMs?: number }; timeoutMs?: number; memberIdInPath?: 'project-id' | 'member-id' } = {}): CbrClient {
   return createCbrClient({
     region: DEMO.region,
     projectId: o.projectId ?? DEMO.projectId,
@@ -39,6 +39,7 @@ function client(o: { projectId?: string; ak?: string; sk?: string; retry?: { max
     now: () => new Date(emu.clock.now()),
     retry: { baseDelayMs: 1, ...o.retry },
     ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    ...(o.memberIdInPath ? { memberIdInPath: o.memberIdInPath } : {}),
     onCall: (e) => events.push(e),
   });
 }
@@ -79,6 +80,35 @@ describe('lib/cbr against the emulator', () => {
     const logs = await cbr.listOpLogs({ operation_type: 'backup' });
     expect(logs.operation_logs.every((o) => o.status === 'success')).toBe(true);
     expect(emu.state.requestCounts.byOperation.CreateCheckpoint).toBe(1);
+  });
+
+  it("member ids (issue 10 item 5): {member_id} is the member's project id by default; 'member-id' on both sides uses the record id", async () => {
+    const share = async (cbr: CbrClient) => {
+      const { vault } = await cbr.createVault(vaultBody("shared", { resources: [server(SERVER_A)] }));
+      const { checkpoint } = await cbr.createCheckpoint({ checkpoint: { vault_id: vault!.id } });
+      emu.clock.advance(8_000);
+      const { backups } = await cbr.listBackups({ checkpoint_id: checkpoint.id });
+      const backup = backups.find((b) => !b.parent_id)!;
+      const { members } = await cbr.addMember(backup.id, { members: [DEMO.peerProjectId] });
+      return { backupId: backup.id, member: members[0]! };
+    };
+    // Default: the destination project id.
+    const cbr = client();
+    const first = await share(cbr);
+    expect((await cbr.showMemberDetail(first.backupId, DEMO.peerProjectId)).member.dest_project_id).toBe(DEMO.peerProjectId);
+    await expect(cbr.showMemberDetail(first.backupId, first.member.id!)).rejects.toMatchObject({ field: 'memberId', message: expect.stringContaining("memberIdInPath is 'project-id'") });
+
+    // The other reading: the emulator's quirk and the client's option together.
+    await boot({ quirks: { memberIdInPath: 'member-id' } });
+    const byRecord = client({ memberIdInPath: 'member-id' });
+    const second = await share(byRecord);
+    expect((await byRecord.showMemberDetail(second.backupId, second.member.id!)).member.id).toBe(second.member.id);
+    const peer = client({ projectId: DEMO.peerProjectId, ak: DEMO.peer.ak, sk: DEMO.peer.sk, memberIdInPath: 'member-id' });
+    expect((await peer.updateMemberStatus(second.backupId, second.member.id!, { status: 'rejected' })).member.status).toBe('rejected');
+    await byRecord.deleteMember(second.backupId, second.member.id!);
+    // A project id in the path does not name a member under this reading.
+    const mixed = client();
+    expect(await failure(mixed.showMemberDetail(second.backupId, DEMO.peerProjectId))).toMatchObject({ httpStatus: 400 });
   });
 
   it('IAM token auth through createIamTokenProvider', async () => {

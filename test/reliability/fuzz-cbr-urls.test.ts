@@ -116,7 +116,8 @@ describe('lib/cbr client: path ids are validated before anything is sent', () =>
           () => undefined,
           (e: unknown) => e,
         );
-        if (typeof id === 'string' && isWellFormedId(id)) {
+        // memberId is the member's project id (32 hex) under the client's default memberIdInPath.
+        if (typeof id === 'string' && (c.param === 'memberId' ? /^[0-9a-fA-F]{32}$/.test(id) : isWellFormedId(id))) {
           expect(outcome instanceof CbrValidationError, `${c.op}(${id}) refused: ${String(outcome)}`).toBe(false);
           expect(sent).toHaveLength(1);
           expect(sent[0]!.path.split('?')[0]).toBe(`/v3/${DEMO.projectId}${c.path(id)}`);

@@ -76,7 +76,8 @@ describe('every id in a URL path is validated before any request', () => {
       for (const bad of BAD_IDS) {
         const e = await rejection(() => call(bad as never));
         expect(e.field).toBe(field);
-        expect(e.message).toMatch(new RegExp(`^${field}: must be a UUID`));
+        // memberId: the member's project id under the default memberIdInPath ('project-id').
+        expect(e.message).toMatch(new RegExp(field === 'memberId' ? "^memberId: must be the member's project id" : `^${field}: must be a UUID`));
       }
     });
   }
