@@ -92,10 +92,10 @@ export function listBackups(s: CbrService, ctx: OpContext): OpResult {
     if (at < 0) throw paramError('marker', `no backup with id "${marker}" in this listing`);
     ordered = rows.slice(at + 1);
   }
-  const { page: items } = page(ordered, q);
+  const { page: items, limit, offset } = page(ordered, q);
   return {
     status: 200,
-    body: { backups: items.map((r) => renderBackup(s, r.b, ctx.now, r.member)), count: rows.length },
+    body: { backups: items.map((r) => renderBackup(s, r.b, ctx.now, r.member)), count: rows.length, limit: limit ?? 1000, offset: offset ?? 0 },
   };
 }
 

@@ -37,7 +37,8 @@ export function addMember(s: CbrService, ctx: OpContext): OpResult {
     s.store.share(b, dest);
     created.push(m);
   }
-  return { status: 200, body: { members: created.map((m) => renderMember(s, m)), count: created.length } };
+  // No `count`: neither documented AddMember answer has one.
+  return { status: 200, body: { members: created.map((m) => renderMember(s, m)) } };
 }
 
 export function showMembersDetail(s: CbrService, ctx: OpContext): OpResult {

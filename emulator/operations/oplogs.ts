@@ -70,10 +70,10 @@ export function listOpLogs(s: CbrService, ctx: OpContext): OpResult {
     matches.push(o);
   }
   matches.reverse();
-  const { page: items, limit, offset } = page(matches, q);
+  const { page: items } = page(matches, q);
   return {
     status: 200,
-    body: { operation_logs: items.map((o) => renderOpLog(s, o, ctx.now)), count: matches.length, limit: limit ?? 1000, offset: offset ?? 0 },
+    body: { operation_logs: items.map((o) => renderOpLog(s, o, ctx.now)), count: matches.length },
   };
 }
 

@@ -96,8 +96,8 @@ export function listVault(s: CbrService, ctx: OpContext): OpResult {
     matches.push(v);
   }
   matches.reverse(); // newest first
-  const { page: items } = page(matches, q);
-  return { status: 200, body: { vaults: items.map((v) => renderVault(s, v, ctx.now)), count: matches.length } };
+  const { page: items, limit, offset } = page(matches, q);
+  return { status: 200, body: { vaults: items.map((v) => renderVault(s, v, ctx.now)), count: matches.length, limit: limit ?? 1000, offset: offset ?? 0 } };
 }
 
 export function updateVault(s: CbrService, ctx: OpContext): OpResult {

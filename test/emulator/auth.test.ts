@@ -29,7 +29,7 @@ describe('AK/SK', () => {
     const created = await sdk.createVault(vaultBody('sdk_vault'));
     expect(created.status).toBe(200);
     const listed = await sdk.listVault({ name: 'sdk vault?&=' });
-    expect(listed.body).toEqual({ vaults: [], count: 0 });
+    expect(listed.body).toEqual({ vaults: [], count: 0, limit: 1000, offset: 0 });
   });
 
   it('accepts Go-style signing (user-agent;x-project-id;x-sdk-date) with the trailing newline in the body', async () => {

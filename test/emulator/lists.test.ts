@@ -40,7 +40,7 @@ describe('ListBackups', () => {
     }
     expect(pages).toEqual(all.backups.map((b: any) => b.id));
     expect(new Set(pages).size).toBe(14);
-    expect((await sdk.listBackups({ vault_id: vaultId, offset: 14 })).body).toEqual({ backups: [], count: 14 });
+    expect((await sdk.listBackups({ vault_id: vaultId, offset: 14 })).body).toEqual({ backups: [], count: 14, limit: 1000, offset: 14 });
   });
 
   it('repeated status filter', async () => {

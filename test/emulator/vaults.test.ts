@@ -159,7 +159,7 @@ describe('ListVault', () => {
     const paged = await sdk.listVault({ limit: 2, offset: 1 });
     expect(paged.body.count).toBe(4);
     expect(paged.body.vaults.map((v: any) => v.name)).toEqual(['run-2', 'run-10']); // newest first
-    expect((await sdk.listVault({ limit: 2, offset: 4 })).body).toEqual({ vaults: [], count: 4 });
+    expect((await sdk.listVault({ limit: 2, offset: 4 })).body).toEqual({ vaults: [], count: 4, limit: 2, offset: 4 });
     await emu.stop();
     emu = await startEmulator({ clock: 'manual', quirks: { listVaultNameMatch: 'exact' } });
     const c = officialClient(emu.url);

@@ -99,9 +99,9 @@ async function readBack(op: string, status: number, text: string): Promise<[unkn
     case 'ShowMembersDetail':
       return [(await c.showMembersDetail(B)).members.map(memberView), raw.members.map(memberView)];
     case 'ShowMemberDetail':
-      return [memberView((await c.showMemberDetail(B, V)).member), memberView(raw.member)];
+      return [memberView((await c.showMemberDetail(B, P)).member), memberView(raw.member)];
     case 'UpdateMemberStatus':
-      return [memberView((await c.updateMemberStatus(B, V, { status: 'rejected' })).member), memberView(raw.member)];
+      return [memberView((await c.updateMemberStatus(B, P, { status: 'rejected' })).member), memberView(raw.member)];
     case 'ListOpLogs':
       return [(await c.listOpLogs()).operation_logs.map(opLogView), raw.operation_logs.map(opLogView)];
     case 'ShowOpLog':
