@@ -48,7 +48,11 @@ export interface SweepResult {
   announced?: number;
 }
 
-type Found = Map<string, Map<string, BackupRef>>;
+/** Finished backups per checkpoint (by resource), and statuses no CBR reference lists, per checkpoint. */
+class Found extends Map<string, Map<string, BackupRef>> {
+  readonly unknown = new Map<string, Set<string>>();
+}
+const KNOWN_BACKUP_STATUSES: ReadonlySet<string> = new Set(['available', 'protecting', 'deleting', 'restoring', 'error', 'waiting_protect', 'waiting_delete', 'waiting_restore']);
 
 export function checkpointFinishedMessage(run: RunRecord, now: number, attempt = 1): MessageOf<'checkpoint.finished'> {
   const checkpoints = run.checkpoints
@@ -69,7 +73,7 @@ function cbrTime(ms: number): string {
 const START_TIME_SLACK_MS = 15 * 60_000;
 
 async function fetchFinishedBackups(cbr: CbrApi, vaultId: string, pending: CheckpointRecord[], pageSize: number, counter: { pages: number }): Promise<Found> {
-  const found: Found = new Map();
+  const found = new Found();
   const expected = new Map<string, number>();
   for (const cp of pending) {
     found.set(cp.id!, new Map());
@@ -84,6 +88,11 @@ async function fetchFinishedBackups(cbr: CbrApi, vaultId: string, pending: Check
     if (++seen % pageSize === 0) counter.pages++;
     if (b.parent_id || !b.checkpoint_id || !b.resource_id) continue;
     const byResource = found.get(b.checkpoint_id);
+    if (byResource && !KNOWN_BACKUP_STATUSES.has(b.status)) {
+      // A status CBR added after this was written: not finished; the run keeps being checked.
+      const seen = found.unknown.get(b.checkpoint_id) ?? new Set<string>();
+      found.unknown.set(b.checkpoint_id, seen.add(b.status));
+    }
     if (!byResource || (b.status !== 'available' && b.status !== 'error')) continue;
     const before = byResource.size;
     byResource.set(b.resource_id, { id: b.id, resourceId: b.resource_id, resourceType: b.resource_type ?? 'unknown', status: b.status });
@@ -95,10 +104,17 @@ async function fetchFinishedBackups(cbr: CbrApi, vaultId: string, pending: Check
 }
 
 /** Apply what ListBackups showed to one run's draft; returns the messages to publish after saving. */
-function applyProgress(draft: RunRecord, found: Found, deps: PipelineDeps, now: number): Array<[QueueName, Message]> {
+function applyProgress(draft: RunRecord, found: Found, deps: PipelineDeps, now: number, log: Logger): Array<[QueueName, Message]> {
   const out: Array<[QueueName, Message]> = [];
   for (const cp of draft.checkpoints) {
     if (cp.status !== 'protecting' || !cp.id) continue;
+    for (const status of found.unknown.get(cp.id) ?? []) {
+      // Once per run and status: on the timeline (GET /runs shows it) and in the log.
+      const detail = `${cp.id}: a backup is in status '${status}', unknown to cbr-flow; still checking until the completion window`;
+      if (draft.timeline.some((e) => e.event === 'unknown-status' && e.detail === detail)) continue;
+      addEvent(draft, now, 'check-status', 'unknown-status', detail);
+      log('warn', 'check-status: unknown backup status', { runId: draft.runId, checkpointId: cp.id, status });
+    }
     const got = found.get(cp.id);
     if (!got) continue;
     const skipped = new Set(cp.skipped.map((s) => s.id));
@@ -201,7 +217,7 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
       run.runId,
       (draft) => {
         if (draft.step !== 'check-status' || !draft.due || draft.due.at > now) return undefined; // another sweep got it
-        publish = applyProgress(draft, found, deps, now);
+        publish = applyProgress(draft, found, deps, now, log);
         return draft;
       },
       { now, initial: run },
@@ -238,7 +254,7 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
       if (ended.state === 'EXPIRED') result.expired++;
       return;
     }
-    if (run.step === 'check-status') return evaluate(run, new Map());
+    if (run.step === 'check-status') return evaluate(run, new Found());
     if (run.step === 'await-payment') return awaitPayment(run);
     let message: [QueueName, Message] | undefined;
     const { changed } = await mutateRun(

@@ -166,7 +166,7 @@ export function dueShardOf(runId: string, shards: number): number {
 }
 
 const TIMELINE_LIMIT = 200;
-const NOT_PROGRESS = new Set(['progress', 'waiting', 'redriven', 'message-refused', 'message-dead-lettered']);
+const NOT_PROGRESS = new Set(['progress', 'waiting', 'redriven', 'message-refused', 'message-dead-lettered', 'unknown-status']);
 
 /** Append a timeline event (the oldest progress events are dropped past 200 entries). */
 export function addEvent(run: RunRecord, at: number, step: Step, event: string, detail?: string): void {

@@ -61,6 +61,8 @@ export class FakeCbr implements CbrApi {
   readonly boundTo = new Map<string, string>();
   readonly checkpoints = new Map<string, { id: string; vaultId: string; name: string; resources: string[] }>();
   readonly backups: FakeBackup[] = [];
+  /** Answer ListBackups without applying its `status` filter (a status the service itself does not filter on). */
+  ignoresStatusFilter = false;
   readonly members = new Map<string, Map<string, string>>();
   readonly calls: Record<string, number> = {};
   /** Resources CBR will report as skipped (still being backed up). */
@@ -210,7 +212,7 @@ export class FakeCbr implements CbrApi {
         (!query.vault_id || b.vault_id === query.vault_id) &&
         (!query.checkpoint_id || b.checkpoint_id === query.checkpoint_id) &&
         (!query.name || b.name === query.name) &&
-        (!statuses || statuses.includes(b.status as never)) &&
+        (!statuses || this.ignoresStatusFilter || statuses.includes(b.status as never)) &&
         (since === undefined || b.createdAt >= since),
     );
     const size = opts.pageSize ?? 100;

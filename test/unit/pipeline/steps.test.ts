@@ -496,6 +496,26 @@ describe('announcing a finished run (run.finished is never lost)', () => {
 });
 
 describe('check-status logging', () => {
+  it('a backup status unknown to cbr-flow keeps the run checked until its window, noted once on the timeline and in the log', async () => {
+    const w = makeWorld();
+    const { runId } = await startRun(w.deps, { request: request({ completionWindowMinutes: 30 }), source: { kind: 'http' } });
+    await w.pump();
+    w.cbr.ignoresStatusFilter = true;
+    for (const b of w.cbr.backups) b.status = 'hibernating';
+    const lines: Array<Parameters<Logger>> = [];
+    for (let i = 0; i < 4; i++) {
+      w.clock.advance(w.deps.settings.checkMaxDelayMs);
+      await checkStatus(w.deps, (...args) => lines.push(args));
+    }
+    const waiting = (await w.memory.get(runId))!;
+    expect(waiting).toMatchObject({ state: 'RUNNING', step: 'check-status' });
+    expect(waiting.timeline.filter((e) => e.event === 'unknown-status')).toHaveLength(1);
+    expect(lines.filter(([, msg]) => msg === 'check-status: unknown backup status')).toEqual([['warn', 'check-status: unknown backup status', expect.objectContaining({ runId, status: 'hibernating' })]]);
+    w.clock.advance(30 * 60_000);
+    await checkStatus(w.deps, () => {});
+    expect((await w.memory.get(runId))!.state).toBe('EXPIRED');
+  });
+
   it('reports a run it could not advance through the injected (redacting) logger, never console.error', async () => {
     const w = makeWorld();
     const { runId } = await startRun(w.deps, { request: request(), source: { kind: 'http' } });
