@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageOf } from '../../../lib/contracts';
 import { createVault } from '../../../lib/pipeline/create-vault';
+import { recordDeliveryFailure } from '../../../lib/pipeline/record-failure';
 import { startRun } from '../../../lib/pipeline/start-run';
 import { vaultLeaseKey } from '../../../lib/store/run';
 import { CrashError, FakeCbrError } from './fakes';
@@ -33,6 +34,19 @@ describe('create-vault', () => {
     const { message } = await started(w, request({ vault: { mode: 'create', name: 'v_month', billing: { chargingMode: 'pre_paid', size: 100, periodType: 'month', periodNum: 1 } } }));
     await createVault(w.deps, message);
     expect(body).toMatchObject({ vault: { name: 'v_month', resources: [], billing: { charging_mode: 'pre_paid', period_type: 'month', period_num: 1, is_auto_renew: false, is_auto_pay: false, object_type: 'server', protect_type: 'backup', size: 100 } } });
+  });
+
+  it('a CreateVault answer with neither a vault nor an order fails the delivery naming operation and field, and the run records it', async () => {
+    const w = makeWorld();
+    w.cbr.createVault = async () => ({ retCode: 0 }) as never;
+    const { runId, message } = await started(w);
+    const error = await createVault(w.deps, message).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'CBR_ANSWER_MISSING_FIELD', operation: 'CreateVault', field: 'vault', message: expect.stringContaining('CreateVault answer lacks vault') });
+    await recordDeliveryFailure(w.deps, { runId, step: 'create-vault', error, receiveCount: 1 });
+    expect((await w.memory.get(runId))!.lastError).toMatchObject({ code: 'CBR_ANSWER_MISSING_FIELD', step: 'create-vault' });
   });
 
   it('a duplicate delivery creates nothing and re-publishes vault.ready with the same id', async () => {
