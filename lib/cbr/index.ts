@@ -1,14 +1,8 @@
-// Public surface of the CBR client (INTERFACES.md §1).
+// Public surface of the CBR client (what lib/wiring, the tests and the benches import).
 export { createCbrClient } from './client';
-export type { CbrClient, CbrClientOptions, CallOptions, PageOptions } from './client';
+export type { CbrClient, CbrClientOptions } from './client';
 export { createIamTokenProvider } from './auth';
-export type { TokenProvider, CbrAuth, IamTokenProviderOptions } from './auth';
-export { signRequest, signCanonicalRequest, formatSdkDate } from './signer';
-export type { SigningCredentials, SignableRequest, SignatureHeaders, CanonicalRequestInput, CanonicalSignature } from './signer';
+export type { TokenProvider } from './auth';
 export { CbrApiError, CbrValidationError } from './errors';
-export type { CbrErrorKind } from './errors';
-export type { CallEvent, RetryOptions } from './http';
-export { CBR_REGIONS, isKnownRegion } from './regions';
-export { isCbrId, isProjectId } from './ids';
-export { parseCbrTimestamp, cbrTimestampMs } from './time';
+export type { CallEvent } from './http';
 export * from './schemas';
