@@ -31,6 +31,7 @@ import { forEachLimited } from './limit';
 import { errorFields, jsonLogger, type Logger } from '../wiring/log';
 import { runRequestedMessage } from './start-run';
 import type { Message } from '../contracts';
+import { backoffCeilingMs } from '../retry';
 
 export interface SweepResult {
   due: number;
@@ -55,10 +56,6 @@ export function checkpointFinishedMessage(run: RunRecord, now: number, attempt =
     .filter((c): c is CheckpointRecord & { id: string } => c.id !== undefined && c.status !== 'intent' && c.status !== 'protecting')
     .map((c) => ({ id: c.id, seq: c.seq, status: c.status as 'available' | 'error' | 'partial' | 'empty', backups: c.backups }));
   return buildMessage('checkpoint.finished', { runId: run.runId, occurredAt: now, attempt, key: 'finished', data: { checkpoints } });
-}
-
-export function backoffMs(checks: number, base: number, max: number): number {
-  return Math.min(max, base * 2 ** Math.max(0, Math.min(20, checks - 1)));
 }
 
 /** CBR's ListBackups time filter format: YYYY-MM-DDTHH:MM:SSZ. */
@@ -136,7 +133,7 @@ function applyProgress(draft: RunRecord, found: Found, deps: PipelineDeps, now: 
       addEvent(draft, now, 'check-status', 'redriven', 'start-checkpoint made no progress');
     }
   }
-  scheduleAt(draft, now + backoffMs(draft.checks, deps.settings.checkBaseDelayMs, deps.settings.checkMaxDelayMs), deps.settings);
+  scheduleAt(draft, now + backoffCeilingMs(draft.checks, { baseDelayMs: deps.settings.checkBaseDelayMs, maxDelayMs: deps.settings.checkMaxDelayMs }), deps.settings);
   return out;
 }
 
