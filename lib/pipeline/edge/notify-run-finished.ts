@@ -6,7 +6,8 @@
  */
 import type { Context, SQSRecord } from 'aws-lambda';
 import { parseMessage } from '../../contracts';
-import { errorFields, jsonLogger, type Logger } from '../../wiring/log';
+import { errorFields, jsonLogger } from '../../wiring/log';
+import type { Logger } from '../../ports';
 import { notifyFinished, type NotifyDeps } from '../notify-run-finished';
 import { sqsBatchHandler } from './sqs';
 

@@ -13,7 +13,8 @@ import { RunNotFoundError } from '../../store/errors';
 import type { Step } from '../../store/run';
 import type { StepOutcome } from '../common';
 import type { IntakeDeps } from '../../wiring/deps';
-import { errorFields, jsonLogger, type Logger } from '../../wiring/log';
+import { errorFields, jsonLogger, withInvocationFields } from '../../wiring/log';
+import type { Logger } from '../../ports';
 import { recordDeliveryFailure } from '../record-failure';
 
 export interface StepBinding<T extends MessageType, D extends IntakeDeps> {
@@ -70,13 +71,15 @@ function knownRunId(record: SQSRecord): string | undefined {
  * The one SQS batch edge: every record of the batch processed concurrently, and the records whose
  * processing rejected listed in `batchItemFailures` (the function's event source mapping has
  * ReportBatchItemFailures), so SQS deletes the others and redelivers only those. `process` logs its
- * own failures.
+ * own failures; every line carries the invocation's request id, function name and cold-start flag.
  */
 export function sqsBatchHandler(process: (record: SQSRecord, context: Context) => Promise<void>) {
-  return middy<SQSEvent, SQSBatchResponse>().handler(async (event, context): Promise<SQSBatchResponse> => {
-    const settled = await Promise.allSettled(event.Records.map((record) => process(record, context)));
-    return { batchItemFailures: event.Records.flatMap((record, i) => (settled[i]!.status === 'rejected' ? [{ itemIdentifier: record.messageId }] : [])) };
-  });
+  return withInvocationFields(
+    middy<SQSEvent, SQSBatchResponse>().handler(async (event, context): Promise<SQSBatchResponse> => {
+      const settled = await Promise.allSettled(event.Records.map((record) => process(record, context)));
+      return { batchItemFailures: event.Records.flatMap((record, i) => (settled[i]!.status === 'rejected' ? [{ itemIdentifier: record.messageId }] : [])) };
+    }),
+  );
 }
 
 export function sqsStepHandler<T extends MessageType, D extends IntakeDeps>(binding: StepBinding<T, D>, deps: D | (() => D), log: Logger = jsonLogger) {
