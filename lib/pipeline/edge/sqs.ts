@@ -70,13 +70,13 @@ function knownRunId(record: SQSRecord): string | undefined {
 /**
  * The one SQS batch edge: every record of the batch processed concurrently, and the records whose
  * processing rejected listed in `batchItemFailures` (the function's event source mapping has
- * ReportBatchItemFailures), so SQS deletes the others and redelivers only those. `process` logs its
+ * ReportBatchItemFailures), so SQS deletes the others and redelivers only those. `processRecord` logs its
  * own failures; every line carries the invocation's request id, function name and cold-start flag.
  */
-export function sqsBatchHandler(process: (record: SQSRecord, context: Context) => Promise<void>) {
+export function sqsBatchHandler(processRecord: (record: SQSRecord, context: Context) => Promise<void>) {
   return withInvocationFields(
     middy<SQSEvent, SQSBatchResponse>().handler(async (event, context): Promise<SQSBatchResponse> => {
-      const settled = await Promise.allSettled(event.Records.map((record) => process(record, context)));
+      const settled = await Promise.allSettled(event.Records.map((record) => processRecord(record, context)));
       return { batchItemFailures: event.Records.flatMap((record, i) => (settled[i]!.status === 'rejected' ? [{ itemIdentifier: record.messageId }] : [])) };
     }),
   );
