@@ -21,7 +21,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO, startEmulator } from '../emulator/index';
 import type { Emulator } from '../emulator/index';
-import { createCbrClient } from '../lib/cbr/index';
+import { createCbrClient } from '../lib/cbr/client';
 import { bundle, deploySettings, describePackages, kb } from './lib/bundle';
 import type { BundleResult } from './lib/bundle';
 import { childEnv, runNode } from './lib/child';

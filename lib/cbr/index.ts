@@ -1,8 +1,3 @@
-// Public surface of the CBR client (what lib/wiring, the tests and the benches import).
-export { createCbrClient } from './client';
-export type { CbrClient, CbrClientOptions } from './client';
-export { createIamTokenProvider } from './auth';
-export type { TokenProvider } from './auth';
-export { CbrApiError, CbrValidationError } from './errors';
+// Only test/helpers/pipeline-harness.ts imports through this file (everything else imports the client's
+// modules directly). Delete it once the harness imports CallEvent from lib/cbr/http.ts.
 export type { CallEvent } from './http';
-export * from './schemas';

@@ -13,7 +13,7 @@ describe('client-only bundle', () => {
   it('stays under 700 KB minified, with undici through its public index', async () => {
     const r = await build({
       stdin: {
-        contents: "import { createCbrClient } from './lib/cbr/index'; export const client = createCbrClient;",
+        contents: "import { createCbrClient } from './lib/cbr/client'; export const client = createCbrClient;",
         resolveDir: root,
         loader: 'ts',
         sourcefile: 'client-only-entry.ts',
