@@ -9,7 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createCbrClient } from '../lib/cbr';
+import { createCbrClient } from '../lib/cbr/client';
 import { forEachLimited } from '../lib/pipeline/limit';
 import { DEMO, startEmulator } from '../emulator';
 import type { Emulator, EmulatorOptions, FaultRuleInput, RequestCounts } from '../emulator';

@@ -8,7 +8,7 @@
  * the measured process).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { CallEvent } from '../lib/cbr';
+import type { CallEvent } from '../lib/cbr/http';
 import { RunRequest } from '../lib/contracts/run-request';
 import { checkStatus, type SweepResult } from '../lib/pipeline/check-status';
 import { cbrFactory } from '../lib/wiring/cbr-factory';

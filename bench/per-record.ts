@@ -1,5 +1,5 @@
 /**
- * P4: per-record handler overhead. The add-resources step handler (middy + sqs-partial-batch-failure +
+ * P4: per-record handler overhead. The add-resources step handler (middy + the SQS batch edge +
  * envelope parsing + use-case + optimistic store write + hand-off) processes 10-record SQS batches,
  * with the CBR port and the store as in-process fakes, so the figure is cbr-flow's own cost per record.
  * Log lines are serialised (JSON.stringify) but not written.

@@ -7,6 +7,13 @@ import type { NotificationRecord } from './store/run';
 import type { RunRecord, VaultLease } from './store/run';
 
 // ---------------------------------------------------------------------------------------------
+// Logging: one structured line per event. Callers pass ids, types, outcomes and error names/messages
+// only; the adapter (lib/wiring/log.ts) redacts secrets and adds the Lambda invocation's fields.
+
+export type LogLevel = 'info' | 'warn' | 'error';
+export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+// ---------------------------------------------------------------------------------------------
 // CBR: the subset of lib/cbr's CbrClient the pipeline uses, with the same method names and wire
 // (snake_case) shapes, typed loosely enough that the real client's zod-inferred types fit.
 

@@ -2,7 +2,7 @@
  * P3 entry, cbr-flow's side: exactly what a handler needs to send a signed ShowCheckpoint (the client,
  * AK/SK auth, zod-validated response). Bundled on its own for the bytes / cold-import figures.
  */
-import { createCbrClient } from '../../lib/cbr';
+import { createCbrClient } from '../../lib/cbr/client';
 import type { CreateSender } from './sender';
 
 export const createSender: CreateSender = (o) => {

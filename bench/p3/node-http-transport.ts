@@ -2,8 +2,8 @@
  * What lib/cbr/transport.ts would cost on node:http instead of undici, measured without touching
  * lib/cbr (NOT shipped: the client uses undici by design, issue 2). The same `Transport` contract on
  * node:http / node:https with one keep-alive Agent per container. Node's HTTP client is already in the
- * runtime, so it costs 0 bundle bytes and almost no import time, against ~293 KB / ~40 ms for undici's
- * Agent + request internals. What undici gives the client and what this keeps: keep-alive pooling with
+ * runtime, so it costs 0 bundle bytes and almost no import time, against ~535 KB / ~60 ms for undici's
+ * public index (issue 11). What undici gives the client and what this keeps: keep-alive pooling with
  * a socket cap (Agent maxSockets), per-attempt abort (signal), the whole body read as text. P3 bundles
  * lib/cbr with an esbuild plugin that swaps lib/cbr/transport.ts for this module (it exports the same
  * names), so the rest of the client is byte-for-byte the shipped one.

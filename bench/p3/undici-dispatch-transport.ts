@@ -6,7 +6,7 @@
  * for lib/cbr/transport.ts at bundle time like the node:http one, so the rest of the client is
  * the shipped code.
  */
-import Agent from 'undici/lib/dispatcher/agent.js';
+import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { HttpRequest, HttpResponse, Transport } from '../../lib/cbr/transport';
 

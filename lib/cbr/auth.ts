@@ -8,8 +8,9 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { CbrApiError, CbrValidationError, validationErrorFromIssues } from './errors';
-import { defaultSleep, DEFAULT_TIMEOUT_MS, execute, resolveRetry } from './http';
-import type { CallEvent, RetryOptions, Sleep } from './http';
+import { DEFAULT_TIMEOUT_MS, execute, resolveRetry } from './http';
+import { sleep, type Sleep } from '../retry';
+import type { CallEvent, RetryOptions } from './http';
 import { assertProjectId } from './ids';
 import { resolveEndpoint } from './regions';
 import { signRequest } from './signer';
@@ -109,7 +110,7 @@ export function createIamTokenProvider(o: IamTokenProviderOptions): TokenProvide
     retry: resolveRetry(o.retry),
     onCall: o.onCall,
     now,
-    sleep: o.sleep ?? defaultSleep,
+    sleep: o.sleep ?? sleep,
     random: o.random ?? Math.random,
     transport: o.transport ?? undiciTransport,
   };

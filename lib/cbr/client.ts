@@ -7,8 +7,9 @@ import type * as z from 'zod';
 import { authStrategy } from './auth';
 import type { CbrAuth } from './auth';
 import { CbrApiError, CbrValidationError, validationErrorFromIssues } from './errors';
-import { defaultSleep, DEFAULT_TIMEOUT_MS, execute, resolveRetry } from './http';
-import type { CallEvent, ExecutorOptions, RetryOptions, Sleep } from './http';
+import { DEFAULT_TIMEOUT_MS, execute, resolveRetry } from './http';
+import { sleep, type Sleep } from '../retry';
+import type { CallEvent, ExecutorOptions, RetryOptions } from './http';
 import { assertCbrId, assertProjectId, isProjectId, UUID_RE } from './ids';
 import { serializeQuery } from './query';
 import type { QueryValue } from './query';
@@ -187,7 +188,7 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
     retry,
     onCall: options.onCall,
     now,
-    sleep: options.sleep ?? defaultSleep,
+    sleep: options.sleep ?? sleep,
     random: options.random ?? Math.random,
     transport: options.transport ?? undiciTransport,
   };

@@ -4,6 +4,7 @@
  * RetryAgent/retry interceptor because those re-send the SAME headers, i.e. a stale `X-Sdk-Date` and
  * signature, and know nothing of our idempotency rule or of re-fetching an IAM token.
  */
+import { backoffDelayMs, parseRetryAfterMs, type Sleep } from '../retry';
 import { CbrApiError, httpError, redact } from './errors';
 import type { RateLimiter } from './rate-limit';
 import type { HttpResponse, Transport } from './transport';
@@ -34,7 +35,6 @@ export interface CallEvent {
   durationMs: number;
 }
 
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export interface ExecutorOptions {
   origin: string;
@@ -68,23 +68,6 @@ export interface CallSpec {
   onAuthFailure?: (err: CbrApiError) => boolean;
 }
 
-export const defaultSleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
 export function resolveRetry(r: RetryOptions | undefined): Required<RetryOptions> {
   const out = { ...DEFAULT_RETRY };
   for (const k of Object.keys(DEFAULT_RETRY) as (keyof RetryOptions)[]) {
@@ -92,22 +75,6 @@ export function resolveRetry(r: RetryOptions | undefined): Required<RetryOptions
     if (v !== undefined) out[k] = v;
   }
   return out;
-}
-
-/** Full jitter (AWS architecture blog "Exponential Backoff and Jitter"): uniform in [0, cap). */
-export function backoffDelayMs(retryNumber: number, retry: Required<RetryOptions>, random: () => number): number {
-  const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (retryNumber - 1));
-  return Math.floor(random() * cap);
-}
-
-/** `Retry-After: <seconds>` or an HTTP-date; undefined when absent or unparseable. */
-export function parseRetryAfterMs(value: string | undefined, now: Date): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  if (Number.isNaN(at) || !/[a-z]/i.test(v)) return undefined;
-  return Math.max(0, at - now.getTime());
 }
 
 const NON_RETRYABLE_NETWORK = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_URL', 'ERR_INVALID_CHAR']);
@@ -185,7 +152,7 @@ export async function execute(ex: ExecutorOptions, spec: CallSpec): Promise<Http
       authRetried = true;
       continue;
     }
-    const retryAfter = parseRetryAfterMs(res?.headers['retry-after'], ex.now());
+    const retryAfter = parseRetryAfterMs(res?.headers['retry-after'], ex.now().getTime());
     if (res?.status === 429) ex.limiter?.throttled(retryAfter);
     // 429 is the gateway's throttle (APIGW.0308): CBR never saw the request, so repeating it is safe
     // whatever the method. Without this a throttled CreateCheckpoint/AddMember failed its whole step

@@ -1,16 +1,9 @@
 /**
  * HTTP transport on undici, one keep-alive Agent per container (module scope, created on first use).
- *
- * Deep imports instead of `import { Agent, request } from 'undici'`: undici's index is not
- * tree-shaken and pulls mock, cache, fetch, interceptors... Measured here (esbuild 0.28.2 minified
- * CJS, Node 20.20, median of 11 fresh `node -e require(...)`, NODE_EXTRA_CA_CERTS unset, baseline
- * `node -e 0` 28-30 ms): index 535 KB / 95 ms; these two files 293 KB / 52 ms. A function importing
- * only this client: 415 KB / 72-78 ms this way, 658 KB / 120-131 ms with the index. undici has no `exports`
- * map, so the paths resolve in Node, vitest and esbuild alike; the version is pinned and
- * test/unit/cbr/undici-internals.test.ts breaks loudly if the layout changes.
+ * Through undici's public API only (`Agent` and `Dispatcher#request`), so a patch release of undici
+ * cannot break it; the cost of its index at cold start is in README.md (Cold start).
  */
-import Agent from 'undici/lib/dispatcher/agent.js';
-import undiciRequest from 'undici/lib/api/api-request.js';
+import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 
 let shared: Dispatcher | undefined;
@@ -50,7 +43,7 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
 
 /** Sends one request and reads the whole body as text (always consumed, so the socket is reused). */
 export const undiciTransport: Transport = async (req) => {
-  const res = await undiciRequest.call(sharedDispatcher(), {
+  const res = await sharedDispatcher().request({
     origin: req.origin,
     path: req.path,
     method: req.method as Dispatcher.HttpMethod,

@@ -18,6 +18,7 @@ import { NotifyError, type NotifyFailureReason } from './errors';
 import { notificationFromRun, notificationMessageId, type FinalState } from './payload';
 import type { NotificationRecord } from '../store/run';
 import { checkNotifyUrl, type HostLookup } from './url-guard';
+import { backoffDelayMs, parseRetryAfterMs, sleep as abortableSleep } from '../retry';
 
 export interface NotifyOptions {
   /** Active whsec_ keys; the body is signed with each. */
@@ -68,27 +69,17 @@ export function originOf(url: string): string {
   }
 }
 
-/** Retry-After in ms (delta-seconds or HTTP-date), or undefined. */
-export function retryAfterMs(value: string | null, now: number): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 function describe(error: unknown): string {
   const e = error as { name?: string; message?: string; cause?: { code?: string } };
   const code = e?.cause?.code ?? (e as { code?: string })?.code;
   return `${e?.name ?? 'Error'}${code ? ` ${code}` : ''}`;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** POST `body` to `url` signed with `keys` under `messageId`, with retries. Never throws for delivery failures. */
 export async function postSignedWebhook(url: string, messageId: string, body: string, options: NotifyOptions): Promise<NotifyResult> {
   const o = { ...DEFAULTS, ...options };
   const clock = o.clock ?? Date;
-  const sleep = o.sleep ?? defaultSleep;
+  const sleep = o.sleep ?? abortableSleep;
   const random = o.random ?? Math.random;
   const fetchImpl = o.fetch ?? globalThis.fetch;
   const origin = originOf(url);
@@ -138,7 +129,7 @@ export async function postSignedWebhook(url: string, messageId: string, body: st
         o.onAttempt?.({ messageId, attempt, status: response.status, durationMs: clock.now() - started });
         return fail('rejected', attempt, `was rejected with HTTP ${response.status}`, response.status);
       }
-      retryFloor = retryAfterMs(response.headers.get('retry-after'), clock.now());
+      retryFloor = parseRetryAfterMs(response.headers.get('retry-after'), clock.now());
     } catch (error) {
       lastStatus = undefined;
       lastError = error;
@@ -149,8 +140,8 @@ export async function postSignedWebhook(url: string, messageId: string, body: st
       o.onAttempt?.(event);
       break;
     }
-    const ceiling = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempt - 1));
-    const delay = Math.min(o.maxDelayMs, Math.max(Math.floor(random() * ceiling), retryFloor ?? 0));
+    // Retry-After is a floor under the jittered backoff, never past maxDelayMs.
+    const delay = Math.min(o.maxDelayMs, Math.max(backoffDelayMs(attempt, o, random), retryFloor ?? 0));
     if (o.deadlineAt !== undefined && clock.now() + delay + o.timeoutMs > o.deadlineAt) {
       o.onAttempt?.(event);
       const why = lastStatus !== undefined ? `HTTP ${lastStatus}` : describe(lastError);

@@ -28,9 +28,11 @@ import { endRun, publishFinished, scheduleAt, watchdog } from './common';
 import { findVaultsByName, vaultReadyMessage } from './create-vault';
 import type { PipelineDeps } from '../wiring/deps';
 import { forEachLimited } from './limit';
-import { errorFields, jsonLogger, type Logger } from '../wiring/log';
+import { errorFields, jsonLogger } from '../wiring/log';
+import type { Logger } from '../ports';
 import { runRequestedMessage } from './start-run';
 import type { Message } from '../contracts';
+import { backoffCeilingMs } from '../retry';
 
 export interface SweepResult {
   due: number;
@@ -59,10 +61,6 @@ export function checkpointFinishedMessage(run: RunRecord, now: number, attempt =
     .filter((c): c is CheckpointRecord & { id: string } => c.id !== undefined && c.status !== 'intent' && c.status !== 'protecting')
     .map((c) => ({ id: c.id, seq: c.seq, status: c.status as 'available' | 'error' | 'partial' | 'empty', backups: c.backups }));
   return buildMessage('checkpoint.finished', { runId: run.runId, occurredAt: now, attempt, key: 'finished', data: { checkpoints } });
-}
-
-export function backoffMs(checks: number, base: number, max: number): number {
-  return Math.min(max, base * 2 ** Math.max(0, Math.min(20, checks - 1)));
 }
 
 /** CBR's ListBackups time filter format: YYYY-MM-DDTHH:MM:SSZ. */
@@ -152,7 +150,7 @@ function applyProgress(draft: RunRecord, found: Found, deps: PipelineDeps, now: 
       addEvent(draft, now, 'check-status', 'redriven', 'start-checkpoint made no progress');
     }
   }
-  scheduleAt(draft, now + backoffMs(draft.checks, deps.settings.checkBaseDelayMs, deps.settings.checkMaxDelayMs), deps.settings);
+  scheduleAt(draft, now + backoffCeilingMs(draft.checks, { baseDelayMs: deps.settings.checkBaseDelayMs, maxDelayMs: deps.settings.checkMaxDelayMs }), deps.settings);
   return out;
 }
 
@@ -288,7 +286,7 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
         if (draft.step !== 'await-payment' || draft.vault || !draft.due || draft.due.at > now) return undefined;
         if (!vault) {
           draft.checks += 1;
-          scheduleAt(draft, now + backoffMs(draft.checks, s.checkBaseDelayMs, s.checkMaxDelayMs), s);
+          scheduleAt(draft, now + backoffCeilingMs(draft.checks, { baseDelayMs: s.checkBaseDelayMs, maxDelayMs: s.checkMaxDelayMs }), s);
           return draft;
         }
         draft.vault = { id: vault.id, name: vault.name, created: true };

@@ -1,15 +1,5 @@
 import { AppError } from '../errors';
 
-/** A step could not finish now but will be tried again (SQS redelivery); nothing is lost. */
-export class StepRetryError extends AppError {
-  override readonly name = 'StepRetryError';
-  readonly code: string;
-  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause, retryable: true });
-    this.code = code;
-  }
-}
-
 /** A message that does not belong to the run's current state (e.g. its vault differs from the run's). */
 export class StepMismatchError extends AppError {
   override readonly name = 'StepMismatchError';

@@ -21,7 +21,8 @@ import type { NotificationRecord } from '../store/run';
 import type { Clock, NotificationStore } from '../ports';
 import { isTerminal } from '../store/run';
 import { webhookKeysLoader } from '../webhooks/setup';
-import { errorFields, type Logger } from '../wiring/log';
+import { errorFields } from '../wiring/log';
+import type { Logger } from '../ports';
 
 export interface NotifierSettings {
   /** NOTIFY_ALLOW_LOOPBACK (local stage only). */

@@ -13,6 +13,8 @@
  * not by value, and would add a logger dependency to every bundle; this is ~100 lines and has no deps.
  */
 
+import type { Logger } from '../ports';
+
 export const REDACTED = '[REDACTED]';
 
 /** Known secret values shorter than this are ignored (replacing "a" everywhere would destroy logs). */
@@ -161,15 +163,11 @@ export class SecretRegistry {
 /** The container-wide registry the secret loaders feed by default. */
 export const knownSecrets = new SecretRegistry();
 
-/** Same shape as lib/wiring/log.ts `Logger`, so either can wrap the other. */
-export type LogLevel = 'info' | 'warn' | 'error';
-export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
-
 /**
  * A logger that redacts the message and every field before passing them on. `secrets` is read at
  * each call, so secrets loaded after the logger was built (cold start) are covered too.
  */
-export function redactingLogger(inner: LogFn, secrets: SecretRegistry | (() => Iterable<string>) = knownSecrets): LogFn {
+export function redactingLogger(inner: Logger, secrets: SecretRegistry | (() => Iterable<string>) = knownSecrets): Logger {
   const current = typeof secrets === 'function' ? secrets : () => secrets.values();
   return (level, msg, fields) => {
     const needles = secretNeedles(current());

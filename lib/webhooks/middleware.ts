@@ -28,10 +28,10 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AppError } from '../errors';
 import { WebhookAuthError } from './errors';
+import type { Logger } from '../ports';
 import type { ReplayGuard } from './replay';
 import { verifyWebhook, WEBHOOK_TOLERANCE_SECONDS, type VerifiedWebhook } from './verify';
 
-type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 export interface WebhookAuthOn {
   mode?: 'on';
@@ -41,13 +41,13 @@ export interface WebhookAuthOn {
   replay: ReplayGuard | 'handler-idempotent';
   clock?: { now(): number };
   toleranceSeconds?: number;
-  log?: LogFn;
+  log?: Logger;
 }
 export interface WebhookAuthOff {
   mode: 'off';
   /** Must be 'local': turning authentication off anywhere else throws at cold start. */
   stage: string;
-  log?: LogFn;
+  log?: Logger;
 }
 export type WebhookAuthOptions = WebhookAuthOn | WebhookAuthOff;
 

@@ -19,7 +19,7 @@ export interface ReplayGuard {
 
 /**
  * Per-container replay guard (tests, the local stage, single-instance use). Not shared between Lambda
- * containers: deployed stages use DynamoReplayGuard.
+ * containers; production answers repeated ids in the handler instead ('handler-idempotent').
  */
 export class MemoryReplayGuard implements ReplayGuard {
   private readonly claims = new Map<string, number>();

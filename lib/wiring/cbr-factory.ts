@@ -6,7 +6,8 @@
  * start-run and get-run never do (cold-start rule, checked by test/unit/pipeline/bundles.test.ts).
  */
 import { createHash } from 'node:crypto';
-import { createCbrClient, createIamTokenProvider, type CbrClientOptions, type TokenProvider } from '../cbr/index';
+import { createIamTokenProvider, type TokenProvider } from '../cbr/auth';
+import { createCbrClient, type CbrClientOptions } from '../cbr/client';
 import type { Config } from '../config';
 import type { CbrApi, CbrFactory } from '../ports';
 import { knownSecrets } from '../secrets/redact';

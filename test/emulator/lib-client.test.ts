@@ -2,8 +2,11 @@
 // methods, error mapping and retries against injected faults. If these pass, client and emulator agree on
 // the wire; the official-SDK tests make sure the emulator agrees with Huawei.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CbrApiError, createCbrClient, createIamTokenProvider } from '../../lib/cbr/index';
-import type { CallEvent, CbrClient, CreateVaultRequest } from '../../lib/cbr/index';
+import { createIamTokenProvider } from '../../lib/cbr/auth';
+import { createCbrClient, type CbrClient } from '../../lib/cbr/client';
+import { CbrApiError } from '../../lib/cbr/errors';
+import type { CallEvent } from '../../lib/cbr/http';
+import type { CreateVaultRequest } from '../../lib/cbr/schemas';
 import { DEMO, startEmulator } from '../../emulator/index';
 import type { Emulator, EmulatorOptions } from '../../emulator/index';
 import { server, SERVER_A, SERVER_B } from './helpers';

@@ -12,7 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CbrApiError, createCbrClient } from '../../lib/cbr';
+import { createCbrClient } from '../../lib/cbr/client';
+import { CbrApiError } from '../../lib/cbr/errors';
 import type { Transport } from '../../lib/cbr/transport';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

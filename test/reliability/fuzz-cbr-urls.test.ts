@@ -13,7 +13,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO, startEmulator, type Emulator } from '../../emulator/index';
-import { CbrValidationError, createCbrClient, type CbrClient } from '../../lib/cbr/index';
+import { createCbrClient, type CbrClient } from '../../lib/cbr/client';
+import { CbrValidationError } from '../../lib/cbr/errors';
 import type { HttpRequest, HttpResponse, Transport } from '../../lib/cbr/transport';
 import { undiciTransport } from '../../lib/cbr/transport';
 import type { Message } from '../../lib/contracts';

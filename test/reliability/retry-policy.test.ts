@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, startEmulator, type Emulator } from '../../emulator/index';
-import { createCbrClient, type CbrClient } from '../../lib/cbr';
+import { createCbrClient, type CbrClient } from '../../lib/cbr/client';
 
 let emu: Emulator;
 let client: CbrClient;

@@ -3,13 +3,16 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { checkStatus, type SweepResult } from '../check-status';
 import type { PipelineDeps } from '../../wiring/deps';
-import { jsonLogger, type Logger } from '../../wiring/log';
+import { jsonLogger, withInvocationFields } from '../../wiring/log';
+import type { Logger } from '../../ports';
 
 export function checkStatusHandler(deps: PipelineDeps, log: Logger = jsonLogger) {
-  return middy<ScheduledEvent | Record<string, never>, SweepResult>().handler(async () => {
-    const started = Date.now();
-    const result = await checkStatus(deps, log);
-    log(result.errors > 0 ? 'warn' : 'info', 'sweep done', { ...result, ms: Date.now() - started });
-    return result;
-  });
+  return withInvocationFields(
+    middy<ScheduledEvent | Record<string, never>, SweepResult>().handler(async () => {
+      const started = Date.now();
+      const result = await checkStatus(deps, log);
+      log(result.errors > 0 ? 'warn' : 'info', 'sweep done', { ...result, ms: Date.now() - started });
+      return result;
+    }),
+  );
 }

@@ -6,7 +6,8 @@ import * as z from 'zod';
 import type { RunStore } from '../../ports';
 import { RunNotFoundError } from '../../store/errors';
 import type { RunRecord } from '../../store/run';
-import type { Logger } from '../../wiring/log';
+import type { Logger } from '../../ports';
+import { withInvocationFields } from '../../wiring/log';
 import { httpHandler } from './http';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -40,7 +41,7 @@ const ListQuery = z.strictObject({
 });
 
 export function getRunHandler(store: RunStore, log?: Logger) {
-  return httpHandler(async (event) => {
+  return withInvocationFields(httpHandler(async (event) => {
     const id = event.pathParameters?.id;
     if (id !== undefined || event.routeKey === 'GET /runs/{id}') {
       const runId = parseWith(RunId, id ?? '', 'id');
@@ -62,5 +63,5 @@ export function getRunHandler(store: RunStore, log?: Logger) {
         })),
       },
     };
-  }, log);
+  }, log));
 }

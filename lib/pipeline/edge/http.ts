@@ -7,7 +7,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AppError, ValidationError } from '../../errors';
 import { RunNotFoundError } from '../../store/errors';
-import { errorFields, jsonLogger, type Logger } from '../../wiring/log';
+import { errorFields, jsonLogger } from '../../wiring/log';
+import type { Logger } from '../../ports';
 
 export interface HttpResult {
   statusCode: number;

@@ -4,19 +4,21 @@
  * never re-drives its batch-mates. The deadline of every delivery is the invocation's remaining time
  * (context.getRemainingTimeInMillis) less a margin for recording the outcome.
  */
-import middy from '@middy/core';
-import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { parseMessage } from '../../contracts/index';
-import { errorFields, jsonLogger, type Logger } from '../../wiring/log';
+import type { Context, SQSRecord } from 'aws-lambda';
+import { parseMessage } from '../../contracts';
+import { errorFields, jsonLogger } from '../../wiring/log';
+import type { Logger } from '../../ports';
 import { notifyFinished, type NotifyDeps } from '../notify-run-finished';
+import { sqsBatchHandler } from './sqs';
 
 /** Kept back from the Lambda's remaining time to record the outcome and answer. */
 export const RECORD_MARGIN_MS = 2_000;
 
 export function notifyHandler(deps: NotifyDeps, options: { maxReceiveCount: number; log?: Logger }) {
   const log = options.log ?? jsonLogger;
-  const processRecord = async (record: SQSRecord, deadlineAt: number): Promise<void> => {
+  return sqsBatchHandler(async (record: SQSRecord, context: Context): Promise<void> => {
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 30_000;
+    const deadlineAt = deps.clock.now() + Math.max(0, remaining - RECORD_MARGIN_MS);
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
     let runId: string | undefined;
     try {
@@ -28,13 +30,5 @@ export function notifyHandler(deps: NotifyDeps, options: { maxReceiveCount: numb
       log('error', 'notify failed', { runId, messageId: record.messageId, receiveCount, ...errorFields(error) });
       throw error;
     }
-  };
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(sqsPartialBatchFailure({ logger: () => {} })) // failures are logged per record above
-    .handler(async (event, context: Context) => {
-      const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 30_000;
-      const deadlineAt = deps.clock.now() + Math.max(0, remaining - RECORD_MARGIN_MS);
-      const settled = await Promise.allSettled(event.Records.map((r) => processRecord(r, deadlineAt)));
-      return settled as unknown as SQSBatchResponse;
-    });
+  });
 }

@@ -1,20 +1,20 @@
 /**
  * The SQS edge of every step: parse each record's envelope (one message type per queue), run the
- * use-case, and report failures per record (ReportBatchItemFailures via @middy/sqs-partial-batch-failure),
- * so one bad record never fails or re-drives its batch-mates. A failed record is recorded on its run
+ * use-case, and report failures per record (ReportBatchItemFailures, `sqsBatchHandler`), so one bad
+ * record never fails or re-drives its batch-mates. A failed record is recorded on its run
  * (attempts, lastError) and, on the receive that sends it to the DLQ, fails the run with the reason;
  * a record that is not a valid message at all is only noted on the run it names (record-failure.ts).
  */
 import middy from '@middy/core';
-import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parseMessage, type MessageOf, type MessageType } from '../../contracts';
 import { RunId } from '../../contracts/ids';
 import { RunNotFoundError } from '../../store/errors';
 import type { Step } from '../../store/run';
 import type { StepOutcome } from '../common';
 import type { IntakeDeps } from '../../wiring/deps';
-import { errorFields, jsonLogger, type Logger } from '../../wiring/log';
+import { errorFields, jsonLogger, withInvocationFields } from '../../wiring/log';
+import type { Logger } from '../../ports';
 import { recordDeliveryFailure } from '../record-failure';
 
 export interface StepBinding<T extends MessageType, D extends IntakeDeps> {
@@ -67,13 +67,21 @@ function knownRunId(record: SQSRecord): string | undefined {
   }
 }
 
+/**
+ * The one SQS batch edge: every record of the batch processed concurrently, and the records whose
+ * processing rejected listed in `batchItemFailures` (the function's event source mapping has
+ * ReportBatchItemFailures), so SQS deletes the others and redelivers only those. `processRecord` logs its
+ * own failures; every line carries the invocation's request id, function name and cold-start flag.
+ */
+export function sqsBatchHandler(processRecord: (record: SQSRecord, context: Context) => Promise<void>) {
+  return withInvocationFields(
+    middy<SQSEvent, SQSBatchResponse>().handler(async (event, context): Promise<SQSBatchResponse> => {
+      const settled = await Promise.allSettled(event.Records.map((record) => processRecord(record, context)));
+      return { batchItemFailures: event.Records.flatMap((record, i) => (settled[i]!.status === 'rejected' ? [{ itemIdentifier: record.messageId }] : [])) };
+    }),
+  );
+}
+
 export function sqsStepHandler<T extends MessageType, D extends IntakeDeps>(binding: StepBinding<T, D>, deps: D | (() => D), log: Logger = jsonLogger) {
-  const processRecord = sqsRecordProcessor(binding, deps, log);
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(sqsPartialBatchFailure({ logger: () => {} })) // failures are logged per record above
-    .handler(async (event) => {
-      // The middleware turns these settled results into { batchItemFailures }.
-      const settled = await Promise.allSettled(event.Records.map(processRecord));
-      return settled as unknown as SQSBatchResponse;
-    });
+  return sqsBatchHandler(sqsRecordProcessor(binding, deps, log));
 }

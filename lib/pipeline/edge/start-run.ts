@@ -20,7 +20,8 @@ import { RunRequest } from '../../contracts/run-request';
 import { ScheduleTrigger } from '../../contracts/schedule-trigger';
 import { ValidationError } from '../../errors';
 import type { IntakeDeps } from '../../wiring/deps';
-import { jsonLogger, type Logger } from '../../wiring/log';
+import { jsonLogger, withInvocationFields } from '../../wiring/log';
+import type { Logger } from '../../ports';
 import { verifiedWebhookOf, webhookAuth, type WebhookAuthOptions } from '../../webhooks/middleware';
 import { runIdForKey, runIdForPlan, runIdForWebhook, startRun } from '../start-run';
 import { httpHandler, readJsonBody } from './http';
@@ -119,10 +120,10 @@ export function startRunHandler(deps: IntakeDeps, options: StartRunOptions) {
     return { runId: started.runId, created: started.created, state: started.run.state };
   });
 
-  return async (event: StartRunEvent, context: Context): Promise<StartRunResponse> => {
+  return withInvocationFields(async (event: StartRunEvent, context: Context): Promise<StartRunResponse> => {
     assertInvokable(event);
     if (isHttp(event)) return http(event, context);
     if (isSqs(event)) return intake(event, context);
     return direct(event as Record<string, unknown>, context);
-  };
+  });
 }

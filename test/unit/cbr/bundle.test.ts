@@ -1,7 +1,7 @@
 /**
  * Cold start guard: a function that only imports the CBR client must stay small and must not pull in
- * undici's full index (mock, cache, fetch, interceptors), the official SDK (axios, lodash, moment) or
- * any AWS SDK. Measured figures are in lib/cbr/transport.ts; this keeps them from regressing.
+ * the official SDK (axios, lodash, moment), any AWS SDK or middy. undici comes in through its public
+ * index (lib/cbr/transport.ts), about 535 KB of the total; figures in README.md (Cold start).
  */
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -10,10 +10,10 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('client-only bundle', () => {
-  it('stays under 450 KB minified with only the undici internals it needs', async () => {
+  it('stays under 700 KB minified, with undici through its public index', async () => {
     const r = await build({
       stdin: {
-        contents: "import { createCbrClient } from './lib/cbr/index'; export const client = createCbrClient;",
+        contents: "import { createCbrClient } from './lib/cbr/client'; export const client = createCbrClient;",
         resolveDir: root,
         loader: 'ts',
         sourcefile: 'client-only-entry.ts',
@@ -30,12 +30,10 @@ describe('client-only bundle', () => {
     });
     const out = Object.values(r.metafile.outputs)[0]!;
     const inputs = Object.keys(out.inputs);
-    expect(out.bytes).toBeLessThan(450 * 1024);
-    expect(inputs).toContain('node_modules/undici/lib/dispatcher/agent.js');
-    expect(inputs).toContain('node_modules/undici/lib/api/api-request.js');
-    expect(inputs).not.toContain('node_modules/undici/index.js');
+    expect(out.bytes).toBeLessThan(700 * 1024);
+    expect(inputs).toContain('node_modules/undici/index.js');
     const forbidden = inputs.filter((i) =>
-      /node_modules\/(undici\/lib\/(mock|cache|interceptor|web\/websocket|web\/eventsource)|axios|lodash|moment|log4js|@huaweicloud|@aws-sdk|@middy)\//.test(i),
+      /node_modules\/(axios|lodash|moment|log4js|@huaweicloud|@aws-sdk|@middy)\//.test(i),
     );
     expect(forbidden).toEqual([]);
     // zod via `import * as z`: only its default English locale, not the whole locale bundle

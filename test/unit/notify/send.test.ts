@@ -122,6 +122,14 @@ describe('postSignedWebhook retries', () => {
     expect(o.delays).toEqual([3000, 10_000]);
   });
 
+  it('honours a Retry-After HTTP-date and ignores an unparseable one (the same parser as the CBR client)', async () => {
+    const now = Date.parse('2026-11-22T12:00:00Z');
+    receiver.respond((_, i) => (i === 0 ? { status: 503, headers: { 'retry-after': 'Sun, 22 Nov 2026 12:00:04 GMT' } } : i === 1 ? { status: 503, headers: { 'retry-after': '-1' } } : { status: 202 }));
+    const o = opts({ random: () => 0, clock: { now: () => now } });
+    expect(await postSignedWebhook(receiver.url, 'm', '{}', o)).toMatchObject({ ok: true, attempts: 3 });
+    expect(o.delays).toEqual([4000, 0]);
+  });
+
   it('gives up after maxAttempts with a typed failure naming only the origin', async () => {
     receiver.respond(() => ({ status: 502 }));
     const result = await postSignedWebhook(`${receiver.url}/secret-path/T0KEN?x=1`, 'msg_gone', '{}', opts({ maxAttempts: 4 }));

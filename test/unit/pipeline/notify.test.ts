@@ -4,7 +4,6 @@
  * itself, the outcome recorded on the run (memory store here; DynamoDB on dynalite below), retries
  * inside the invocation and through SQS redelivery, and what is never retried or sent twice.
  */
-import type { SQSBatchResponse } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -134,7 +133,7 @@ describe('notify-run-finished SQS edge', () => {
     const { w, run, message, deps } = await finished();
     const started = w.bus.on('events').find((m) => m.type === 'checkpoint.started')!;
     const records = [makeSqsRecord(message), makeSqsRecord('{"not":"a message"}'), makeSqsRecord(started)];
-    const res = (await notifyHandler(deps, { maxReceiveCount: 5, log: silentLogger })(makeSqsEvent(records), makeContext())) as SQSBatchResponse;
+    const res = await notifyHandler(deps, { maxReceiveCount: 5, log: silentLogger })(makeSqsEvent(records), makeContext());
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.messageId }]);
     expect(verified()).toHaveLength(1);
     expect((await w.memory.get(run.runId))!.notification?.ok).toBe(true);

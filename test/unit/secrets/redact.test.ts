@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isSensitiveKey, redact, redactingLogger, redactText, REDACTED, SecretRegistry, type LogFn } from '../../../lib/secrets/redact';
+import { isSensitiveKey, redact, redactingLogger, redactText, REDACTED, SecretRegistry } from '../../../lib/secrets/redact';
+import type { Logger } from '../../../lib/ports';
 
 const SK = 'Sk7yQ2mN9pL4xR8tV3wZ';
 const PASSWORD = 'p@ss "word"/1';
@@ -79,7 +80,7 @@ describe('redactingLogger', () => {
   it('redacts message and fields with secrets registered after the logger was built', () => {
     const registry = new SecretRegistry();
     const lines: Array<[string, string, Record<string, unknown> | undefined]> = [];
-    const inner: LogFn = (level, msg, fields) => lines.push([level, msg, fields]);
+    const inner: Logger = (level, msg, fields) => lines.push([level, msg, fields]);
     const log = redactingLogger(inner, registry);
     registry.add([SK]);
     log('warn', `retrying with ${SK}`, { error: new Error('x', { cause: new Error(`sk ${SK}`) }), headers: { 'X-Auth-Token': 'tok' } });

@@ -1,53 +1,45 @@
 /**
- * lib/cbr/transport.ts deep-imports two undici internals (cold start: see that file). These tests fail
- * loudly if undici's internal layout or behaviour changes under us, and check the keep-alive dispatcher.
+ * lib/cbr/transport.ts: undici through its public API only (`Agent`, `Dispatcher#request`); one
+ * keep-alive dispatcher per container, bodies always consumed, headers lower-cased.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Agent from 'undici/lib/dispatcher/agent.js';
-import undiciRequest from 'undici/lib/api/api-request.js';
+import { Agent } from 'undici';
 import { createCbrClient } from '../../../lib/cbr/client';
 import { sharedDispatcher, undiciTransport } from '../../../lib/cbr/transport';
 import { startLoopbackServer } from '../../helpers/loopback-server';
 import type { LoopbackServer } from '../../helpers/loopback-server';
 import { AK, P, SK, VAULT, VAULT_ID } from './fixtures';
 
-const require = createRequire(import.meta.url);
+const root = join(import.meta.dirname, '../../..');
 let server: LoopbackServer;
 beforeAll(async () => {
   server = await startLoopbackServer(() => ({ status: 200, body: { vault: VAULT } }));
 });
 afterAll(() => server.stop());
 
-describe('undici internal layout (pinned 7.30.2)', () => {
-  it('is the pinned version', () => {
-    const pkg = JSON.parse(readFileSync(require.resolve('undici/package.json'), 'utf8')) as { version: string; exports?: unknown };
-    expect(pkg.version).toBe('7.30.2');
-    // no "exports" map: deep paths stay resolvable by Node, vitest and esbuild
-    expect(pkg.exports).toBeUndefined();
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return sources(p);
+    return /\.(ts|mts|cts|mjs|cjs)$/.test(f) ? [p] : [];
+  });
+}
+
+describe('undici through its public API only', () => {
+  it('no source file imports a private undici path (a patch release may move them)', () => {
+    const files = ['lib', 'functions', 'local', 'emulator', 'bench', 'scripts', 'test'].flatMap((d) => sources(join(root, d)));
+    expect(files.length).toBeGreaterThan(50);
+    const deep = files.filter((f) => /(from\s+|import\(|require\()['"]undici\/|declare module ['"]undici\//.test(readFileSync(f, 'utf8')));
+    expect(deep).toEqual([]);
   });
 
-  it('lib/dispatcher/agent.js is the public Agent class', () => {
-    const undici = require('undici') as { Agent: unknown; Dispatcher: { prototype: { request: unknown } } };
-    expect(require('undici/lib/dispatcher/agent.js')).toBe(undici.Agent);
-    expect(typeof Agent).toBe('function');
-    const a = new Agent();
-    expect(typeof a.dispatch).toBe('function');
-    expect(typeof a.close).toBe('function');
-    void a.close();
-  });
-
-  it('lib/api/api-request.js is the function undici installs as Dispatcher.prototype.request', () => {
-    const undici = require('undici') as { Dispatcher: { prototype: { request: unknown } } };
-    expect(typeof undiciRequest).toBe('function');
-    expect(undici.Dispatcher.prototype.request).toBe(require('undici/lib/api/api-request.js'));
-  });
-
-  it('request.call(agent, {origin, path}) performs a real request', async () => {
-    const res = await undiciRequest.call(sharedDispatcher(), { origin: server.url, path: '/x', method: 'GET' });
-    expect(res.statusCode).toBe(200);
-    expect(JSON.parse(await res.body.text())).toEqual({ vault: VAULT });
+  it('the shared dispatcher is a public undici Agent and performs a real request', async () => {
+    expect(sharedDispatcher()).toBeInstanceOf(Agent);
+    const res = await undiciTransport({ origin: server.url, path: '/x', method: 'GET', headers: {}, signal: new AbortController().signal });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ vault: VAULT });
   });
 });
 
