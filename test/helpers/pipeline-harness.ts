@@ -63,7 +63,7 @@ import { createRunsTable } from '../../lib/store/dynamodb/table';
 import { isTerminal, type RunRecord } from '../../lib/store/run';
 import { MemoryReplayGuard, signWebhook } from '../../lib/webhooks';
 import { startLocalDynamo, startLocalSqs, type LocalServer } from '../../local/servers';
-import { toSqsRecord } from '../../local/sqs-source';
+import { toSqsRecord } from '../../local/sqs-driver';
 import { mulberry32 } from '../../emulator/random';
 import { makeContext, makeHttpEvent, makeScheduledEvent } from './factories';
 
