@@ -1,26 +1,23 @@
 /**
  * The whole pipeline on loopback, driven like AWS would drive it: the CBR emulator, dynalite and
  * local-aws-sqs (real wire protocols), the real handlers (lib/pipeline/edge: the same middy stacks
- * functions/*.ts export) with real adapters (DynamoRunStore, SqsBus, the lib/cbr client), and a
- * harness that plays Lambda's SQS event-source mapping (batches, partial batch responses, deletes,
- * redelivery after the visibility timeout, DLQ redrive by local-aws-sqs) and EventBridge (one
- * check-status sweep per minute).
+ * functions/*.ts export) with real adapters (DynamoRunStore, SqsBus, the lib/cbr client), Lambda's SQS
+ * event-source mapping played by the same driver as the local runtime's (local/sqs-driver.ts, on virtual
+ * time: batches, partial batch responses, deletes, redelivery after the visibility timeout, DLQ redrive
+ * by local-aws-sqs) and EventBridge (one check-status sweep per minute).
  *
- * Time: one virtual clock is "now" for the pipeline, the store, the CBR client's X-Sdk-Date and the
- * emulator (checkpoint durations), so minutes pass in milliseconds and tests are deterministic. It only
- * moves while no handler is running and no message is visible, jumping to the next event (the next
- * minute's sweep, or the next delayed message), so leases and claims can never lapse under a live
- * invocation. Message delays (SQS DelaySeconds) are played on the virtual clock by the harness's
- * bus; client timeouts and Retry-After/backoff sleeps are real time.
+ * Time: one virtual clock is "now" for the pipeline, the store, the CBR client's X-Sdk-Date, the
+ * emulator (checkpoint durations) and the SQS driver, so minutes pass in milliseconds and tests are
+ * deterministic. It only moves while no handler is running and no message is visible, jumping to the
+ * next event (the next minute's sweep, or the next delayed message), so leases and claims can never
+ * lapse under a live invocation. Message delays (SQS DelaySeconds) are held by the driver until the
+ * virtual clock reaches them; client timeouts and Retry-After/backoff sleeps are real time.
  *
  * Redelivery: a received message stays invisible for 60 s (as production's 180 s, far longer than any
  * invocation, so a slow invocation never sees its own message delivered again); the records a batch
- * failed (or all of a killed invocation's) are made visible again at once, i.e. the visibility timeout
- * elapses instantly, since time stands still while no handler runs. local-aws-sqs 2.0.2 counts a
- * ChangeMessageVisibility as one more receive (real SQS does not), so every failed receive counts
- * twice there: the queues' redrive maxReceiveCount is 2 x the configured one and the handler is shown
- * ceil(count / 2) as ApproximateReceiveCount — the real count of receives — so local-aws-sqs's own
- * redrive moves a message to the DLQ exactly after `maxReceiveCount` failed receives.
+ * failed (or all of a killed invocation's) are made visible again at once by the driver, and the
+ * queues' redrive policy comes from the driver, which corrects local-aws-sqs's receive count (see
+ * local/sqs-driver.ts), so a message goes to the DLQ exactly after `maxReceiveCount` failed receives.
  *
  * Faults the harness adds on top of the emulator's: duplicate and out-of-order delivery
  * (`delivery.duplicates`), and crashes at the named crash points of lib/wiring/deps.ts (`crashAt`):
