@@ -607,7 +607,7 @@ function deliveryLayer(
   };
 }
 
-/** Phase 7: what the tests drive: runs, pumps, sweeps, the virtual-time loop, queue inspection. */
+/** Phase 7: what the tests drive: runs, pumps, sweeps, queue inspection (the virtual-time loop is phase 8). */
 function harnessHandle(h: {
   clock: VirtualClock; tag: string; backends: Backends; driver: SqsDriver; queues: Queues; crashes: CrashControl;
   pipeline: Pipeline; handlers: Handlers; delivery: DeliveryLayer; options: HarnessOptions;
@@ -682,52 +682,6 @@ function harnessHandle(h: {
     return true;
   }
 
-  async function drive(opts: DriveOptions = {}): Promise<DriveStats> {
-    const ids = opts.runIds ?? runIds;
-    const startVirtual = clock.now();
-    const startReal = performance.now();
-    const maxVirtual = opts.maxVirtualMs ?? 6 * 3600_000;
-    const maxReal = opts.maxRealMs ?? 240_000;
-    const sweeps: SweepStat[] = [];
-    const finished = new Set<string>();
-    const spent = { pumpMs: 0, sweepMs: 0, waitMs: 0 };
-    const stats = (done: boolean): DriveStats => ({ virtualMs: clock.now() - startVirtual, realMs: performance.now() - startReal, ...spent, sweeps, done });
-    let nextSweep = Math.floor(clock.now() / 60_000) * 60_000 + 60_000;
-    for (;;) {
-      await driver.releaseDue();
-      const t0 = performance.now();
-      const n = await pump();
-      spent.pumpMs += performance.now() - t0;
-      if (n > 0) continue;
-      if (await allTerminal(ids, finished)) {
-        // Let stragglers (late copies, re-published events) play out, then stop.
-        if (delivery.lateCopies() > 0) {
-          await delivery.releaseLateCopies();
-          continue;
-        }
-        if ((await stepQueueMessages()) === 0) return stats(true);
-      }
-      if (clock.now() - startVirtual > maxVirtual || performance.now() - startReal > maxReal) {
-        return stats(false);
-      }
-      // Failed messages come back after the (real) visibility timeout; time stands still meanwhile.
-      if ((await stepQueueMessages()) > 0) {
-        await sleep(50);
-        spent.waitMs += 50;
-        continue;
-      }
-      // Quiet: jump to the next event (a delayed message or the next minute's sweep).
-      await delivery.releaseLateCopies();
-      clock.set(Math.min(nextSweep, driver.nextDueAt()));
-      if (clock.now() >= nextSweep) {
-        const s = await sweep();
-        spent.sweepMs += s.ms;
-        sweeps.push(s);
-        nextSweep += 60_000;
-      }
-    }
-  }
-
   return {
     clock,
     emulator: backends.emulator,
@@ -770,7 +724,7 @@ function harnessHandle(h: {
     },
     pump,
     sweep,
-    drive,
+    drive: (opts = {}) => driveUntilDone({ clock, driver, delivery, pump, sweep, allTerminal, stepQueueMessages }, opts.runIds ?? runIds, opts),
     async run(runId) {
       const run = await store.get(runId);
       if (!run) throw new Error(`run ${runId} not found`);
@@ -801,6 +755,63 @@ function harnessHandle(h: {
       await backends.stop();
     },
   };
+}
+
+/**
+ * Phase 8, the virtual-time loop: pump, sweep every virtual minute and jump time forward until the runs
+ * are terminal and nothing is left in the step queues (or a limit is hit).
+ */
+async function driveUntilDone(
+  h: {
+    clock: VirtualClock; driver: SqsDriver; delivery: DeliveryLayer;
+    pump(): Promise<number>; sweep(): Promise<SweepStat>;
+    allTerminal(ids: string[], finished: Set<string>): Promise<boolean>; stepQueueMessages(): Promise<number>;
+  },
+  ids: string[], opts: DriveOptions,
+): Promise<DriveStats> {
+  const { clock, driver, delivery, pump, sweep, allTerminal, stepQueueMessages } = h;
+  const startVirtual = clock.now();
+  const startReal = performance.now();
+  const maxVirtual = opts.maxVirtualMs ?? 6 * 3600_000;
+  const maxReal = opts.maxRealMs ?? 240_000;
+  const sweeps: SweepStat[] = [];
+  const finished = new Set<string>();
+  const spent = { pumpMs: 0, sweepMs: 0, waitMs: 0 };
+  const stats = (done: boolean): DriveStats => ({ virtualMs: clock.now() - startVirtual, realMs: performance.now() - startReal, ...spent, sweeps, done });
+  let nextSweep = Math.floor(clock.now() / 60_000) * 60_000 + 60_000;
+  for (;;) {
+    await driver.releaseDue();
+    const t0 = performance.now();
+    const n = await pump();
+    spent.pumpMs += performance.now() - t0;
+    if (n > 0) continue;
+    if (await allTerminal(ids, finished)) {
+      // Let stragglers (late copies, re-published events) play out, then stop.
+      if (delivery.lateCopies() > 0) {
+        await delivery.releaseLateCopies();
+        continue;
+      }
+      if ((await stepQueueMessages()) === 0) return stats(true);
+    }
+    if (clock.now() - startVirtual > maxVirtual || performance.now() - startReal > maxReal) {
+      return stats(false);
+    }
+    // Failed messages come back after the (real) visibility timeout; time stands still meanwhile.
+    if ((await stepQueueMessages()) > 0) {
+      await sleep(50);
+      spent.waitMs += 50;
+      continue;
+    }
+    // Quiet: jump to the next event (a delayed message or the next minute's sweep).
+    await delivery.releaseLateCopies();
+    clock.set(Math.min(nextSweep, driver.nextDueAt()));
+    if (clock.now() >= nextSweep) {
+      const s = await sweep();
+      spent.sweepMs += s.ms;
+      sweeps.push(s);
+      nextSweep += 60_000;
+    }
+  }
 }
 
 /** The emulator's objects that belong to `vaultIds`: vaults, checkpoints, top-level backups, members. */
