@@ -44,7 +44,7 @@ export default defineConfig({
     outputFile: jsonReport ? { json: jsonReport } : undefined,
     projects: TEST_PROJECTS.map((name) => ({
       extends: true as const,
-      test: { name, include: [`test/${name}/**/*.test.ts`], ...(name === 'unit' ? { pool: 'threads' as const } : {}) },
+      test: { name, include: [`test/${name}/**/*.test.ts`] },
     })),
   },
 });
