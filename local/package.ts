@@ -4,8 +4,9 @@
  * osls 4 packages without network (tooling.md §2); the `serverless` v4 package cannot.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { LocalRuntimeError } from './errors';
 import { packagedStage, packagePaths, readTemplate } from './template';
@@ -64,22 +65,32 @@ export function offlineEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Proces
 /**
  * Runs `osls package --stage <stage>` in `serviceDir` (extra args appended) and resolves with its
  * output; rejects with the tail of that output when it fails.
+ *
+ * osls runs with a temp folder of its own, removed when it exits: serverless-esbuild copies every
+ * function's bundle into `<tmpdir>/<function>-<pid>-<time>-<hex>/` to zip it and then fails to remove
+ * the (non-empty) folder, which left one folder per function (~3 MB a package) in the system temp folder.
  */
 export async function packageService(serviceDir: string, stage: string, extraArgs: string[] = []): Promise<{ ms: number; output: string }> {
   const bin = require.resolve('osls/bin/serverless.js');
   const started = Date.now();
-  const child = spawn(process.execPath, [bin, 'package', '--stage', stage, ...extraArgs], {
-    cwd: serviceDir,
-    env: offlineEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const scratch = mkdtempSync(join(tmpdir(), 'cbr-flow-package-'));
   let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-  const code = await new Promise<number | null>((done, fail) => {
-    child.on('error', fail);
-    child.on('close', done);
-  });
+  let code: number | null;
+  try {
+    const child = spawn(process.execPath, [bin, 'package', '--stage', stage, ...extraArgs], {
+      cwd: serviceDir,
+      env: { ...offlineEnv(), TMPDIR: scratch, TMP: scratch, TEMP: scratch },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    code = await new Promise<number | null>((done, fail) => {
+      child.on('error', fail);
+      child.on('close', done);
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
   const clean = output.split('\n').filter((l) => !/Unknown user config "nodedir"/.test(l)).join('\n').trim();
   if (code !== 0) {
     throw new LocalRuntimeError(`\`osls package --stage ${stage}\` failed (exit ${code}):\n${clean.split('\n').slice(-25).join('\n')}`, { where: serviceDir });

@@ -24,8 +24,8 @@ import { startHttpApi } from './http-api';
 import { LocalFunction, type InvocationRecord, type LocalFunctionSpec } from './lambda';
 import { isPackageFresh, packageService } from './package';
 import { parseScheduleExpression } from './schedule';
-import { startLocalDynamo, startLocalSqs } from './servers';
-import { startSqsSource, type SqsSource } from './sqs-source';
+import { startLocalDynamo, startLocalSqs, type LocalServer } from './servers';
+import { SqsDriver } from './sqs-driver';
 import {
   buildServiceModel, LOCAL_ACCOUNT_ID, readTemplate, resolveIntrinsics,
   type FunctionDef, type LocalResolver, type QueueDef, type ScheduleDef, type ServiceModel, type TableDef,
@@ -186,50 +186,38 @@ function creationOrder(queues: QueueDef[]): QueueDef[] {
 /** A queue URL written as a literal for some local tool (http://127.0.0.1:9324/000000000000/name) is ours. */
 const LITERAL_LOCAL_QUEUE_URL = /^https?:\/\/(?:127\.0\.0\.1|localhost)(?::\d+)?\/\d{12}\/([^/?#]+)$/;
 
+/** Undo steps of a start, run in reverse order on stop or when the start fails. */
+class Cleanups {
+  private readonly steps: Array<() => Promise<void> | void> = [];
+  constructor(private readonly log: (line: string) => void) {}
+  add(step: () => Promise<void> | void): void {
+    this.steps.push(step);
+  }
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      try { await step(); } catch (err) { this.log(`[runtime] cleanup failed: ${(err as Error).message}`); }
+    }
+  }
+}
+
+interface Settings {
+  serviceDir: string;
+  stage: string;
+  rateScale: number;
+  sources: { http: boolean; sqs: boolean; schedules: boolean };
+  log: (line: string) => void;
+}
+
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const started = Date.now();
-  const serviceDir = resolve(options.serviceDir);
-  const stage = options.stage ?? 'local';
-  const rateScale = options.rateScale ?? 1;
-  if (!(rateScale > 0)) throw new LocalRuntimeError(`rateScale must be a positive number, got ${rateScale}`);
-  const sources = { http: true, sqs: true, schedules: true, ...options.sources };
-  const log = options.log ?? ((line: string) => { process.stdout.write(`${line}\n`); });
-  const onInvocation = options.onInvocation ?? (() => undefined);
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try { await fn(); } catch (err) { log(`[runtime] cleanup failed: ${(err as Error).message}`); }
-    }
-  };
-
+  const settings = runtimeSettings(options);
+  const { log } = settings;
+  const cleanups = new Cleanups(log);
   try {
-    // 1. The packaged template.
-    const mode = options.package ?? 'auto';
-    if (mode === 'always' || (mode === 'auto' && !isPackageFresh(serviceDir, stage))) {
-      const { ms } = await packageService(serviceDir, stage);
-      log(`[runtime] packaged ${serviceDir} for stage ${stage} in ${ms} ms`);
-    }
-    const { template, state } = readTemplate(serviceDir);
-    const model = buildServiceModel(template, state, stage);
-    if (model.stage !== stage) {
-      throw new LocalRuntimeError(`.serverless/ holds a package for stage "${model.stage}", not "${stage}"; run with package: 'always'`);
-    }
-    for (const w of model.warnings) log(`[runtime] note: ${w}`);
-    const { region, stackName } = model;
-
-    // 2. DynamoDB (on disk unless dataDir is null) and SQS.
-    const dataDir = options.dataDir === null ? undefined : resolve(options.dataDir ?? join(serviceDir, '.data'));
-    if (dataDir) cleanups.push(lockDataDir(dataDir));
-    const dynamo = await startLocalDynamo(dataDir ? { path: join(dataDir, 'dynamodb') } : {});
-    cleanups.push(() => dynamo.stop());
-    const sqs = await startLocalSqs({ region, accountId: LOCAL_ACCOUNT_ID });
-    cleanups.push(() => sqs.stop());
-    const guard = await startAwsGuard(log);
-    cleanups.push(() => guard.close());
-
-    // 3. HTTP API first: its URL can appear in the functions' environment.
+    const model = await loadModel(settings, options.package ?? 'auto');
+    const backends = await startBackends(settings, model, options.dataDir, cleanups);
     const localFunctions = new Map<string, LocalFunction>();
-    const http = sources.http && model.routes.length > 0
+    const http = settings.sources.http && model.routes.length > 0
       ? await startHttpApi({
         port: options.httpPort ?? 0,
         apiId: 'local',
@@ -239,43 +227,120 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         log,
       })
       : undefined;
-    if (http) cleanups.push(() => http.close());
+    if (http) cleanups.add(() => http.close());
+    const names = localNames(model, backends.sqs.url, http?.url);
+    await createTables(model, names.resolver, backends.dynamo.url, log);
+    await createQueues(model, names.resolver, backends.sqs.url);
+    const functionInfos = createFunctions(settings, model, names, backends, options, localFunctions);
+    cleanups.add(() => Promise.all([...localFunctions.values()].map((f) => f.stop())).then(() => undefined));
+    if (options.warm ?? true) await Promise.all([...localFunctions.values()].map((f) => f.warm()));
+    const pollers = startSqsMappings(settings, model, names, backends.sqs.url, localFunctions, options.sqsPollers);
+    cleanups.add(() => pollers.driver.stop());
+    const schedules = armSchedules(settings, model, names, localFunctions);
+    cleanups.add(() => schedules.stop());
+    // Stop taking HTTP requests before the functions behind them go away.
+    if (http) cleanups.add(() => http.close());
+    log(`[runtime] ready in ${Date.now() - started} ms: ${model.functions.length} functions, ${model.routes.length} routes`
+      + `${http ? ` on ${http.url}` : ''}, ${pollers.count} queue pollers, ${schedules.armed()} schedules armed (rateScale ${settings.rateScale})`);
+    return runtimeHandle(settings, model, names, backends, http?.url ?? '', functionInfos, localFunctions, schedules, cleanups);
+  } catch (err) {
+    await cleanups.run();
+    throw err;
+  }
+}
 
-    // 4. What Ref / GetAtt mean here.
-    const queueInfo = new Map<string, QueueInfo>(model.queues.map((q) => [q.logicalId, {
-      logicalId: q.logicalId,
-      name: q.name,
-      url: `${sqs.url}/${LOCAL_ACCOUNT_ID}/${q.name}`,
-      arn: `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${q.name}`,
-    }]));
-    const tableInfo = new Map<string, TableInfo>(model.tables.map((t) => [t.logicalId, {
-      logicalId: t.logicalId, name: t.name, arn: `arn:aws:dynamodb:${region}:${LOCAL_ACCOUNT_ID}:table/${t.name}`,
-    }]));
-    const fnArn = (f: FunctionDef) => `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${f.functionName}`;
-    const fnDefs = new Map(model.functions.map((f) => [f.logicalId, f]));
-    const resolver: LocalResolver = {
-      region,
-      accountId: LOCAL_ACCOUNT_ID,
-      stackName,
-      ref(id) {
-        return queueInfo.get(id)?.url ?? tableInfo.get(id)?.name ?? fnDefs.get(id)?.functionName
-          ?? (model.httpApis.includes(id) ? 'local' : undefined);
-      },
-      getAtt(id, attr) {
-        const q = queueInfo.get(id);
-        if (q) return ({ Arn: q.arn, QueueName: q.name, QueueUrl: q.url } as Record<string, string>)[attr];
-        const t = tableInfo.get(id);
-        if (t) return attr === 'Arn' ? t.arn : undefined;
-        const f = fnDefs.get(id);
-        if (f) return attr === 'Arn' ? fnArn(f) : undefined;
-        if (model.httpApis.includes(id)) return attr === 'ApiEndpoint' ? http?.url : attr === 'ApiId' ? 'local' : undefined;
-        return undefined;
-      },
-    };
+function runtimeSettings(options: LocalRuntimeOptions): Settings {
+  const rateScale = options.rateScale ?? 1;
+  if (!(rateScale > 0)) throw new LocalRuntimeError(`rateScale must be a positive number, got ${rateScale}`);
+  return {
+    serviceDir: resolve(options.serviceDir),
+    stage: options.stage ?? 'local',
+    rateScale,
+    sources: { http: true, sqs: true, schedules: true, ...options.sources },
+    log: options.log ?? ((line: string) => { process.stdout.write(`${line}\n`); }),
+  };
+}
 
-    // 5. Tables and queues.
-    const ddb = new DynamoDBClient({ endpoint: dynamo.url, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    cleanups.push(() => ddb.destroy());
+/** Phase 1: the packaged template (packaged now unless a fresh one exists, per `mode`). */
+async function loadModel({ serviceDir, stage, log }: Settings, mode: 'auto' | 'always' | 'never'): Promise<ServiceModel> {
+  if (mode === 'always' || (mode === 'auto' && !isPackageFresh(serviceDir, stage))) {
+    const { ms } = await packageService(serviceDir, stage);
+    log(`[runtime] packaged ${serviceDir} for stage ${stage} in ${ms} ms`);
+  }
+  const { template, state } = readTemplate(serviceDir);
+  const model = buildServiceModel(template, state, stage);
+  if (model.stage !== stage) {
+    throw new LocalRuntimeError(`.serverless/ holds a package for stage "${model.stage}", not "${stage}"; run with package: 'always'`);
+  }
+  for (const w of model.warnings) log(`[runtime] note: ${w}`);
+  return model;
+}
+
+interface Backends { dynamo: LocalServer; sqs: LocalServer; guardUrl: string }
+
+/** Phase 2: DynamoDB (on disk unless dataDir is null), SQS and the guard for every other AWS service. */
+async function startBackends({ serviceDir, log }: Settings, model: ServiceModel, dataDirOption: string | null | undefined, cleanups: Cleanups): Promise<Backends> {
+  const dataDir = dataDirOption === null ? undefined : resolve(dataDirOption ?? join(serviceDir, '.data'));
+  if (dataDir) cleanups.add(lockDataDir(dataDir));
+  const dynamo = await startLocalDynamo(dataDir ? { path: join(dataDir, 'dynamodb') } : {});
+  cleanups.add(() => dynamo.stop());
+  const sqs = await startLocalSqs({ region: model.region, accountId: LOCAL_ACCOUNT_ID });
+  cleanups.add(() => sqs.stop());
+  const guard = await startAwsGuard(log);
+  cleanups.add(() => guard.close());
+  return { dynamo, sqs, guardUrl: guard.url };
+}
+
+interface LocalNames {
+  queueInfo: Map<string, QueueInfo>;
+  tableInfo: Map<string, TableInfo>;
+  fnDefs: Map<string, FunctionDef>;
+  fnArn(f: FunctionDef): string;
+  resolver: LocalResolver;
+}
+
+/** Phase 3: what Ref / GetAtt mean here (the HTTP API's URL can appear in the functions' environment). */
+function localNames(model: ServiceModel, sqsUrl: string, httpUrl: string | undefined): LocalNames {
+  const { region, stackName } = model;
+  const queueInfo = new Map<string, QueueInfo>(model.queues.map((q) => [q.logicalId, {
+    logicalId: q.logicalId,
+    name: q.name,
+    url: `${sqsUrl}/${LOCAL_ACCOUNT_ID}/${q.name}`,
+    arn: `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${q.name}`,
+  }]));
+  const tableInfo = new Map<string, TableInfo>(model.tables.map((t) => [t.logicalId, {
+    logicalId: t.logicalId, name: t.name, arn: `arn:aws:dynamodb:${region}:${LOCAL_ACCOUNT_ID}:table/${t.name}`,
+  }]));
+  const fnArn = (f: FunctionDef) => `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${f.functionName}`;
+  const fnDefs = new Map(model.functions.map((f) => [f.logicalId, f]));
+  const resolver: LocalResolver = {
+    region,
+    accountId: LOCAL_ACCOUNT_ID,
+    stackName,
+    ref(id) {
+      return queueInfo.get(id)?.url ?? tableInfo.get(id)?.name ?? fnDefs.get(id)?.functionName
+        ?? (model.httpApis.includes(id) ? 'local' : undefined);
+    },
+    getAtt(id, attr) {
+      const q = queueInfo.get(id);
+      if (q) return ({ Arn: q.arn, QueueName: q.name, QueueUrl: q.url } as Record<string, string>)[attr];
+      const t = tableInfo.get(id);
+      if (t) return attr === 'Arn' ? t.arn : undefined;
+      const f = fnDefs.get(id);
+      if (f) return attr === 'Arn' ? fnArn(f) : undefined;
+      if (model.httpApis.includes(id)) return attr === 'ApiEndpoint' ? httpUrl : attr === 'ApiId' ? 'local' : undefined;
+      return undefined;
+    },
+  };
+  return { queueInfo, tableInfo, fnDefs, fnArn, resolver };
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** Phase 4a: the template's tables (a table whose keys or indexes changed is recreated). */
+async function createTables(model: ServiceModel, resolver: LocalResolver, endpoint: string, log: (line: string) => void): Promise<void> {
+  const ddb = new DynamoDBClient({ endpoint, region: model.region, credentials: LOCAL_CREDENTIALS });
+  try {
     for (const def of model.tables) {
       const wanted = tableInput(def, resolver);
       const existing = await ddb.send(new DescribeTableCommand({ TableName: def.name })).then((r) => r.Table, (err: unknown) => {
@@ -290,8 +355,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await ddb.send(new CreateTableCommand(wanted));
       if (def.properties.TimeToLiveSpecification) log(`[runtime] note: ${def.logicalId}: TTL expiry is not emulated by dynalite (items are never expired)`);
     }
-    const sqsAdmin = new SQSClient({ endpoint: sqs.url, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    cleanups.push(() => sqsAdmin.destroy());
+  } finally {
+    ddb.destroy();
+  }
+}
+
+/** Phase 4b: the template's queues, dead-letter queues first, with their redrive policies. */
+async function createQueues(model: ServiceModel, resolver: LocalResolver, endpoint: string): Promise<void> {
+  const sqsAdmin = new SQSClient({ endpoint, region: model.region, credentials: LOCAL_CREDENTIALS });
+  try {
     for (const q of creationOrder(model.queues)) {
       const p = resolveIntrinsics(q.properties, resolver, `${q.logicalId}.Properties`) as Record<string, unknown>;
       const attributes: Record<string, string> = {};
@@ -302,195 +374,223 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       }
       await sqsAdmin.send(new CreateQueueCommand({ QueueName: q.name, Attributes: attributes }));
     }
-
-    // 6. Functions: each in its own environment with exactly its resolved variables.
-    const baseEnv: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      LANG: 'en_US.UTF-8',
-      AWS_REGION: region,
-      AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      // Nothing from the developer's ~/.aws (profiles, endpoint overrides) leaks into a function.
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_ENDPOINT_URL: guard.url,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-      AWS_ENDPOINT_URL_SQS: sqs.url,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      LAMBDA_TASK_ROOT: serviceDir,
-    };
-    const functionInfos: FunctionInfo[] = [];
-    const overridden = new Set<string>();
-    for (const def of model.functions) {
-      const { file, exportPath } = resolveHandler(serviceDir, def.handler);
-      const env: Record<string, string> = {
-        ...baseEnv,
-        AWS_LAMBDA_FUNCTION_NAME: def.functionName,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(def.memoryMb),
-        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${def.functionName}`,
-        AWS_EXECUTION_ENV: `AWS_Lambda_${def.runtime}`,
-        ...options.envDefaults,
-      };
-      for (const [name, raw] of Object.entries(def.environment)) {
-        const value = resolveIntrinsics(raw, resolver, `${def.logicalId}.Environment.Variables.${name}`);
-        if (typeof value === 'symbol') continue; // AWS::NoValue
-        let text = typeof value === 'string' ? value : JSON.stringify(value);
-        const literal = LITERAL_LOCAL_QUEUE_URL.exec(text);
-        const queue = literal ? [...queueInfo.values()].find((q) => q.name === literal[1]) : undefined;
-        if (queue) text = queue.url;
-        if (name in baseEnv && text !== baseEnv[name]) {
-          // Endpoints, region and credentials of the local AWS stand-ins belong to the runtime.
-          if (text !== '' && !overridden.has(name)) log(`[runtime] note: ${name}=${text} from the template is replaced by the local runtime's ${baseEnv[name]}`);
-          overridden.add(name);
-          continue;
-        }
-        env[name] = text;
-      }
-      Object.assign(env, options.env ?? {});
-      const spec: LocalFunctionSpec = {
-        key: def.key, functionName: def.functionName, arn: fnArn(def), file, exportPath,
-        timeoutSeconds: def.timeoutSeconds, memoryMb: def.memoryMb, env, reservedConcurrency: def.reservedConcurrency,
-      };
-      localFunctions.set(def.logicalId, new LocalFunction(spec, log, onInvocation));
-      functionInfos.push({ key: def.key, logicalId: def.logicalId, functionName: def.functionName, handlerFile: file, timeoutSeconds: def.timeoutSeconds, env });
-    }
-    cleanups.push(() => Promise.all([...localFunctions.values()].map((f) => f.stop())).then(() => undefined));
-    if (options.warm ?? true) await Promise.all([...localFunctions.values()].map((f) => f.warm()));
-
-    // 7. SQS event-source mappings.
-    const sqsSources: SqsSource[] = [];
-    for (const m of model.eventSourceMappings) {
-      const q = mustGet(queueInfo, m.queueLogicalId);
-      const fn = mustGet(localFunctions, m.functionLogicalId);
-      const visibility = Number((model.queues.find((x) => x.logicalId === m.queueLogicalId)?.properties.VisibilityTimeout) ?? 30);
-      if (visibility < fn.spec.timeoutSeconds) {
-        // AWS refuses to create this mapping; refuse too, so the mistake is found before deploying.
-        throw new LocalRuntimeError(`queue ${q.name} VisibilityTimeout (${visibility} s) is less than ${fn.spec.key}'s Timeout (${fn.spec.timeoutSeconds} s); AWS rejects this event source mapping`, { where: m.logicalId });
-      }
-      if (!sources.sqs || !m.enabled) continue;
-      sqsSources.push(startSqsSource({
-        endpoint: sqs.url, region, queueUrl: q.url, queueArn: q.arn, queueName: q.name, functionKey: fn.spec.key, mapping: m,
-        pollers: options.sqsPollers ?? Math.min(5, m.maximumConcurrency ?? 5),
-        invoke: (event: SQSEvent) => fn.invoke(event, 'sqs'),
-        log,
-      }));
-    }
-    cleanups.push(() => Promise.all(sqsSources.map((s) => s.stop())).then(() => undefined));
-
-    // 8. Schedules.
-    const scheduleState = new Map<string, { def: ScheduleDef; nextAt: Date | undefined }>();
-    const timers = new Set<NodeJS.Timeout>();
-    let stopping = false;
-    cleanups.push(() => { stopping = true; for (const t of timers) clearTimeout(t); timers.clear(); });
-    const MAX_TIMER_MS = 2 ** 31 - 1; // longer delays would fire at once (TimeoutOverflowWarning)
-    const later = (ms: number, fn: () => void): void => {
-      const wait = Math.min(Math.max(0, ms), MAX_TIMER_MS);
-      const t = setTimeout(() => {
-        timers.delete(t);
-        if (stopping) return;
-        if (ms > MAX_TIMER_MS) later(ms - MAX_TIMER_MS, fn); else fn();
-      }, wait);
-      timers.add(t);
-    };
-    const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    /** What the target receives: the Input (Scheduler context attributes filled in), or the scheduled event. */
-    const scheduleEvent = (def: ScheduleDef, scheduledAt: Date, executionId: string, attempt: number): unknown => {
-      if (def.input !== undefined) {
-        const input = def.kind !== 'scheduler' ? def.input : def.input
-          .replaceAll('<aws.scheduler.scheduled-time>', isoSeconds(scheduledAt))
-          .replaceAll('<aws.scheduler.execution-id>', executionId)
-          .replaceAll('<aws.scheduler.attempt-number>', String(attempt + 1))
-          .replaceAll('<aws.scheduler.schedule-arn>', `arn:aws:scheduler:${region}:${LOCAL_ACCOUNT_ID}:schedule/default/${def.logicalId}`);
-        return JSON.parse(input) as unknown;
-      }
-      if (def.kind === 'scheduler') return {};
-      return {
-        version: '0', id: executionId, 'detail-type': 'Scheduled Event', source: 'aws.events', account: LOCAL_ACCOUNT_ID,
-        time: isoSeconds(scheduledAt), region,
-        resources: [`arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:rule/${def.logicalId}`], detail: {},
-      };
-    };
-    const fire = (def: ScheduleDef, scheduledAt: Date, executionId = randomUUID(), attempt = 0): void => {
-      const fn = mustGet(localFunctions, def.functionLogicalId);
-      fn.invoke(scheduleEvent(def, scheduledAt, executionId, attempt), 'schedule').catch((err: unknown) => {
-        const retries = fnDefs.get(def.functionLogicalId)?.maximumRetryAttempts ?? 2;
-        if (attempt >= retries) { log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, no retries left: ${(err as Error).message}`); return; }
-        const delay = (ASYNC_RETRY_DELAYS_MS[attempt] ?? 120_000) * rateScale;
-        log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, retry ${attempt + 1}/${retries} in ${delay} ms: ${(err as Error).message}`);
-        later(delay, () => fire(def, scheduledAt, executionId, attempt + 1));
-      });
-    };
-    for (const def of model.schedules) {
-      const parsed = parseScheduleExpression(def.expression, def.timezone, def.logicalId);
-      const entry = { def, nextAt: undefined as Date | undefined };
-      scheduleState.set(def.logicalId, entry);
-      if (!def.enabled || !sources.schedules) continue;
-      if (parsed.kind === 'rate') {
-        const every = Math.max(10, parsed.everyMs * rateScale);
-        const tick = (): void => {
-          const at = new Date(Date.now() + every);
-          entry.nextAt = at;
-          later(every, () => { fire(def, at); tick(); });
-        };
-        tick();
-      } else {
-        const arm = (): void => {
-          const at = parsed.next(new Date());
-          entry.nextAt = at;
-          if (at) later(at.getTime() - Date.now(), () => { fire(def, at); arm(); });
-        };
-        arm();
-      }
-    }
-
-    const findFunction = (name: string): LocalFunction => {
-      const def = model.functions.find((f) => f.key === name || f.logicalId === name || f.functionName === name);
-      if (!def) throw new LocalRuntimeError(`no function "${name}"; known: ${model.functions.map((f) => f.key).join(', ')}`);
-      return mustGet(localFunctions, def.logicalId);
-    };
-    // Stop taking HTTP requests before the functions behind them go away.
-    if (http) cleanups.push(() => http.close());
-    const queues = [...queueInfo.values()];
-    const tables = [...tableInfo.values()];
-    const url = http?.url ?? '';
-    log(`[runtime] ready in ${Date.now() - started} ms: ${model.functions.length} functions, ${model.routes.length} routes`
-      + `${url ? ` on ${url}` : ''}, ${sqsSources.length} queue pollers, ${[...scheduleState.values()].filter((s) => s.nextAt).length} schedules armed (rateScale ${rateScale})`);
-
-    let stopped: Promise<void> | undefined;
-    return {
-      url,
-      stage,
-      region,
-      dynamodbEndpoint: dynamo.url,
-      sqsEndpoint: sqs.url,
-      model,
-      functions: functionInfos,
-      queues,
-      tables,
-      schedules: () => [...scheduleState.values()].map(({ def, nextAt }) => ({
-        logicalId: def.logicalId,
-        functionKey: fnDefs.get(def.functionLogicalId)?.key ?? def.functionLogicalId,
-        expression: def.expression,
-        timezone: def.timezone,
-        enabled: def.enabled,
-        nextAt,
-      })),
-      queue: (name) => queues.find((q) => q.logicalId === name || q.name === name) ?? fail(`no queue "${name}"; known: ${queues.map((q) => q.logicalId).join(', ')}`),
-      table: (name) => tables.find((t) => t.logicalId === name || t.name === name) ?? fail(`no table "${name}"; known: ${tables.map((t) => t.logicalId).join(', ')}`),
-      invoke: async (name, event) => findFunction(name).invoke(event, 'invoke'),
-      fireSchedule: async (logicalId) => {
-        const entry = scheduleState.get(logicalId) ?? fail(`no schedule "${logicalId}"; known: ${[...scheduleState.keys()].join(', ')}`);
-        const now = new Date(Math.floor(Date.now() / 1000) * 1000);
-        return mustGet(localFunctions, entry.def.functionLogicalId).invoke(scheduleEvent(entry.def, now, randomUUID(), 0), 'schedule');
-      },
-      stop: () => (stopped ??= stopAll()),
-    };
-  } catch (err) {
-    await stopAll();
-    throw err;
+  } finally {
+    sqsAdmin.destroy();
   }
+}
+
+/** Phase 5: every function in its own environment with exactly its resolved variables. */
+function createFunctions(
+  { serviceDir, log }: Settings, model: ServiceModel, names: LocalNames, backends: Backends,
+  options: LocalRuntimeOptions, localFunctions: Map<string, LocalFunction>,
+): FunctionInfo[] {
+  const { region } = model;
+  const baseEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LANG: 'en_US.UTF-8',
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    // Nothing from the developer's ~/.aws (profiles, endpoint overrides) leaks into a function.
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_ENDPOINT_URL: backends.guardUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: backends.dynamo.url,
+    AWS_ENDPOINT_URL_SQS: backends.sqs.url,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    LAMBDA_TASK_ROOT: serviceDir,
+  };
+  const functionInfos: FunctionInfo[] = [];
+  const overridden = new Set<string>();
+  for (const def of model.functions) {
+    const { file, exportPath } = resolveHandler(serviceDir, def.handler);
+    const env: Record<string, string> = {
+      ...baseEnv,
+      AWS_LAMBDA_FUNCTION_NAME: def.functionName,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(def.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${def.functionName}`,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${def.runtime}`,
+      ...options.envDefaults,
+    };
+    for (const [name, raw] of Object.entries(def.environment)) {
+      const value = resolveIntrinsics(raw, names.resolver, `${def.logicalId}.Environment.Variables.${name}`);
+      if (typeof value === 'symbol') continue; // AWS::NoValue
+      let text = typeof value === 'string' ? value : JSON.stringify(value);
+      const literal = LITERAL_LOCAL_QUEUE_URL.exec(text);
+      const queue = literal ? [...names.queueInfo.values()].find((q) => q.name === literal[1]) : undefined;
+      if (queue) text = queue.url;
+      if (name in baseEnv && text !== baseEnv[name]) {
+        // Endpoints, region and credentials of the local AWS stand-ins belong to the runtime.
+        if (text !== '' && !overridden.has(name)) log(`[runtime] note: ${name}=${text} from the template is replaced by the local runtime's ${baseEnv[name]}`);
+        overridden.add(name);
+        continue;
+      }
+      env[name] = text;
+    }
+    Object.assign(env, options.env ?? {});
+    const spec: LocalFunctionSpec = {
+      key: def.key, functionName: def.functionName, arn: names.fnArn(def), file, exportPath,
+      timeoutSeconds: def.timeoutSeconds, memoryMb: def.memoryMb, env, reservedConcurrency: def.reservedConcurrency,
+    };
+    localFunctions.set(def.logicalId, new LocalFunction(spec, log, options.onInvocation ?? (() => undefined)));
+    functionInfos.push({ key: def.key, logicalId: def.logicalId, functionName: def.functionName, handlerFile: file, timeoutSeconds: def.timeoutSeconds, env });
+  }
+  return functionInfos;
+}
+
+/** Phase 6: the SQS event-source mappings, on real time (local/sqs-driver.ts). */
+function startSqsMappings(
+  { sources, log }: Settings, model: ServiceModel, names: LocalNames, endpoint: string,
+  localFunctions: Map<string, LocalFunction>, pollersOption: number | undefined,
+): { driver: SqsDriver; count: number } {
+  const driver = new SqsDriver({ endpoint, region: model.region, time: { kind: 'real' }, log });
+  let count = 0;
+  for (const m of model.eventSourceMappings) {
+    const q = mustGet(names.queueInfo, m.queueLogicalId);
+    const fn = mustGet(localFunctions, m.functionLogicalId);
+    const visibility = Number((model.queues.find((x) => x.logicalId === m.queueLogicalId)?.properties.VisibilityTimeout) ?? 30);
+    if (visibility < fn.spec.timeoutSeconds) {
+      // AWS refuses to create this mapping; refuse too, so the mistake is found before deploying.
+      throw new LocalRuntimeError(`queue ${q.name} VisibilityTimeout (${visibility} s) is less than ${fn.spec.key}'s Timeout (${fn.spec.timeoutSeconds} s); AWS rejects this event source mapping`, { where: m.logicalId });
+    }
+    if (!sources.sqs || !m.enabled) continue;
+    driver.add({
+      queueUrl: q.url, queueArn: q.arn, queueName: q.name, functionKey: fn.spec.key,
+      batchSize: m.batchSize, maximumBatchingWindowInSeconds: m.maximumBatchingWindowInSeconds, reportBatchItemFailures: m.reportBatchItemFailures,
+      pollers: pollersOption ?? Math.min(5, m.maximumConcurrency ?? 5),
+      invoke: (event: SQSEvent) => fn.invoke(event, 'sqs'),
+    });
+    count++;
+  }
+  driver.start();
+  return { driver, count };
+}
+
+interface Schedules {
+  list(): ScheduleInfo[];
+  armed(): number;
+  /** Fires a schedule now, as its rule would. */
+  fire(logicalId: string): Promise<unknown>;
+  stop(): void;
+}
+
+/** Phase 7: schedules (rate and cron, with Lambda's async retries), on real time scaled by rateScale. */
+function armSchedules({ sources, rateScale, log }: Settings, model: ServiceModel, names: LocalNames, localFunctions: Map<string, LocalFunction>): Schedules {
+  const { region } = model;
+  const scheduleState = new Map<string, { def: ScheduleDef; nextAt: Date | undefined }>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+  const MAX_TIMER_MS = 2 ** 31 - 1; // longer delays would fire at once (TimeoutOverflowWarning)
+  const later = (ms: number, fn: () => void): void => {
+    const wait = Math.min(Math.max(0, ms), MAX_TIMER_MS);
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (stopping) return;
+      if (ms > MAX_TIMER_MS) later(ms - MAX_TIMER_MS, fn); else fn();
+    }, wait);
+    timers.add(t);
+  };
+  const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  /** What the target receives: the Input (Scheduler context attributes filled in), or the scheduled event. */
+  const scheduleEvent = (def: ScheduleDef, scheduledAt: Date, executionId: string, attempt: number): unknown => {
+    if (def.input !== undefined) {
+      const input = def.kind !== 'scheduler' ? def.input : def.input
+        .replaceAll('<aws.scheduler.scheduled-time>', isoSeconds(scheduledAt))
+        .replaceAll('<aws.scheduler.execution-id>', executionId)
+        .replaceAll('<aws.scheduler.attempt-number>', String(attempt + 1))
+        .replaceAll('<aws.scheduler.schedule-arn>', `arn:aws:scheduler:${region}:${LOCAL_ACCOUNT_ID}:schedule/default/${def.logicalId}`);
+      return JSON.parse(input) as unknown;
+    }
+    if (def.kind === 'scheduler') return {};
+    return {
+      version: '0', id: executionId, 'detail-type': 'Scheduled Event', source: 'aws.events', account: LOCAL_ACCOUNT_ID,
+      time: isoSeconds(scheduledAt), region,
+      resources: [`arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:rule/${def.logicalId}`], detail: {},
+    };
+  };
+  const fire = (def: ScheduleDef, scheduledAt: Date, executionId = randomUUID(), attempt = 0): void => {
+    const fn = mustGet(localFunctions, def.functionLogicalId);
+    fn.invoke(scheduleEvent(def, scheduledAt, executionId, attempt), 'schedule').catch((err: unknown) => {
+      const retries = names.fnDefs.get(def.functionLogicalId)?.maximumRetryAttempts ?? 2;
+      if (attempt >= retries) { log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, no retries left: ${(err as Error).message}`); return; }
+      const delay = (ASYNC_RETRY_DELAYS_MS[attempt] ?? 120_000) * rateScale;
+      log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, retry ${attempt + 1}/${retries} in ${delay} ms: ${(err as Error).message}`);
+      later(delay, () => fire(def, scheduledAt, executionId, attempt + 1));
+    });
+  };
+  for (const def of model.schedules) {
+    const parsed = parseScheduleExpression(def.expression, def.timezone, def.logicalId);
+    const entry = { def, nextAt: undefined as Date | undefined };
+    scheduleState.set(def.logicalId, entry);
+    if (!def.enabled || !sources.schedules) continue;
+    if (parsed.kind === 'rate') {
+      const every = Math.max(10, parsed.everyMs * rateScale);
+      const tick = (): void => {
+        const at = new Date(Date.now() + every);
+        entry.nextAt = at;
+        later(every, () => { fire(def, at); tick(); });
+      };
+      tick();
+    } else {
+      const arm = (): void => {
+        const at = parsed.next(new Date());
+        entry.nextAt = at;
+        if (at) later(at.getTime() - Date.now(), () => { fire(def, at); arm(); });
+      };
+      arm();
+    }
+  }
+  return {
+    list: () => [...scheduleState.values()].map(({ def, nextAt }) => ({
+      logicalId: def.logicalId,
+      functionKey: names.fnDefs.get(def.functionLogicalId)?.key ?? def.functionLogicalId,
+      expression: def.expression,
+      timezone: def.timezone,
+      enabled: def.enabled,
+      nextAt,
+    })),
+    armed: () => [...scheduleState.values()].filter((s) => s.nextAt).length,
+    fire: async (logicalId) => {
+      const entry = scheduleState.get(logicalId) ?? fail(`no schedule "${logicalId}"; known: ${[...scheduleState.keys()].join(', ')}`);
+      const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+      return mustGet(localFunctions, entry.def.functionLogicalId).invoke(scheduleEvent(entry.def, now, randomUUID(), 0), 'schedule');
+    },
+    stop: () => { stopping = true; for (const t of timers) clearTimeout(t); timers.clear(); },
+  };
+}
+
+/** Phase 8: the handle the caller drives the runtime with. */
+function runtimeHandle(
+  { stage }: Settings, model: ServiceModel, names: LocalNames, backends: Backends, url: string,
+  functionInfos: FunctionInfo[], localFunctions: Map<string, LocalFunction>, schedules: Schedules, cleanups: Cleanups,
+): LocalRuntime {
+  const queues = [...names.queueInfo.values()];
+  const tables = [...names.tableInfo.values()];
+  const findFunction = (name: string): LocalFunction => {
+    const def = model.functions.find((f) => f.key === name || f.logicalId === name || f.functionName === name);
+    if (!def) throw new LocalRuntimeError(`no function "${name}"; known: ${model.functions.map((f) => f.key).join(', ')}`);
+    return mustGet(localFunctions, def.logicalId);
+  };
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    stage,
+    region: model.region,
+    dynamodbEndpoint: backends.dynamo.url,
+    sqsEndpoint: backends.sqs.url,
+    model,
+    functions: functionInfos,
+    queues,
+    tables,
+    schedules: () => schedules.list(),
+    queue: (name) => queues.find((q) => q.logicalId === name || q.name === name) ?? fail(`no queue "${name}"; known: ${queues.map((q) => q.logicalId).join(', ')}`),
+    table: (name) => tables.find((t) => t.logicalId === name || t.name === name) ?? fail(`no table "${name}"; known: ${tables.map((t) => t.logicalId).join(', ')}`),
+    invoke: async (name, event) => findFunction(name).invoke(event, 'invoke'),
+    fireSchedule: (logicalId) => schedules.fire(logicalId),
+    stop: () => (stopped ??= cleanups.run()),
+  };
 }
 
 function fail(message: string): never {

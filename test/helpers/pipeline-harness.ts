@@ -1,26 +1,23 @@
 /**
  * The whole pipeline on loopback, driven like AWS would drive it: the CBR emulator, dynalite and
  * local-aws-sqs (real wire protocols), the real handlers (lib/pipeline/edge: the same middy stacks
- * functions/*.ts export) with real adapters (DynamoRunStore, SqsBus, the lib/cbr client), and a
- * harness that plays Lambda's SQS event-source mapping (batches, partial batch responses, deletes,
- * redelivery after the visibility timeout, DLQ redrive by local-aws-sqs) and EventBridge (one
- * check-status sweep per minute).
+ * functions/*.ts export) with real adapters (DynamoRunStore, SqsBus, the lib/cbr client), Lambda's SQS
+ * event-source mapping played by the same driver as the local runtime's (local/sqs-driver.ts, on virtual
+ * time: batches, partial batch responses, deletes, redelivery after the visibility timeout, DLQ redrive
+ * by local-aws-sqs) and EventBridge (one check-status sweep per minute).
  *
- * Time: one virtual clock is "now" for the pipeline, the store, the CBR client's X-Sdk-Date and the
- * emulator (checkpoint durations), so minutes pass in milliseconds and tests are deterministic. It only
- * moves while no handler is running and no message is visible, jumping to the next event (the next
- * minute's sweep, or the next delayed message), so leases and claims can never lapse under a live
- * invocation. Message delays (SQS DelaySeconds) are played on the virtual clock by the harness's
- * bus; client timeouts and Retry-After/backoff sleeps are real time.
+ * Time: one virtual clock is "now" for the pipeline, the store, the CBR client's X-Sdk-Date, the
+ * emulator (checkpoint durations) and the SQS driver, so minutes pass in milliseconds and tests are
+ * deterministic. It only moves while no handler is running and no message is visible, jumping to the
+ * next event (the next minute's sweep, or the next delayed message), so leases and claims can never
+ * lapse under a live invocation. Message delays (SQS DelaySeconds) are held by the driver until the
+ * virtual clock reaches them; client timeouts and Retry-After/backoff sleeps are real time.
  *
  * Redelivery: a received message stays invisible for 60 s (as production's 180 s, far longer than any
  * invocation, so a slow invocation never sees its own message delivered again); the records a batch
- * failed (or all of a killed invocation's) are made visible again at once, i.e. the visibility timeout
- * elapses instantly, since time stands still while no handler runs. local-aws-sqs 2.0.2 counts a
- * ChangeMessageVisibility as one more receive (real SQS does not), so every failed receive counts
- * twice there: the queues' redrive maxReceiveCount is 2 x the configured one and the handler is shown
- * ceil(count / 2) as ApproximateReceiveCount — the real count of receives — so local-aws-sqs's own
- * redrive moves a message to the DLQ exactly after `maxReceiveCount` failed receives.
+ * failed (or all of a killed invocation's) are made visible again at once by the driver, and the
+ * queues' redrive policy comes from the driver, which corrects local-aws-sqs's receive count (see
+ * local/sqs-driver.ts), so a message goes to the DLQ exactly after `maxReceiveCount` failed receives.
  *
  * Faults the harness adds on top of the emulator's: duplicate and out-of-order delivery
  * (`delivery.duplicates`), and crashes at the named crash points of lib/wiring/deps.ts (`crashAt`):
@@ -30,7 +27,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  ChangeMessageVisibilityBatchCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -38,6 +34,7 @@ import {
   SendMessageCommand,
   SQSClient,
   type Message as SqsMessage,
+  type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index';
@@ -63,7 +60,7 @@ import { createRunsTable } from '../../lib/store/dynamodb/table';
 import { isTerminal, type RunRecord } from '../../lib/store/run';
 import { MemoryReplayGuard, signWebhook } from '../../lib/webhooks';
 import { startLocalDynamo, startLocalSqs, type LocalServer } from '../../local/servers';
-import { toSqsRecord } from '../../local/sqs-source';
+import { SqsDriver } from '../../local/sqs-driver';
 import { mulberry32 } from '../../emulator/random';
 import { makeContext, makeHttpEvent, makeScheduledEvent } from './factories';
 
@@ -251,118 +248,187 @@ export interface Harness {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = new VirtualClock(Date.UTC(2026, 10, 22, 10, 0, 0));
-  const maxReceiveCount = options.maxReceiveCount ?? 5;
-  const batchSize = options.batchSize ?? 10;
-  const pollers = options.pollers ?? 4;
   const tag = `rel${process.pid}x${Math.floor(Math.random() * 1e6)}`;
+  const backends = await startBackends(options, clock);
+  try {
+    const driver = new SqsDriver({ endpoint: backends.sqsServer.url, region: REGION, time: { kind: 'virtual', clock } });
+    const queues = await createQueues(backends.sqs, driver, tag, options);
+    const tableName = `${tag}-runs`;
+    await createRunsTable(backends.ddb, tableName);
+    const crashes = crashControl(clock);
+    const pipeline = pipelineDeps(options, clock, tag, backends, queues, tableName, driver, crashes);
+    const handlers = bindHandlers(pipeline, clock);
+    const delivery = deliveryLayer(options, tag, backends.sqs, queues, driver, crashes, handlers);
+    return harnessHandle({ clock, tag, backends, driver, queues, crashes, pipeline, handlers, delivery, options });
+  } catch (err) {
+    await backends.stop();
+    throw err;
+  }
+}
 
+const REGION = 'us-east-1';
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+interface Backends {
+  emulator: Emulator;
+  sqsServer: LocalServer;
+  /** Test-side SQS client (queue admin, sendRaw, depth, DLQs, the events queue). */
+  sqs: SQSClient;
+  /** The pipeline's SqsBus client. */
+  busClient: SQSClient;
+  ddb: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+/** Phase 1: the CBR emulator on the virtual clock, dynalite and local-aws-sqs. */
+async function startBackends(options: HarnessOptions, clock: VirtualClock): Promise<Backends> {
   const [emulator, dynamo, sqsServer] = await Promise.all([
     startEmulator({ ...options.emulator, clock }),
     startLocalDynamo(),
     startLocalSqs(),
   ]);
-  const servers: Array<{ stop(): Promise<void> }> = [emulator, dynamo, sqsServer as LocalServer];
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const sqs = new SQSClient({ endpoint: sqsServer.url, region: 'us-east-1', credentials });
-  const ddb = new DynamoDBClient({ endpoint: dynamo.url, region: 'us-east-1', credentials });
-  const busClient = new SQSClient({ endpoint: sqsServer.url, region: 'us-east-1', credentials });
+  const sqs = new SQSClient({ endpoint: sqsServer.url, region: REGION, credentials: LOCAL_CREDENTIALS });
+  const busClient = new SQSClient({ endpoint: sqsServer.url, region: REGION, credentials: LOCAL_CREDENTIALS });
+  const ddb = new DynamoDBClient({ endpoint: dynamo.url, region: REGION, credentials: LOCAL_CREDENTIALS });
+  return {
+    emulator, sqsServer, sqs, busClient, ddb,
+    async stop() {
+      sqs.destroy();
+      busClient.destroy();
+      ddb.destroy();
+      await Promise.all([emulator, dynamo, sqsServer].map((s) => s.stop()));
+    },
+  };
+}
 
-  const queueUrls = {} as Record<QueueName, string>;
+interface Queues {
+  urls: Record<QueueName, string>;
+  dlqUrls: Record<QueueName, string>;
+  arn(queue: QueueName): string;
+}
+
+/** Phase 2: every queue with its DLQ and redrive policy (maxReceiveCount as the driver needs it). */
+async function createQueues(sqs: SQSClient, driver: SqsDriver, tag: string, options: HarnessOptions): Promise<Queues> {
+  const maxReceiveCount = options.maxReceiveCount ?? 5;
+  const urls = {} as Record<QueueName, string>;
   const dlqUrls = {} as Record<QueueName, string>;
   await Promise.all(
     ALL_QUEUES.map(async (q) => {
       dlqUrls[q] = (await sqs.send(new CreateQueueCommand({ QueueName: `${tag}-${q}-dlq` }))).QueueUrl!;
       const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrls[q], AttributeNames: ['QueueArn'] }));
-      queueUrls[q] = (
-        await sqs.send(
-          new CreateQueueCommand({
-            QueueName: `${tag}-${q}`,
-            Attributes: {
-              VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 60),
-              // x2: local-aws-sqs counts the ChangeMessageVisibility of each failed receive as a receive.
-              RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 2 * maxReceiveCount }),
-            },
-          }),
-        )
-      ).QueueUrl!;
+      const attributes = {
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 60),
+        RedrivePolicy: driver.redrivePolicy(Attributes!.QueueArn!, maxReceiveCount),
+      };
+      urls[q] = (await sqs.send(new CreateQueueCommand({ QueueName: `${tag}-${q}`, Attributes: attributes }))).QueueUrl!;
     }),
   );
-  const tableName = `${tag}-runs`;
-  await createRunsTable(ddb, tableName);
+  return { urls, dlqUrls, arn: (queue) => `arn:aws:sqs:${REGION}:000000000000:${tag}-${queue}` };
+}
 
-  // --- invocations and crashes -------------------------------------------------------------
+/** A killed invocation, as the SQS driver sees it: the whole batch failed. */
+class InvocationKilled extends Error {
+  constructor(readonly point: CrashPoint) {
+    super(`invocation killed at crash point ${point}`);
+    this.name = 'InvocationKilled';
+  }
+}
+
+interface CrashControl {
+  crashes: Harness['crashes'];
+  arm(point: CrashPoint, runId: string | undefined, times: number): void;
+  /** Runs `fn` as one invocation that a crash point can kill. */
+  invoke<R>(fn: () => Promise<R>): Promise<{ killed: true; point: CrashPoint } | { killed: false; value: R }>;
+  /** Calls made by a killed invocation never happen (its process is gone). */
+  freeze<T extends object>(target: T): T;
+  crashPoint: NonNullable<PipelineDeps['crashPoint']>;
+}
+
+/** Phase 3: invocations and crashes (see the header). */
+function crashControl(clock: VirtualClock): CrashControl {
   const als = new AsyncLocalStorage<Invocation>();
   const armed: Array<{ point: CrashPoint; runId?: string | undefined; remaining: number }> = [];
   const crashes: Harness['crashes'] = [];
+  return {
+    crashes,
+    arm(point, runId, times) {
+      armed.push({ point, runId, remaining: times });
+    },
+    async invoke(fn) {
+      const inv: Invocation = { killed: false };
+      const killed = new Promise<CrashPoint>((r) => (inv.onKill = r));
+      const work = als.run(inv, fn);
+      try {
+        return await Promise.race([work.then((value) => ({ killed: false as const, value })), killed.then((point) => ({ killed: true as const, point }))]);
+      } finally {
+        inv.onKill = undefined;
+      }
+    },
+    freeze(target) {
+      return new Proxy(target, {
+        get(t, p, receiver) {
+          const v = Reflect.get(t, p, receiver) as unknown;
+          if (typeof v !== 'function') return v;
+          return (...args: unknown[]) => {
+            if (als.getStore()?.killed) {
+              return typeof p === 'string' && p.startsWith('paginate') ? { [Symbol.asyncIterator]: () => ({ next: () => NEVER }) } : NEVER;
+            }
+            return (v as (...a: unknown[]) => unknown).apply(t, args);
+          };
+        },
+      });
+    },
+    async crashPoint(point, runId) {
+      const arm = armed.find((a) => a.point === point && (a.runId === undefined || a.runId === runId) && a.remaining > 0);
+      if (!arm) return;
+      arm.remaining--;
+      crashes.push({ point, runId, at: clock.now() });
+      const inv = als.getStore();
+      if (!inv?.onKill) throw new Error(`crash point ${point} hit outside a live invocation`);
+      inv.killed = true;
+      inv.point = point;
+      inv.onKill(point);
+      return NEVER;
+    },
+  };
+}
 
-  async function invoke<R>(fn: () => Promise<R>): Promise<{ killed: true; point: CrashPoint } | { killed: false; value: R }> {
-    const inv: Invocation = { killed: false };
-    const killed = new Promise<CrashPoint>((r) => (inv.onKill = r));
-    const work = als.run(inv, fn);
-    try {
-      return await Promise.race([work.then((value) => ({ killed: false as const, value })), killed.then((point) => ({ killed: true as const, point }))]);
-    } finally {
-      inv.onKill = undefined;
-    }
-  }
+interface Pipeline {
+  deps: PipelineDeps;
+  settings: PipelineSettings;
+  store: RunStore;
+  logs: LogEntry[];
+  log: Logger;
+  calls: CallEvent[];
+}
 
-  /** Calls made by a killed invocation never happen (its process is gone). */
-  function freeze<T extends object>(target: T): T {
-    return new Proxy(target, {
-      get(t, p, receiver) {
-        const v = Reflect.get(t, p, receiver) as unknown;
-        if (typeof v !== 'function') return v;
-        return (...args: unknown[]) => {
-          if (als.getStore()?.killed) {
-            return typeof p === 'string' && p.startsWith('paginate') ? { [Symbol.asyncIterator]: () => ({ next: () => NEVER }) } : NEVER;
-          }
-          return (v as (...a: unknown[]) => unknown).apply(t, args);
-        };
-      },
-    });
-  }
-
-  // --- the pipeline's adapters ---------------------------------------------------------------
+/** Phase 4: the pipeline's real adapters; the bus holds delayed sends on the virtual clock. */
+function pipelineDeps(
+  options: HarnessOptions, clock: VirtualClock, tag: string, backends: Backends, queues: Queues, tableName: string,
+  driver: SqsDriver, crashes: CrashControl,
+): Pipeline {
   const logs: LogEntry[] = [];
   const log: Logger = (level, msg, fields = {}) => {
     if (level !== 'info' || options.retainInfoLogs !== false) logs.push({ level, msg, fields });
     if (options.echoLogs && level !== 'info') console.log(JSON.stringify({ level, msg, ...fields }));
   };
   const calls: CallEvent[] = [];
-  const store = new DynamoRunStore(ddb, tableName, clock);
-  const sqsBus = new SqsBus(busClient, queueUrls);
-
-  /**
-   * Wake-ups instead of busy polling: every producer of messages is in this process (the bus below,
-   * sendRaw, the release of failed/held/late messages), so an idle worker sleeps until something is
-   * sent to its queue or nothing is in flight any more.
-   */
-  const waiters = new Map<QueueName, Array<() => void>>();
-  const notify = (queue?: QueueName): void => {
-    for (const [q, list] of waiters) {
-      if (queue !== undefined && q !== queue) continue;
-      waiters.set(q, []);
-      for (const w of list) w();
-    }
-  };
-  const nextSend = (queue: QueueName): Promise<void> =>
-    new Promise((resolve) => waiters.set(queue, [...(waiters.get(queue) ?? []), resolve]));
-
-  /** SQS DelaySeconds on the virtual clock: held here, sent when due (see drive). */
-  const held: Array<{ at: number; queue: QueueName; message: Message }> = [];
+  const store = new DynamoRunStore(backends.ddb, tableName, clock);
+  const sqsBus = new SqsBus(backends.busClient, queues.urls);
   const bus: MessageBus = {
     async send(queue, message, opts = {}) {
       const delay = Math.max(0, Math.min(900, Math.round(opts.delaySeconds ?? 0)));
       if (delay > 0) {
-        held.push({ at: clock.now() + delay * 1000, queue, message: structuredClone(message) });
+        const copy = structuredClone(message);
+        driver.hold(clock.now() + delay * 1000, queues.urls[queue], () => sqsBus.send(queue, copy));
         return;
       }
       await sqsBus.send(queue, message);
-      notify(queue);
+      driver.wake(queues.urls[queue]);
     },
   };
   const baseFactory = cbrFactory(
-    { CBR_ENDPOINT: emulator.url, IAM_ENDPOINT: emulator.url, CBR_TIMEOUT_MS: options.cbrTimeoutMs ?? 10_000 },
+    { CBR_ENDPOINT: backends.emulator.url, IAM_ENDPOINT: backends.emulator.url, CBR_TIMEOUT_MS: options.cbrTimeoutMs ?? 10_000 },
     async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }),
     {
       now: () => new Date(clock.now()),
@@ -380,220 +446,226 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const key = `${target.projectId}|${target.region}`;
     let c = frozenClients.get(key);
     if (!c) {
-      c = freeze(await baseFactory(target));
+      c = crashes.freeze(await baseFactory(target));
       frozenClients.set(key, c);
     }
     return c;
   };
-  const settings: PipelineSettings = { ...DEFAULT_SETTINGS, defaultRegion: DEMO.region, maxReceiveCount, ...options.settings };
+  const settings: PipelineSettings = { ...DEFAULT_SETTINGS, defaultRegion: DEMO.region, maxReceiveCount: options.maxReceiveCount ?? 5, ...options.settings };
   let tokens = 0;
   const deps: PipelineDeps = {
-    store: freeze(store),
-    bus: freeze(bus),
+    store: crashes.freeze(store),
+    bus: crashes.freeze(bus),
     clock,
     cbr,
     settings,
     newToken: () => `${tag}-t${++tokens}`,
-    async crashPoint(point, runId) {
-      const arm = armed.find((a) => a.point === point && (a.runId === undefined || a.runId === runId) && a.remaining > 0);
-      if (!arm) return;
-      arm.remaining--;
-      crashes.push({ point, runId, at: clock.now() });
-      const inv = als.getStore();
-      if (!inv?.onKill) throw new Error(`crash point ${point} hit outside a live invocation`);
-      inv.killed = true;
-      inv.point = point;
-      inv.onKill(point);
-      return NEVER;
-    },
+    crashPoint: crashes.crashPoint,
   };
+  return { deps, settings, store, logs, log, calls };
+}
 
-  // --- the handlers (the same bindings as functions/*.ts) -----------------------------------
+interface Handlers {
+  startRun: ReturnType<typeof startRunHandler>;
+  steps: Record<(typeof STEP_QUEUES)[number], SqsHandler>;
+  checkStatus: ReturnType<typeof checkStatusHandler>;
+  ctx: ReturnType<typeof makeContext>;
+}
+
+/** Phase 5: the handlers, with the same bindings as functions/*.ts. */
+function bindHandlers({ deps, log }: Pipeline, clock: VirtualClock): Handlers {
   const startRun = startRunHandler(deps, {
     webhookAuth: { keys: async () => [WEBHOOK_KEY], replay: new MemoryReplayGuard(clock), clock },
     publicBaseUrl: 'http://127.0.0.1',
     log,
   });
-  let webhooks = 0;
-  const steps: Record<(typeof STEP_QUEUES)[number], SqsHandler> = {
-    intake: startRun as unknown as SqsHandler,
-    vault: sqsStepHandler({ type: 'run.requested', step: 'create-vault', run: createVault }, deps, log),
-    resources: sqsStepHandler({ type: 'vault.ready', step: 'add-resources', run: addResources }, deps, log),
-    checkpoint: sqsStepHandler({ type: 'resources.bound', step: 'start-checkpoint', run: startCheckpoint }, deps, log),
-    share: sqsStepHandler({ type: 'checkpoint.finished', step: 'share-backup', run: shareBackups }, deps, log),
+  return {
+    startRun,
+    steps: {
+      intake: startRun as unknown as SqsHandler,
+      vault: sqsStepHandler({ type: 'run.requested', step: 'create-vault', run: createVault }, deps, log),
+      resources: sqsStepHandler({ type: 'vault.ready', step: 'add-resources', run: addResources }, deps, log),
+      checkpoint: sqsStepHandler({ type: 'resources.bound', step: 'start-checkpoint', run: startCheckpoint }, deps, log),
+      share: sqsStepHandler({ type: 'checkpoint.finished', step: 'share-backup', run: shareBackups }, deps, log),
+    },
+    checkStatus: checkStatusHandler(deps, log),
+    ctx: makeContext('cbr-flow-reliability'),
   };
-  const checkStatus = checkStatusHandler(deps, log);
-  const ctx = makeContext('cbr-flow-reliability');
+}
 
-  // --- the SQS event-source mapping ----------------------------------------------------------
-  const events: Message[] = [];
-  const runIds: string[] = [];
-  const lateCopies: Array<{ queue: QueueName; body: string; attributes: SqsMessage['MessageAttributes'] }> = [];
+interface DeliveryLayer {
+  stats: Harness['delivery'];
+  duplicates: DuplicatePolicy | undefined;
+  /** Late copies waiting to be re-sent (see `releaseLateCopies`). */
+  lateCopies(): number;
+  releaseLateCopies(): Promise<void>;
+}
+
+/** A Lambda record's message attributes as SendMessage takes them (for a late copy). */
+function sendAttributes(record: SQSRecord): Record<string, MessageAttributeValue> {
+  return Object.fromEntries(Object.entries(record.messageAttributes).map(([name, a]) => [name, {
+    DataType: a.dataType,
+    ...(a.stringValue !== undefined ? { StringValue: a.stringValue } : {}),
+    ...(a.binaryValue !== undefined ? { BinaryValue: Buffer.from(a.binaryValue, 'base64') } : {}),
+  }]));
+}
+
+/**
+ * Phase 6: the step queues' event-source mappings on the SQS driver, with the harness's faults on top:
+ * a killed invocation fails its whole batch, and duplicate / out-of-order delivery when `duplicates` is set.
+ */
+function deliveryLayer(
+  options: HarnessOptions, tag: string, sqs: SQSClient, queues: Queues, driver: SqsDriver, crashes: CrashControl, handlers: Handlers,
+): DeliveryLayer {
+  const stats = { received: 0, records: 0, extraCopies: 0, lateCopies: 0, invocations: 0, killed: 0 };
+  const late: Array<{ queue: QueueName; body: string; attributes: Record<string, MessageAttributeValue> }> = [];
   const copyIds = new Set<string>();
-  const delivery = { received: 0, records: 0, extraCopies: 0, lateCopies: 0, invocations: 0, killed: 0 };
   let random = seededRandom(1);
   let duplicates: DuplicatePolicy | undefined;
 
-  function toRecord(m: SqsMessage, queue: QueueName, copy = 0): SQSRecord {
-    const record = toSqsRecord(m, `arn:aws:sqs:us-east-1:000000000000:${tag}-${queue}`, 'us-east-1');
-    if (copy) record.messageId = `${record.messageId}#${copy}`;
-    // local-aws-sqs counts a visibility change as a receive too, so the queue's count runs at twice the
-    // real one (its redrive threshold is doubled to match); handlers see the real count.
-    record.attributes.ApproximateReceiveCount = String(Math.ceil(Number(record.attributes.ApproximateReceiveCount ?? '1') / 2));
-    return record;
-  }
-
-
-  async function receive(queue: QueueName): Promise<SqsMessage[]> {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrls[queue], MaxNumberOfMessages: batchSize, AttributeNames: ['All'], MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }),
-    );
-    return out.Messages ?? [];
-  }
-
-  /** Failed records: visible again now (see the header on local-aws-sqs's receive count). */
-  async function releaseMessages(queue: QueueName, messages: SqsMessage[]): Promise<void> {
-    for (let i = 0; i < messages.length; i += 10) {
-      const chunk = messages.slice(i, i + 10);
-      await sqs.send(
-        new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrls[queue], Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }),
-      );
-    }
-    if (messages.length > 0) notify(queue);
-  }
-
-  async function deleteMessages(queue: QueueName, messages: SqsMessage[]): Promise<void> {
-    for (let i = 0; i < messages.length; i += 10) {
-      const chunk = messages.slice(i, i + 10);
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrls[queue], Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }));
-    }
-  }
-
-  /** One Lambda invocation with `records`; the ids it failed (all of them when it was killed). */
-  async function invokeBatch(queue: (typeof STEP_QUEUES)[number], records: SQSRecord[]): Promise<Set<string>> {
-    delivery.invocations++;
-    delivery.records += records.length;
-    const result = await invoke(() => steps[queue]({ Records: records }, ctx));
+  /** One Lambda invocation with `records`; throws InvocationKilled when a crash point killed it. */
+  async function invokeStep(queue: (typeof STEP_QUEUES)[number], records: SQSRecord[]): Promise<SQSBatchResponse> {
+    stats.invocations++;
+    stats.records += records.length;
+    const result = await crashes.invoke(() => handlers.steps[queue]({ Records: records }, handlers.ctx));
     if (result.killed) {
-      delivery.killed++;
-      return new Set(records.map((r) => r.messageId));
+      stats.killed++;
+      throw new InvocationKilled(result.point);
     }
-    return new Set(result.value.batchItemFailures.map((f) => f.itemIdentifier));
+    return result.value;
   }
 
-  async function acknowledge(queue: QueueName, messages: SqsMessage[], failed: Set<string>): Promise<void> {
-    await Promise.all([deleteMessages(queue, messages.filter((m) => !failed.has(m.MessageId!))), releaseMessages(queue, messages.filter((m) => failed.has(m.MessageId!)))]);
-  }
-
-  async function processBatch(queue: (typeof STEP_QUEUES)[number], messages: SqsMessage[]): Promise<void> {
-    delivery.received += messages.length;
-    if (!duplicates) {
-      const failed = await invokeBatch(queue, messages.map((m) => toRecord(m, queue)));
-      await acknowledge(queue, messages, failed);
-      return;
-    }
-    // At-least-once, out of order: shuffle the batch; each message 2..3 deliveries in all, the extra
-    // ones in the same batch (concurrent), in a parallel invocation, or re-sent to the queue to arrive
-    // after later steps ran. Copies of copies are not copied again.
-    const primary = messages.map((m) => toRecord(m, queue));
+  /**
+   * At-least-once, out of order: shuffle the batch; each message 2..3 deliveries in all, the extra ones
+   * in the same batch (concurrent), in a parallel invocation, or re-sent to the queue to arrive after
+   * later steps ran. Copies of copies are not copied again. Only the first invocation answers for the
+   * batch (a copy's failure is not the message's).
+   */
+  async function deliverWithCopies(queue: (typeof STEP_QUEUES)[number], records: SQSRecord[], policy: DuplicatePolicy): Promise<SQSBatchResponse> {
+    const primary = [...records];
     const parallel: SQSRecord[] = [];
-    for (const m of messages) {
-      if (copyIds.has(m.MessageId!)) continue;
-      const copies = duplicates.minCopies + Math.floor(random() * (duplicates.maxCopies - duplicates.minCopies + 1));
+    for (const r of records) {
+      if (copyIds.has(r.messageId)) continue;
+      const copies = policy.minCopies + Math.floor(random() * (policy.maxCopies - policy.minCopies + 1));
       for (let c = 1; c < copies; c++) {
         const mode = random();
-        if (mode < 0.34) primary.push(toRecord(m, queue, c));
-        else if (mode < 0.67) parallel.push(toRecord(m, queue, c));
+        if (mode < 0.34) primary.push({ ...r, messageId: `${r.messageId}#${c}` });
+        else if (mode < 0.67) parallel.push({ ...r, messageId: `${r.messageId}#${c}` });
         else {
-          lateCopies.push({ queue, body: m.Body!, attributes: m.MessageAttributes });
-          delivery.lateCopies++;
+          late.push({ queue, body: r.body, attributes: sendAttributes(r) });
+          stats.lateCopies++;
         }
-        delivery.extraCopies++;
+        stats.extraCopies++;
       }
     }
     for (let i = primary.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
       [primary[i], primary[j]] = [primary[j]!, primary[i]!];
     }
-    const [failed] = await Promise.all([invokeBatch(queue, primary), parallel.length ? invokeBatch(queue, parallel) : Promise.resolve(new Set<string>())]);
-    await acknowledge(queue, messages, failed);
+    const [first] = await Promise.allSettled([invokeStep(queue, primary), parallel.length ? invokeStep(queue, parallel) : Promise.resolve(undefined)]);
+    if (first.status === 'rejected') throw first.reason;
+    const originals = new Set(records.map((r) => r.messageId));
+    return { batchItemFailures: first.value.batchItemFailures.filter((f) => originals.has(f.itemIdentifier)) };
   }
 
-  async function drainEvents(): Promise<number> {
-    let n = 0;
-    for (;;) {
-      const got = (await Promise.all([receive('events'), receive('events')])).flat();
-      if (got.length === 0) return n;
-      n += got.length;
-      for (const m of got) events.push(parseMessage(m.Body!));
-      await deleteMessages('events', got);
+  for (const queue of STEP_QUEUES) {
+    driver.add({
+      queueUrl: queues.urls[queue],
+      queueArn: queues.arn(queue),
+      queueName: `${tag}-${queue}`,
+      functionKey: queue,
+      batchSize: options.batchSize ?? 10,
+      maximumBatchingWindowInSeconds: 0,
+      reportBatchItemFailures: true,
+      pollers: options.pollers ?? 4,
+      invoke: async (event: SQSEvent) => {
+        stats.received += event.Records.length;
+        return duplicates ? deliverWithCopies(queue, event.Records, duplicates) : invokeStep(queue, event.Records);
+      },
+    });
+  }
+
+  return {
+    stats,
+    get duplicates() {
+      return duplicates;
+    },
+    set duplicates(policy) {
+      duplicates = policy;
+      if (policy) random = seededRandom(policy.seed);
+    },
+    lateCopies: () => late.length,
+    async releaseLateCopies() {
+      await Promise.all(
+        late.splice(0).map(async (c) => {
+          const out = await sqs.send(new SendMessageCommand({ QueueUrl: queues.urls[c.queue], MessageBody: c.body, MessageAttributes: c.attributes }));
+          copyIds.add(out.MessageId!);
+          driver.wake(queues.urls[c.queue]);
+        }),
+      );
+    },
+  };
+}
+
+/** Phase 7: what the tests drive: runs, pumps, sweeps, queue inspection (the virtual-time loop is phase 8). */
+function harnessHandle(h: {
+  clock: VirtualClock; tag: string; backends: Backends; driver: SqsDriver; queues: Queues; crashes: CrashControl;
+  pipeline: Pipeline; handlers: Handlers; delivery: DeliveryLayer; options: HarnessOptions;
+}): Harness {
+  const { clock, tag, backends, driver, queues, crashes, pipeline, handlers, delivery } = h;
+  const { sqs } = backends;
+  const { store } = pipeline;
+  const events: Message[] = [];
+  const runIds: string[] = [];
+  let webhooks = 0;
+
+  async function receive(queueUrl: string): Promise<SqsMessage[]> {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, AttributeNames: ['All'], MessageAttributeNames: ['All'], WaitTimeSeconds: 0, VisibilityTimeout: 60 }),
+    );
+    return out.Messages ?? [];
+  }
+
+  async function deleteMessages(queueUrl: string, messages: SqsMessage[]): Promise<void> {
+    for (let i = 0; i < messages.length; i += 10) {
+      const chunk = messages.slice(i, i + 10);
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }));
     }
   }
 
-  /**
-   * `pollers` independent workers per queue, like Lambda's pollers: each receives a batch, invokes the
-   * handler, acknowledges, and receives again; a worker stops when its queue is empty and no batch is in
-   * flight anywhere (nothing can produce more). Returns the records delivered.
-   */
+  /** The events queue has no function here: the harness reads it. */
+  async function drainEvents(): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const got = (await Promise.all([receive(queues.urls.events), receive(queues.urls.events)])).flat();
+      if (got.length === 0) return n;
+      n += got.length;
+      for (const m of got) events.push(parseMessage(m.Body!));
+      await deleteMessages(queues.urls.events, got);
+    }
+  }
+
   async function pump(): Promise<number> {
-    let delivered = 0;
-    let inFlight = 0;
-    const worker = async (queue: (typeof STEP_QUEUES)[number]): Promise<void> => {
-      for (;;) {
-        const woken = nextSend(queue); // registered before the receive, so no send is missed
-        const batch = await receive(queue);
-        if (batch.length === 0) {
-          if (inFlight === 0) {
-            notify(); // let the other idle workers see that nothing is in flight either
-            return;
-          }
-          await woken;
-          continue;
-        }
-        inFlight++;
-        try {
-          await processBatch(queue, batch);
-          delivered += batch.length;
-        } finally {
-          inFlight--;
-          if (inFlight === 0) notify();
-        }
-      }
-    };
-    await Promise.all(STEP_QUEUES.flatMap((q) => Array.from({ length: pollers }, () => worker(q))));
+    const delivered = await driver.pump();
     await drainEvents();
     return delivered;
   }
 
-  async function releaseLateCopies(): Promise<void> {
-    const copies = lateCopies.splice(0);
-    await Promise.all(
-      copies.map(async (c) => {
-        const out = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrls[c.queue], MessageBody: c.body, ...(c.attributes ? { MessageAttributes: c.attributes } : {}) }));
-        copyIds.add(out.MessageId!);
-        notify(c.queue);
-      }),
-    );
-  }
-
-  async function releaseHeld(): Promise<void> {
-    const now = clock.now();
-    const due = held.filter((h) => h.at <= now);
-    for (const d of due) held.splice(held.indexOf(d), 1);
-    await Promise.all(due.map((d) => sqsBus.send(d.queue, d.message)));
-  }
-
   async function depth(queue: QueueName, dlq = false): Promise<{ visible: number; invisible: number }> {
     const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: (dlq ? dlqUrls : queueUrls)[queue], AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({ QueueUrl: (dlq ? queues.dlqUrls : queues.urls)[queue], AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
     );
     return { visible: Number(Attributes?.ApproximateNumberOfMessages ?? 0), invisible: Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
+  }
+
+  async function stepQueueMessages(): Promise<number> {
+    return (await Promise.all(STEP_QUEUES.map((q) => depth(q)))).reduce((a, d) => a + d.visible + d.invisible, 0);
   }
 
   async function sweep(): Promise<SweepStat> {
     const started = performance.now();
     const at = clock.now();
-    const result = await invoke(() => checkStatus(makeScheduledEvent(new Date(at).toISOString()), ctx));
+    const result = await crashes.invoke(() => handlers.checkStatus(makeScheduledEvent(new Date(at).toISOString()), handlers.ctx));
     const ms = performance.now() - started;
     if (result.killed) return { at, ms, killed: true, due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0 };
     return { ...result.value, at, ms, killed: false };
@@ -610,30 +682,29 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return true;
   }
 
-  const harness: Harness = {
+  return {
     clock,
-    emulator,
-    deps,
-    settings,
+    emulator: backends.emulator,
+    deps: pipeline.deps,
+    settings: pipeline.settings,
     store,
     sqs,
-    queueUrls,
-    dlqUrls,
+    queueUrls: queues.urls,
+    dlqUrls: queues.dlqUrls,
     events,
-    logs,
-    calls,
-    crashes,
+    logs: pipeline.logs,
+    calls: pipeline.calls,
+    crashes: crashes.crashes,
     runIds,
-    delivery,
+    delivery: delivery.stats,
     get duplicates() {
-      return duplicates;
+      return delivery.duplicates;
     },
     set duplicates(policy) {
-      duplicates = policy;
-      if (policy) random = seededRandom(policy.seed);
+      delivery.duplicates = policy;
     },
     crashAt(point, opts = {}) {
-      armed.push({ point, runId: opts.runId, remaining: opts.times ?? 1 });
+      crashes.arm(point, opts.runId, opts.times ?? 1);
     },
     async startRun(body, opts = {}) {
       const text = JSON.stringify(body);
@@ -644,7 +715,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         body: text,
         headers: { 'content-type': 'application/json', ...signature, ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}) },
       });
-      const result = await invoke(() => startRun(event, ctx) as Promise<APIGatewayProxyStructuredResultV2>);
+      const result = await crashes.invoke(() => handlers.startRun(event, handlers.ctx) as Promise<APIGatewayProxyStructuredResultV2>);
       if (result.killed) return { crashed: true };
       const res = result.value;
       const parsed = JSON.parse(res.body ?? '{}') as { runId?: string };
@@ -653,54 +724,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     pump,
     sweep,
-    async drive(opts = {}) {
-      const ids = opts.runIds ?? runIds;
-      const startVirtual = clock.now();
-      const startReal = performance.now();
-      const maxVirtual = opts.maxVirtualMs ?? 6 * 3600_000;
-      const maxReal = opts.maxRealMs ?? 240_000;
-      const sweeps: SweepStat[] = [];
-      const finished = new Set<string>();
-      const spent = { pumpMs: 0, sweepMs: 0, waitMs: 0 };
-      const stats = (done: boolean): DriveStats => ({ virtualMs: clock.now() - startVirtual, realMs: performance.now() - startReal, ...spent, sweeps, done });
-      let nextSweep = Math.floor(clock.now() / 60_000) * 60_000 + 60_000;
-      for (;;) {
-        await releaseHeld();
-        const t0 = performance.now();
-        const n = await pump();
-        spent.pumpMs += performance.now() - t0;
-        if (n > 0) continue;
-        if (await allTerminal(ids, finished)) {
-          // Let stragglers (late copies, re-published events) play out, then stop.
-          if (lateCopies.length > 0) {
-            await releaseLateCopies();
-            continue;
-          }
-          const pending = (await Promise.all(STEP_QUEUES.map((q) => depth(q)))).some((d) => d.visible + d.invisible > 0);
-          if (!pending) return stats(true);
-        }
-        if (clock.now() - startVirtual > maxVirtual || performance.now() - startReal > maxReal) {
-          return stats(false);
-        }
-        // Failed messages come back after the (real) visibility timeout; time stands still meanwhile.
-        const invisible = (await Promise.all(STEP_QUEUES.map((q) => depth(q)))).reduce((a, d) => a + d.visible + d.invisible, 0);
-        if (invisible > 0) {
-          await sleep(50);
-          spent.waitMs += 50;
-          continue;
-        }
-        // Quiet: jump to the next event (a delayed message or the next minute's sweep).
-        await releaseLateCopies();
-        const nextHeld = held.reduce((m, h) => Math.min(m, h.at), Infinity);
-        clock.set(Math.min(nextSweep, nextHeld));
-        if (clock.now() >= nextSweep) {
-          const s = await sweep();
-          spent.sweepMs += s.ms;
-          sweeps.push(s);
-          nextSweep += 60_000;
-        }
-      }
-    },
+    drive: (opts = {}) => driveUntilDone({ clock, driver, delivery, pump, sweep, allTerminal, stepQueueMessages }, opts.runIds ?? runIds, opts),
     async run(runId) {
       const run = await store.get(runId);
       if (!run) throw new Error(`run ${runId} not found`);
@@ -709,7 +733,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async sendRaw(queue, body, attributes = {}) {
       const out = await sqs.send(
         new SendMessageCommand({
-          QueueUrl: queueUrls[queue],
+          QueueUrl: queues.urls[queue],
           MessageBody: body,
           MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
         }),
@@ -719,23 +743,75 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async drainDlq(queue) {
       const all: SqsMessage[] = [];
       for (;;) {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: dlqUrls[queue], MaxNumberOfMessages: 10, AttributeNames: ['All'], MessageAttributeNames: ['All'], WaitTimeSeconds: 0, VisibilityTimeout: 60 }),
-        );
-        if (!out.Messages?.length) return all;
-        all.push(...out.Messages);
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrls[queue], Entries: out.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        const got = await receive(queues.dlqUrls[queue]);
+        if (got.length === 0) return all;
+        all.push(...got);
+        await deleteMessages(queues.dlqUrls[queue], got);
       }
     },
     depth,
     async stop() {
-      sqs.destroy();
-      busClient.destroy();
-      ddb.destroy();
-      await Promise.all(servers.map((s) => s.stop()));
+      await driver.stop();
+      await backends.stop();
     },
   };
-  return harness;
+}
+
+/**
+ * Phase 8, the virtual-time loop: pump, sweep every virtual minute and jump time forward until the runs
+ * are terminal and nothing is left in the step queues (or a limit is hit).
+ */
+async function driveUntilDone(
+  h: {
+    clock: VirtualClock; driver: SqsDriver; delivery: DeliveryLayer;
+    pump(): Promise<number>; sweep(): Promise<SweepStat>;
+    allTerminal(ids: string[], finished: Set<string>): Promise<boolean>; stepQueueMessages(): Promise<number>;
+  },
+  ids: string[], opts: DriveOptions,
+): Promise<DriveStats> {
+  const { clock, driver, delivery, pump, sweep, allTerminal, stepQueueMessages } = h;
+  const startVirtual = clock.now();
+  const startReal = performance.now();
+  const maxVirtual = opts.maxVirtualMs ?? 6 * 3600_000;
+  const maxReal = opts.maxRealMs ?? 240_000;
+  const sweeps: SweepStat[] = [];
+  const finished = new Set<string>();
+  const spent = { pumpMs: 0, sweepMs: 0, waitMs: 0 };
+  const stats = (done: boolean): DriveStats => ({ virtualMs: clock.now() - startVirtual, realMs: performance.now() - startReal, ...spent, sweeps, done });
+  let nextSweep = Math.floor(clock.now() / 60_000) * 60_000 + 60_000;
+  for (;;) {
+    await driver.releaseDue();
+    const t0 = performance.now();
+    const n = await pump();
+    spent.pumpMs += performance.now() - t0;
+    if (n > 0) continue;
+    if (await allTerminal(ids, finished)) {
+      // Let stragglers (late copies, re-published events) play out, then stop.
+      if (delivery.lateCopies() > 0) {
+        await delivery.releaseLateCopies();
+        continue;
+      }
+      if ((await stepQueueMessages()) === 0) return stats(true);
+    }
+    if (clock.now() - startVirtual > maxVirtual || performance.now() - startReal > maxReal) {
+      return stats(false);
+    }
+    // Failed messages come back after the (real) visibility timeout; time stands still meanwhile.
+    if ((await stepQueueMessages()) > 0) {
+      await sleep(50);
+      spent.waitMs += 50;
+      continue;
+    }
+    // Quiet: jump to the next event (a delayed message or the next minute's sweep).
+    await delivery.releaseLateCopies();
+    clock.set(Math.min(nextSweep, driver.nextDueAt()));
+    if (clock.now() >= nextSweep) {
+      const s = await sweep();
+      spent.sweepMs += s.ms;
+      sweeps.push(s);
+      nextSweep += 60_000;
+    }
+  }
 }
 
 /** The emulator's objects that belong to `vaultIds`: vaults, checkpoints, top-level backups, members. */

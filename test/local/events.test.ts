@@ -29,7 +29,7 @@ import { parseMessage, type Message, type MessageType } from '../../lib/contract
 import { ScheduleTrigger } from '../../lib/contracts/schedule-trigger';
 import { runIdForKey, runIdForPlan } from '../../lib/pipeline/start-run';
 import { startLocalRuntime, type LocalRuntime, type QueueInfo } from '../../local/runtime';
-import { toSqsRecord } from '../../local/sqs-source';
+import { toSqsRecord } from '../../local/sqs-driver';
 import { LOCAL_PIPELINE_DEFAULTS, PROJECT_ROOT } from '../../local/stack';
 import { newWebhookKey, signedHeaders } from '../../local/webhook-keys';
 // Typed imports: tsc (npm test) checks that each sample has the @types/aws-lambda shape of its trigger.

@@ -4,7 +4,7 @@
  * DynamoDB). Only one file packages the fixture, so no two packagers share its .serverless/.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
@@ -25,6 +25,10 @@ let ddb: DynamoDBClient;
 const invocations: InvocationRecord[] = [];
 const logs: string[] = [];
 let readyMs = 0;
+// The system temp folder of this file's process, its own so other processes' entries do not count.
+const systemTmp = process.env.TMPDIR;
+let tmp: string;
+let tmpBefore: string[];
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -61,7 +65,10 @@ async function itemStatus(pk: string): Promise<string | undefined> {
 }
 
 beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'cbr-flow-tmp-'));
+  process.env.TMPDIR = tmp;
   dataDir = mkdtempSync(join(tmpdir(), 'cbr-flow-local-'));
+  tmpBefore = readdirSync(tmp);
   const t0 = Date.now();
   runtime = await startLocalRuntime({
     serviceDir,
@@ -82,7 +89,12 @@ afterAll(async () => {
   await runtime?.stop();
   sqs?.destroy();
   ddb?.destroy();
+  // A start (osls package included) and stop leave nothing in the temp folder but the data folder.
+  const tmpAfter = readdirSync(tmp);
   rmSync(dataDir, { recursive: true, force: true });
+  if (systemTmp === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = systemTmp;
+  rmSync(tmp, { recursive: true, force: true });
+  expect(tmpAfter).toEqual(tmpBefore);
 });
 
 describe('local runtime on the fixture service', () => {

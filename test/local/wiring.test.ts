@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalRuntimeError } from '../../local/errors';
 import { buildHttpEvent, matchRoute, toHttpResponse } from '../../local/http-api';
 import { parseScheduleExpression } from '../../local/schedule';
-import { interpretBatchResponse } from '../../local/sqs-source';
+import { interpretBatchResponse } from '../../local/sqs-driver';
 import { buildServiceModel, resolveIntrinsics, type LocalResolver } from '../../local/template';
 import type { RouteDef } from '../../local/template';
 

@@ -11,7 +11,7 @@ import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent, SQS
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, startEmulator, type Emulator } from '../../../emulator/index';
 import { startLocalDynamo, startLocalSqs, type LocalServer } from '../../../local/servers';
-import { toSqsRecord } from '../../../local/sqs-source';
+import { toSqsRecord } from '../../../local/sqs-driver';
 import { parseMessage } from '../../../lib/contracts';
 import { QUEUE_NAMES, type QueueName } from '../../../lib/ports';
 import { createRunsTable } from '../../../lib/store/dynamodb/table';
