@@ -66,6 +66,16 @@ describe('serverless.yml agrees with the code', () => {
     expect(t.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
   });
 
+  it('the runs table and every DLQ survive stack removal and replacement; the table is deletion-protected with PITR', () => {
+    const table = resources.RunsTable!;
+    expect(table).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(table.Properties).toMatchObject({ DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
+    for (const queue of QUEUE_NAMES) {
+      const dlq = resources[QUEUE_LOGICAL_IDS[queue].replace('Queue', 'DLQ')]!;
+      expect(dlq, queue).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
   it('environment variables are exactly ones the config schema reads; no CloudFormation intrinsics in the local stage', () => {
     const known = Object.keys(Config.shape);
     for (const key of Object.keys(sls.provider.environment)) {
