@@ -46,6 +46,32 @@ export interface SweepResult {
   errors: number;
   /** Finished runs whose run.finished was published again (their announcer had died). */
   announced?: number;
+  /** True when another sweep held the sweep lease, so this one did nothing. */
+  skipped?: boolean;
+}
+
+/** The sweep lease's key in the store's lease space (vault-name leases start with a 32-hex project id). */
+export const SWEEP_LEASE_KEY = 'sweep#check-status';
+
+/**
+ * One sweep at a time without reserved concurrency: a sweep first takes the sweep lease (a conditional
+ * write with an expiry, the same lease the vault names use) and gives it back when done; a sweep that
+ * finds it held does nothing. A sweep killed by its timeout holds it for at most `sweepLeaseMs`.
+ */
+export async function checkStatusExclusive(deps: PipelineDeps, log: Logger = jsonLogger): Promise<SweepResult> {
+  const holder = deps.newToken();
+  const { acquired, lease } = await deps.store.acquireLease(SWEEP_LEASE_KEY, holder, deps.clock.now(), deps.settings.sweepLeaseMs);
+  if (!acquired) {
+    log('warn', 'check-status: another sweep holds the sweep lease; this one skipped', { leaseUntil: new Date(lease.leaseUntil).toISOString() });
+    return { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0, skipped: true };
+  }
+  try {
+    return await checkStatus(deps, log);
+  } finally {
+    await deps.store.releaseLease(SWEEP_LEASE_KEY, holder, deps.clock.now()).catch((error: unknown) => {
+      log('error', 'check-status: releasing the sweep lease failed (it expires by itself)', errorFields(error));
+    });
+  }
 }
 
 type Found = Map<string, Map<string, BackupRef>>;

@@ -25,6 +25,8 @@ export interface PipelineSettings {
   checkConcurrency: number;
   maxRunsPerSweep: number;
   backupPageSize: number;
+  /** The sweep lease: one checker sweep at a time; must exceed the check-status function timeout. */
+  sweepLeaseMs: number;
   /** Finished runs are kept this long (DynamoDB TTL). */
   runTtlDays: number;
   /** SQS maxReceiveCount of the step queues: the last failed receive fails the run (DLQ). */
@@ -46,6 +48,7 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   checkConcurrency: 8,
   maxRunsPerSweep: 20_000,
   backupPageSize: 500,
+  sweepLeaseMs: 60_000,
   runTtlDays: 30,
   maxReceiveCount: 5,
 };
