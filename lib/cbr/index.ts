@@ -8,6 +8,7 @@ export type { SigningCredentials, SignableRequest, SignatureHeaders, CanonicalRe
 export { CbrApiError, CbrValidationError } from './errors';
 export type { CbrErrorKind } from './errors';
 export type { CallEvent, RetryOptions } from './http';
+export { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './http';
 export { CBR_REGIONS, isKnownRegion } from './regions';
 export { isCbrId, isProjectId } from './ids';
 export { parseCbrTimestamp, cbrTimestampMs } from './time';

@@ -86,6 +86,11 @@ export interface PipelineDeps {
   clock: Clock;
   cbr: CbrFactory;
   settings: PipelineSettings;
+  /**
+   * Time a CBR call needs left in the invocation before it may start (lib/pipeline/deadline.ts); set by
+   * the CBR wiring from the client's timeout and retry settings; unset = no deadline check.
+   */
+  cbrCallBudgetMs?: number | undefined;
   /** A fresh random token per invocation (lease/claim holder). */
   newToken: () => string;
   /**

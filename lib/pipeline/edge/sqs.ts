@@ -15,6 +15,7 @@ import type { Step } from '../../store/run';
 import type { StepOutcome } from '../common';
 import type { IntakeDeps } from '../../wiring/deps';
 import { errorFields, jsonLogger, type Logger } from '../../wiring/log';
+import { withInvocationDeadline } from '../deadline';
 import { recordDeliveryFailure } from '../record-failure';
 
 export interface StepBinding<T extends MessageType, D extends IntakeDeps> {
@@ -68,10 +69,11 @@ function knownRunId(record: SQSRecord): string | undefined {
 }
 
 export function sqsStepHandler<T extends MessageType, D extends IntakeDeps>(binding: StepBinding<T, D>, deps: D | (() => D), log: Logger = jsonLogger) {
-  const processRecord = sqsRecordProcessor(binding, deps, log);
   return middy<SQSEvent, SQSBatchResponse>()
     .use(sqsPartialBatchFailure({ logger: () => {} })) // failures are logged per record above
-    .handler(async (event) => {
+    .handler(async (event, context) => {
+      // No CBR call starts that cannot finish in this invocation's remaining time (deadline.ts).
+      const processRecord = sqsRecordProcessor(binding, withInvocationDeadline(typeof deps === 'function' ? deps() : deps, context), log);
       // The middleware turns these settled results into { batchItemFailures }.
       const settled = await Promise.allSettled(event.Records.map(processRecord));
       return settled as unknown as SQSBatchResponse;
