@@ -21,6 +21,7 @@
  */
 import { buildMessage, type MessageOf } from '../contracts';
 import type { BackupQuery, CbrApi, QueueName } from '../ports';
+import { cbrTimestampMs } from '../cbr/time';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, type BackupRef, type CheckpointRecord, type RunRecord } from '../store/run';
 import { resourcesBoundMessage } from './add-resources';
@@ -79,7 +80,7 @@ type Found = Map<string, Map<string, BackupRef>>;
 export function checkpointFinishedMessage(run: RunRecord, now: number, attempt = 1): MessageOf<'checkpoint.finished'> {
   const checkpoints = run.checkpoints
     .filter((c): c is CheckpointRecord & { id: string } => c.id !== undefined && c.status !== 'intent' && c.status !== 'protecting')
-    .map((c) => ({ id: c.id, seq: c.seq, status: c.status as 'available' | 'error' | 'partial' | 'empty', backups: c.backups }));
+    .map((c) => ({ id: c.id, seq: c.seq, status: c.status as 'available' | 'error' | 'partial' | 'empty', backups: c.backups.map(({ id, resourceId, resourceType, status }) => ({ id, resourceId, resourceType, status })) }));
   return buildMessage('checkpoint.finished', { runId: run.runId, occurredAt: now, attempt, key: 'finished', data: { checkpoints } });
 }
 
@@ -112,7 +113,8 @@ async function fetchFinishedBackups(cbr: CbrApi, vaultId: string, pending: Check
     const byResource = found.get(b.checkpoint_id);
     if (!byResource || (b.status !== 'available' && b.status !== 'error')) continue;
     const before = byResource.size;
-    byResource.set(b.resource_id, { id: b.id, resourceId: b.resource_id, resourceType: b.resource_type ?? 'unknown', status: b.status });
+    const availableAt = b.status === 'available' && b.updated_at ? cbrTimestampMs(b.updated_at) : undefined;
+    byResource.set(b.resource_id, { id: b.id, resourceId: b.resource_id, resourceType: b.resource_type ?? 'unknown', status: b.status, ...(availableAt !== undefined ? { availableAt } : {}) });
     if (byResource.size > before && byResource.size === expected.get(b.checkpoint_id)) {
       if (--unresolved === 0) break;
     }

@@ -1,4 +1,5 @@
 import type { CbrFactory, Clock, MessageBus, RunStore } from '../ports';
+import type { RunMetrics } from './metrics';
 
 /** Tunables of the pipeline (lib/config.ts maps the environment onto these). */
 export interface PipelineSettings {
@@ -91,6 +92,8 @@ export interface PipelineDeps {
    * the CBR wiring from the client's timeout and retry settings; unset = no deadline check.
    */
   cbrCallBudgetMs?: number | undefined;
+  /** Run metrics (EMF, lib/wiring/metrics.ts); unset = none. */
+  metrics?: RunMetrics | undefined;
   /** A fresh random token per invocation (lease/claim holder). */
   newToken: () => string;
   /**

@@ -54,6 +54,7 @@ import { checkStatusHandler } from '../../lib/pipeline/edge/check-status';
 import { sqsStepHandler } from '../../lib/pipeline/edge/sqs';
 import { startRunHandler } from '../../lib/pipeline/edge/start-run';
 import type { Logger, LogLevel } from '../../lib/wiring/log';
+import { emfMetrics } from '../../lib/wiring/metrics';
 import { shareBackups } from '../../lib/pipeline/share-backup';
 import { startCheckpoint } from '../../lib/pipeline/start-checkpoint';
 import type { CbrApi, CbrFactory, MessageBus, QueueName, RunStore } from '../../lib/ports';
@@ -216,6 +217,8 @@ export interface Harness {
   readonly events: Message[];
   /** Every log line of every handler. */
   readonly logs: LogEntry[];
+  /** Every EMF metrics document the handlers wrote (stage 'harness'). */
+  readonly emf: Array<Record<string, unknown>>;
   /** One entry per CBR HTTP attempt (the client's onCall). */
   readonly calls: CallEvent[];
   /** Crash points hit so far. */
@@ -324,6 +327,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   // --- the pipeline's adapters ---------------------------------------------------------------
   const logs: LogEntry[] = [];
+  const emf: Array<Record<string, unknown>> = [];
   const log: Logger = (level, msg, fields = {}) => {
     if (level !== 'info' || options.retainInfoLogs !== false) logs.push({ level, msg, fields });
     if (options.echoLogs && level !== 'info') console.log(JSON.stringify({ level, msg, ...fields }));
@@ -394,6 +398,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     cbr,
     settings,
     newToken: () => `${tag}-t${++tokens}`,
+    metrics: emfMetrics('harness', (line) => emf.push(JSON.parse(line) as Record<string, unknown>), () => clock.now()),
     async crashPoint(point, runId) {
       const arm = armed.find((a) => a.point === point && (a.runId === undefined || a.runId === runId) && a.remaining > 0);
       if (!arm) return;
@@ -621,6 +626,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dlqUrls,
     events,
     logs,
+    emf,
     calls,
     crashes,
     runIds,
