@@ -120,6 +120,17 @@ describe('serverless.yml agrees with the code', () => {
     expect(sls.provider.environment.CBR_CREDENTIALS_JSON).toBeUndefined();
   });
 
+  it('HTTP API throttled and access-logged; explicit region; no version pile-up', () => {
+    expect(sls.provider.region).toMatch(/^\$\{opt:region, '[a-z]{2}-[a-z]+-\d'\}$/);
+    expect(sls.provider.versionFunctions).toBe(false);
+    const format = JSON.parse(sls.provider.logs.httpApi.format) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', status: '$context.status', ip: '$context.identity.sourceIp' });
+    const route = sls.resources.extensions.HttpApiStage.Properties.DefaultRouteSettings;
+    expect(route).toEqual({ ThrottlingRateLimit: '${self:custom.httpApiThrottle.rateLimit}', ThrottlingBurstLimit: '${self:custom.httpApiThrottle.burstLimit}' });
+    expect(sls.custom.httpApiThrottle.rateLimit).toBeGreaterThan(0);
+    expect(sls.custom.httpApiThrottle.burstLimit).toBeGreaterThanOrEqual(sls.custom.httpApiThrottle.rateLimit);
+  });
+
   it('runtime, architecture and bundle format (IAM: test/contract/iam.test.ts)', () => {
     expect(sls.provider).toMatchObject({ runtime: 'nodejs22.x', architecture: 'arm64' });
     expect(sls.custom.esbuild).toMatchObject({ format: 'cjs', outputFileExtension: '.cjs', exclude: ['@aws-sdk/*'] });
