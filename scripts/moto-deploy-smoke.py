@@ -26,7 +26,7 @@ import boto3
 from botocore.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REGION = "ap-southeast-1"  # serverless.yml provider.region
+REGION = "us-east-1"  # serverless.yml provider.region
 STAGE = "dev"
 STACK = f"cbr-flow-{STAGE}"
 # Resource types moto 5.2's CloudFormation does not create (it accepts the template and skips them); they
