@@ -55,6 +55,8 @@ export const Config = z
     CHECK_CONCURRENCY: int(1, 256, 8),
     CHECK_MAX_RUNS: int(1, 100_000, 20_000),
     CHECK_PAGE_SIZE: int(1, 1000, 500),
+    /** The checker's sweep lease (one sweep at a time, instead of reserved concurrency); > its function timeout. */
+    CHECK_LEASE_SECONDS: int(10, 900, 60),
     CHECK_FIRST_DELAY_SECONDS: int(0, 3600, 30),
     CHECK_BASE_DELAY_SECONDS: int(1, 3600, 30),
     CHECK_MAX_DELAY_SECONDS: int(1, 86_400, 300),
@@ -118,6 +120,7 @@ export function settingsFrom(config: Config): PipelineSettings {
     checkConcurrency: config.CHECK_CONCURRENCY,
     maxRunsPerSweep: config.CHECK_MAX_RUNS,
     backupPageSize: config.CHECK_PAGE_SIZE,
+    sweepLeaseMs: config.CHECK_LEASE_SECONDS * 1000,
     runTtlDays: config.RUN_TTL_DAYS,
     maxReceiveCount: config.MAX_RECEIVE_COUNT,
   };

@@ -34,6 +34,7 @@ export interface CbrBackupView {
   resource_type?: string | null | undefined;
   status: string;
   parent_id?: string | null | undefined;
+  updated_at?: string | null | undefined;
 }
 export interface CbrVaultOrder { orderId?: string | null | undefined; resourceId?: string | null | undefined }
 export interface CbrMemberView { id?: string | null | undefined; status?: string | null | undefined; dest_project_id?: string | null | undefined }

@@ -21,6 +21,7 @@
  */
 import { buildMessage, type MessageOf } from '../contracts';
 import type { BackupQuery, CbrApi, QueueName } from '../ports';
+import { cbrTimestampMs } from '../cbr/time';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, type BackupRef, type CheckpointRecord, type RunRecord } from '../store/run';
 import { resourcesBoundMessage } from './add-resources';
@@ -48,6 +49,32 @@ export interface SweepResult {
   errors: number;
   /** Finished runs whose run.finished was published again (their announcer had died). */
   announced?: number;
+  /** True when another sweep held the sweep lease, so this one did nothing. */
+  skipped?: boolean;
+}
+
+/** The sweep lease's key in the store's lease space (vault-name leases start with a 32-hex project id). */
+export const SWEEP_LEASE_KEY = 'sweep#check-status';
+
+/**
+ * One sweep at a time without reserved concurrency: a sweep first takes the sweep lease (a conditional
+ * write with an expiry, the same lease the vault names use) and gives it back when done; a sweep that
+ * finds it held does nothing. A sweep killed by its timeout holds it for at most `sweepLeaseMs`.
+ */
+export async function checkStatusExclusive(deps: PipelineDeps, log: Logger = jsonLogger): Promise<SweepResult> {
+  const holder = deps.newToken();
+  const { acquired, lease } = await deps.store.acquireLease(SWEEP_LEASE_KEY, holder, deps.clock.now(), deps.settings.sweepLeaseMs);
+  if (!acquired) {
+    log('warn', 'check-status: another sweep holds the sweep lease; this one skipped', { leaseUntil: new Date(lease.leaseUntil).toISOString() });
+    return { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0, skipped: true };
+  }
+  try {
+    return await checkStatus(deps, log);
+  } finally {
+    await deps.store.releaseLease(SWEEP_LEASE_KEY, holder, deps.clock.now()).catch((error: unknown) => {
+      log('error', 'check-status: releasing the sweep lease failed (it expires by itself)', errorFields(error));
+    });
+  }
 }
 
 /** Finished backups per checkpoint (by resource), and statuses no CBR reference lists, per checkpoint. */
@@ -59,7 +86,7 @@ const KNOWN_BACKUP_STATUSES: ReadonlySet<string> = new Set(['available', 'protec
 export function checkpointFinishedMessage(run: RunRecord, now: number, attempt = 1): MessageOf<'checkpoint.finished'> {
   const checkpoints = run.checkpoints
     .filter((c): c is CheckpointRecord & { id: string } => c.id !== undefined && c.status !== 'intent' && c.status !== 'protecting')
-    .map((c) => ({ id: c.id, seq: c.seq, status: c.status as 'available' | 'error' | 'partial' | 'empty', backups: c.backups }));
+    .map((c) => ({ id: c.id, seq: c.seq, status: c.status as 'available' | 'error' | 'partial' | 'empty', backups: c.backups.map(({ id, resourceId, resourceType, status }) => ({ id, resourceId, resourceType, status })) }));
   return buildMessage('checkpoint.finished', { runId: run.runId, occurredAt: now, attempt, key: 'finished', data: { checkpoints } });
 }
 
@@ -93,7 +120,8 @@ async function fetchFinishedBackups(cbr: CbrApi, vaultId: string, pending: Check
     }
     if (!byResource || (b.status !== 'available' && b.status !== 'error')) continue;
     const before = byResource.size;
-    byResource.set(b.resource_id, { id: b.id, resourceId: b.resource_id, resourceType: b.resource_type ?? 'unknown', status: b.status });
+    const availableAt = b.status === 'available' && b.updated_at ? cbrTimestampMs(b.updated_at) : undefined;
+    byResource.set(b.resource_id, { id: b.id, resourceId: b.resource_id, resourceType: b.resource_type ?? 'unknown', status: b.status, ...(availableAt !== undefined ? { availableAt } : {}) });
     if (byResource.size > before && byResource.size === expected.get(b.checkpoint_id)) {
       if (--unresolved === 0) break;
     }

@@ -66,9 +66,12 @@ export function runFinishedMessage(run: RunRecord, now: number): MessageOf<'run.
  * consumers drop), then take the run out of the due index. A crash in between leaves it pending, and
  * the checker announces it again.
  */
-export async function publishFinished(deps: Pick<IntakeDeps, 'bus' | 'clock' | 'store'>, run: RunRecord): Promise<void> {
+export async function publishFinished(deps: Pick<IntakeDeps, 'bus' | 'clock' | 'store' | 'metrics'>, run: RunRecord): Promise<void> {
   await deps.bus.send('events', runFinishedMessage(run, deps.clock.now()));
-  if (run.announcePending) await deps.store.markAnnounced(run.runId);
+  if (!run.announcePending) return;
+  // First announcement of this end (a re-announce after a crash before markAnnounced may count it twice).
+  deps.metrics?.ended(run);
+  await deps.store.markAnnounced(run.runId);
 }
 
 /** The error as a run shows it: CBR code and request id when CBR said no. */

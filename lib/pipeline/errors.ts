@@ -24,3 +24,13 @@ export class AnswerMissingFieldError extends AppError {
     super(`${operation} answer lacks ${field}: ${detail}`, { retryable: false });
   }
 }
+
+/** A step that must be retried on the message's next delivery (e.g. a CBR call that cannot finish in time). */
+export class StepRetryError extends AppError {
+  override readonly name = 'StepRetryError';
+  readonly code: string;
+  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause, retryable: true });
+    this.code = code;
+  }
+}

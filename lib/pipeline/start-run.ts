@@ -75,6 +75,7 @@ export async function startRun(deps: IntakeDeps, input: StartRunInput): Promise<
   addEvent(run, now, 'create-vault', 'requested', `via ${input.source.kind}${input.source.plan ? ` (plan ${input.source.plan})` : ''}`);
 
   const outcome = await deps.store.create(run);
+  if (outcome === 'created') deps.metrics?.started(run);
   const current = outcome === 'created' ? run : await deps.store.get(runId);
   if (!current) throw new ValidationError('runId', `run ${runId} exists but has expired; use another id`);
   await deps.crashPoint?.('start-run:after-record', runId);

@@ -87,6 +87,8 @@ export function scheduleEventOf(plan: Plan, service: string) {
       rate: [cronToAws(plan.cron)],
       timezone: plan.timezone,
       enabled: plan.enabled,
+      // Scheduler's own role (serverless.yml SchedulerRole: invoke start-run, aws:SourceAccount condition).
+      roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
       input: {
         source: 'cbr-flow.plan',
         plan: plan.name,

@@ -45,6 +45,8 @@ export const BackupRef = z.object({
   resourceId: z.string(),
   resourceType: z.string(),
   status: z.enum(['available', 'error']),
+  /** When CBR last updated the backup (its available time), epoch ms; for the AvailableToDetected metric. */
+  availableAt: z.number().optional(),
 });
 export type BackupRef = z.infer<typeof BackupRef>;
 

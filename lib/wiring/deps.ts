@@ -1,4 +1,5 @@
 import type { CbrFactory, Clock, MessageBus, RunStore } from '../ports';
+import type { RunMetrics } from './metrics';
 
 /** Tunables of the pipeline (lib/config.ts maps the environment onto these). */
 export interface PipelineSettings {
@@ -25,6 +26,8 @@ export interface PipelineSettings {
   checkConcurrency: number;
   maxRunsPerSweep: number;
   backupPageSize: number;
+  /** The sweep lease: one checker sweep at a time; must exceed the check-status function timeout. */
+  sweepLeaseMs: number;
   /** Finished runs are kept this long (DynamoDB TTL). */
   runTtlDays: number;
   /** SQS maxReceiveCount of the step queues: the last failed receive fails the run (DLQ). */
@@ -46,6 +49,7 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   checkConcurrency: 8,
   maxRunsPerSweep: 20_000,
   backupPageSize: 500,
+  sweepLeaseMs: 60_000,
   runTtlDays: 30,
   maxReceiveCount: 5,
 };
@@ -83,6 +87,13 @@ export interface PipelineDeps {
   clock: Clock;
   cbr: CbrFactory;
   settings: PipelineSettings;
+  /**
+   * Time a CBR call needs left in the invocation before it may start (lib/pipeline/deadline.ts); set by
+   * the CBR wiring from the client's timeout and retry settings; unset = no deadline check.
+   */
+  cbrCallBudgetMs?: number | undefined;
+  /** Run metrics (EMF, lib/wiring/metrics.ts); unset = none. */
+  metrics?: RunMetrics | undefined;
   /** A fresh random token per invocation (lease/claim holder). */
   newToken: () => string;
   /**

@@ -4,6 +4,8 @@
  * one read). The first read starts at cold start (module load) so the first record does not wait for
  * Secrets Manager serially; a failed read is retried by the next call.
  */
+import { DEFAULT_RETRY } from '../cbr/http';
+import { callBudgetMs } from '../pipeline/deadline';
 import { cbrFactory } from './cbr-factory';
 import { credentialsLoader } from './credentials';
 import type { PipelineDeps } from './deps';
@@ -15,4 +17,9 @@ credentials.get().catch((error: unknown) => {
   log('error', 'CBR credentials could not be loaded at cold start', { error: (error as Error).name, message: (error as Error).message });
 });
 
-export const pipelineDeps: PipelineDeps = { ...intakeDeps, cbr: cbrFactory(config, () => credentials.get()) };
+// The clients use DEFAULT_RETRY and CBR_TIMEOUT_MS (cbr-factory.ts): a step starts no call that cannot finish in time.
+export const pipelineDeps: PipelineDeps = {
+  ...intakeDeps,
+  cbr: cbrFactory(config, () => credentials.get()),
+  cbrCallBudgetMs: callBudgetMs({ timeoutMs: config.CBR_TIMEOUT_MS, ...DEFAULT_RETRY }),
+};

@@ -12,6 +12,7 @@ import { SqsBus } from '../queue/sqs';
 import { DynamoRunStore } from '../store/dynamodb/store';
 import type { IntakeDeps } from './deps';
 import { leveledLogger } from './log';
+import { emfMetrics } from './metrics';
 
 export const config = loadConfig(process.env);
 export const log = leveledLogger(config.LOG_LEVEL);
@@ -21,4 +22,4 @@ const dynamoClient = new DynamoDBClient({ region, ...(config.AWS_ENDPOINT_URL_DY
 export const store = new DynamoRunStore(dynamoClient, config.TABLE_NAME, systemClock);
 export const bus = new SqsBus(new SQSClient({ region, ...(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS } : {}) }), queueUrls(config));
 
-export const intakeDeps: IntakeDeps = { store, bus, clock: systemClock, settings: settingsFrom(config), newToken: newUuid };
+export const intakeDeps: IntakeDeps = { store, bus, clock: systemClock, settings: settingsFrom(config), newToken: newUuid, metrics: emfMetrics(config.STAGE) };

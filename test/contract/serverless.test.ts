@@ -8,14 +8,19 @@ import { parsePlanFile, scheduleEventOf } from '../../lib/plans/plans';
 import { renderSchedules, spliceSchedules } from '../../lib/plans/sync';
 import { QUEUE_NAMES } from '../../lib/ports';
 import { RUNS_TABLE_SCHEMA, TTL_ATTRIBUTE } from '../../lib/store/dynamodb/table';
+import { resolveRateLimitSettings } from '../../lib/cbr/rate-limit';
 
 const root = join(import.meta.dirname, '../..');
 const text = readFileSync(join(root, 'serverless.yml'), 'utf8');
 const plansText = readFileSync(join(root, 'plans/plans.yml'), 'utf8');
 type Yaml = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form YAML document
 const sls = parse(text) as Yaml;
-const fns = sls.functions as Record<string, { handler: string; events: Yaml[] }>;
+const fns = sls.functions as Record<string, { handler: string; events: Yaml[]; timeout?: number }>;
 const resources = sls.resources.Resources as Record<string, Yaml>;
+/** `${self:custom.x}` -> the custom value (the only variable form these settings use). */
+const custom = (v: unknown): unknown => (typeof v === 'string' && /^\$\{self:custom\.(\w+)\}$/.test(v) ? sls.custom[v.slice(14, -1)] : v);
+/** Functions that call CBR: their handler imports the CBR wiring. */
+const cbrCalling = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('wiring/runtime-cbr'));
 
 describe('serverless.yml agrees with the code', () => {
   it('plan schedules are exactly what plans/plans.yml generates (no drift)', () => {
@@ -66,6 +71,45 @@ describe('serverless.yml agrees with the code', () => {
     expect(t.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
   });
 
+  it('the runs table and every DLQ survive stack removal and replacement; the table is deletion-protected with PITR', () => {
+    const table = resources.RunsTable!;
+    expect(table).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(table.Properties).toMatchObject({ DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
+    for (const queue of QUEUE_NAMES) {
+      const dlq = resources[QUEUE_LOGICAL_IDS[queue].replace('Queue', 'DLQ')]!;
+      expect(dlq, queue).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
+  it('no reserved concurrency; maximumConcurrency on every SQS mapping fits the per-project CBR rate with per-container buckets', () => {
+    for (const [name, fn] of Object.entries(fns)) expect((fn as Yaml).reservedConcurrency, name).toBeUndefined();
+    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'create-vault', 'share-backup', 'start-checkpoint']);
+    const R = Number(sls.custom.cbrProjectRps);
+    const r = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_RPS));
+    const burst = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_BURST));
+    expect(r).toBe(sls.custom.cbrContainerRps);
+    // The values the client's token bucket gets are ones it accepts (lib/cbr/rate-limit.ts).
+    expect(resolveRateLimitSettings({ ratePerSecond: r, burst })).toMatchObject({ ratePerSecond: r, burst });
+    const stepMappings = cbrCalling.filter((n) => n !== 'check-status');
+    const derived = Math.floor(R / r / (stepMappings.length + 1));
+    expect(derived, 'cbrProjectRps too low for the SQS minimum of 2 per mapping: raise it or lower cbrContainerRps').toBeGreaterThanOrEqual(2);
+    expect(sls.custom.cbrStepConcurrency).toBe(derived);
+    let containers = 1; // the checker: one sweep at a time (sweep lease)
+    for (const [name, fn] of Object.entries(fns)) {
+      for (const e of fn.events.filter((e) => e.sqs)) {
+        const mc = Number(custom(e.sqs.maximumConcurrency));
+        expect(mc, `${name} maximumConcurrency`).toBeGreaterThanOrEqual(2);
+        expect(mc, `${name} maximumConcurrency`).toBeLessThanOrEqual(1000);
+        if (cbrCalling.includes(name)) {
+          expect(mc, name).toBe(derived);
+          containers += mc;
+        }
+      }
+    }
+    expect(containers * r).toBeLessThanOrEqual(R);
+    expect(Number(sls.provider.environment.CHECK_LEASE_SECONDS)).toBeGreaterThan(fns['check-status']!.timeout!);
+  });
+
   it('environment variables are exactly ones the config schema reads; no CloudFormation intrinsics in the local stage', () => {
     const known = Object.keys(Config.shape);
     for (const key of Object.keys(sls.provider.environment)) {
@@ -76,12 +120,18 @@ describe('serverless.yml agrees with the code', () => {
     expect(sls.provider.environment.CBR_CREDENTIALS_JSON).toBeUndefined();
   });
 
-  it('IAM is least privilege: no wildcard actions, every resource scoped', () => {
-    const statements = sls.provider.iam.role.statements as Yaml[];
-    for (const s of statements) {
-      for (const a of s.Action as string[]) expect(a).toMatch(/^[a-z0-9]+:[A-Za-z]+$/);
-      expect(s.Resource).not.toContain('*');
-    }
+  it('HTTP API throttled and access-logged; explicit region; no version pile-up', () => {
+    expect(sls.provider.region).toMatch(/^\$\{opt:region, '[a-z]{2}-[a-z]+-\d'\}$/);
+    expect(sls.provider.versionFunctions).toBe(false);
+    const format = JSON.parse(sls.provider.logs.httpApi.format) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', status: '$context.status', ip: '$context.identity.sourceIp' });
+    const route = sls.resources.extensions.HttpApiStage.Properties.DefaultRouteSettings;
+    expect(route).toEqual({ ThrottlingRateLimit: '${self:custom.httpApiThrottle.rateLimit}', ThrottlingBurstLimit: '${self:custom.httpApiThrottle.burstLimit}' });
+    expect(sls.custom.httpApiThrottle.rateLimit).toBeGreaterThan(0);
+    expect(sls.custom.httpApiThrottle.burstLimit).toBeGreaterThanOrEqual(sls.custom.httpApiThrottle.rateLimit);
+  });
+
+  it('runtime, architecture and bundle format (IAM: test/contract/iam.test.ts)', () => {
     expect(sls.provider).toMatchObject({ runtime: 'nodejs22.x', architecture: 'arm64' });
     expect(sls.custom.esbuild).toMatchObject({ format: 'cjs', outputFileExtension: '.cjs', exclude: ['@aws-sdk/*'] });
   });

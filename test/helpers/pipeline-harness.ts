@@ -51,6 +51,7 @@ import { checkStatusHandler } from '../../lib/pipeline/edge/check-status';
 import { sqsStepHandler } from '../../lib/pipeline/edge/sqs';
 import { startRunHandler } from '../../lib/pipeline/edge/start-run';
 import type { Logger, LogLevel } from '../../lib/wiring/log';
+import { emfMetrics } from '../../lib/wiring/metrics';
 import { shareBackups } from '../../lib/pipeline/share-backup';
 import { startCheckpoint } from '../../lib/pipeline/start-checkpoint';
 import type { CbrApi, CbrFactory, MessageBus, QueueName, RunStore } from '../../lib/ports';
@@ -213,6 +214,8 @@ export interface Harness {
   readonly events: Message[];
   /** Every log line of every handler. */
   readonly logs: LogEntry[];
+  /** Every EMF metrics document the handlers wrote (stage 'harness'). */
+  readonly emf: Array<Record<string, unknown>>;
   /** One entry per CBR HTTP attempt (the client's onCall). */
   readonly calls: CallEvent[];
   /** Crash points hit so far. */
@@ -398,6 +401,7 @@ interface Pipeline {
   settings: PipelineSettings;
   store: RunStore;
   logs: LogEntry[];
+  emf: Array<Record<string, unknown>>;
   log: Logger;
   calls: CallEvent[];
 }
@@ -408,6 +412,7 @@ function pipelineDeps(
   driver: SqsDriver, crashes: CrashControl,
 ): Pipeline {
   const logs: LogEntry[] = [];
+  const emf: Array<Record<string, unknown>> = [];
   const log: Logger = (level, msg, fields = {}) => {
     if (level !== 'info' || options.retainInfoLogs !== false) logs.push({ level, msg, fields });
     if (options.echoLogs && level !== 'info') console.log(JSON.stringify({ level, msg, ...fields }));
@@ -460,9 +465,10 @@ function pipelineDeps(
     cbr,
     settings,
     newToken: () => `${tag}-t${++tokens}`,
+    metrics: emfMetrics('harness', (line) => emf.push(JSON.parse(line) as Record<string, unknown>), () => clock.now()),
     crashPoint: crashes.crashPoint,
   };
-  return { deps, settings, store, logs, log, calls };
+  return { deps, settings, store, logs, emf, log, calls };
 }
 
 interface Handlers {
@@ -693,6 +699,7 @@ function harnessHandle(h: {
     dlqUrls: queues.dlqUrls,
     events,
     logs: pipeline.logs,
+    emf: pipeline.emf,
     calls: pipeline.calls,
     crashes: crashes.crashes,
     runIds,

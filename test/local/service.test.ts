@@ -94,14 +94,17 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     for (const [id, f] of ofType(deployTemplate, 'AWS::Lambda::Function')) {
       expect(f.Properties, id).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
     }
-    const [[, role]] = ofType(deployTemplate, 'AWS::IAM::Role') as [[string, Resource]];
-    const statements = role.Properties!.Policies.flatMap((p: any) => p.PolicyDocument.Statement) as Array<{ Action: string[]; Resource: unknown }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    // One role per function (plus the Scheduler's); each function runs with its own (test/contract/iam.test.ts checks their contents).
+    const roles = ofType(deployTemplate, 'AWS::IAM::Role') as Array<[string, Resource]>;
+    expect(roles.map(([id]) => id)).not.toContain('IamRoleLambdaExecution');
+    for (const [id, f] of ofType(deployTemplate, 'AWS::Lambda::Function')) expect(roles.map(([r]) => r), id).toContain((f.Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]);
+    const statements = roles.flatMap(([, role]) => role.Properties!.Policies.flatMap((p: any) => p.PolicyDocument.Statement)) as Array<{ Action: string[]; Resource: unknown }>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const actions = statements.flatMap((s) => s.Action);
     for (const a of actions) expect(a).not.toMatch(/\*/);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']));
     for (const s of statements) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
     // Webhook keys: read from Secrets Manager, scoped to this stage's secret; auth on; never a key in the environment.
-    const keys = statements.find((s) => JSON.stringify(s.Resource).includes('webhook-keys'))!;
+    const keys = statements.find((s) => JSON.stringify(s.Resource).includes('webhook-keys') && s.Action.includes('secretsmanager:GetSecretValue'))!;
     expect(keys.Action).toEqual(['secretsmanager:GetSecretValue']);
     expect(JSON.stringify(keys.Resource)).toContain(':secret:cbr-flow/dev/webhook-keys-*');
     for (const [id, f] of ofType(deployTemplate, 'AWS::Lambda::Function')) {

@@ -15,6 +15,7 @@ import type { StepOutcome } from '../common';
 import type { IntakeDeps } from '../../wiring/deps';
 import { errorFields, jsonLogger, withInvocationFields } from '../../wiring/log';
 import type { Logger } from '../../ports';
+import { withInvocationDeadline } from '../deadline';
 import { recordDeliveryFailure } from '../record-failure';
 
 export interface StepBinding<T extends MessageType, D extends IntakeDeps> {
@@ -83,5 +84,6 @@ export function sqsBatchHandler(processRecord: (record: SQSRecord, context: Cont
 }
 
 export function sqsStepHandler<T extends MessageType, D extends IntakeDeps>(binding: StepBinding<T, D>, deps: D | (() => D), log: Logger = jsonLogger) {
-  return sqsBatchHandler(sqsRecordProcessor(binding, deps, log));
+  // No CBR call starts that cannot finish in this invocation's remaining time (deadline.ts).
+  return sqsBatchHandler((record, context) => sqsRecordProcessor(binding, withInvocationDeadline(typeof deps === 'function' ? deps() : deps, context), log)(record));
 }

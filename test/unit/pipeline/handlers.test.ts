@@ -2,6 +2,7 @@ import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-la
 import { describe, expect, it } from 'vitest';
 import { buildMessage } from '../../../lib/contracts';
 import { createVault } from '../../../lib/pipeline/create-vault';
+import { SWEEP_LEASE_KEY } from '../../../lib/pipeline/check-status';
 import { checkStatusHandler } from '../../../lib/pipeline/edge/check-status';
 import { getRunHandler } from '../../../lib/pipeline/edge/get-run';
 import { sqsStepHandler } from '../../../lib/pipeline/edge/sqs';
@@ -199,5 +200,23 @@ describe('check-status handler', () => {
     const result = await checkStatusHandler(w.deps, silentLogger)(makeScheduledEvent(), ctx);
     expect(result).toMatchObject({ due: 1, vaults: 1, finished: 1, errors: 0 });
     expect(w.bus.on('share')).toHaveLength(1);
+  });
+
+  it('a sweep that finds the sweep lease held does nothing; once it expires the next sweep runs; a finished sweep gives it back', async () => {
+    const w = makeWorld();
+    await startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger })(makeHttpEvent({ method: 'POST', path: '/runs', body: JSON.stringify(request()), headers: { 'content-type': 'application/json' } }), ctx);
+    await w.pump();
+    w.cbr.finishAll();
+    w.clock.advance(60_000);
+    // A sweep still running (another container) holds the lease.
+    expect((await w.deps.store.acquireLease(SWEEP_LEASE_KEY, 'other-sweep', w.clock.now(), w.deps.settings.sweepLeaseMs)).acquired).toBe(true);
+    const sweep = checkStatusHandler(w.deps, silentLogger);
+    expect(await sweep(makeScheduledEvent(), ctx)).toMatchObject({ skipped: true, due: 0, finished: 0 });
+    expect(w.bus.on('share')).toHaveLength(0);
+    w.clock.advance(w.deps.settings.sweepLeaseMs); // the other sweep died: its lease runs out
+    expect(await sweep(makeScheduledEvent(), ctx)).toMatchObject({ due: 1, finished: 1 });
+    expect(w.bus.on('share')).toHaveLength(1);
+    expect((await w.deps.store.getLease(SWEEP_LEASE_KEY))?.holder).toBeUndefined();
+    expect((await sweep(makeScheduledEvent(), ctx)).skipped).toBeUndefined();
   });
 });

@@ -1,0 +1,71 @@
+/**
+ * Run metrics in CloudWatch embedded metric format (EMF): one JSON line on stdout per event, which
+ * CloudWatch Logs turns into metrics of namespace `cbr-flow` with the dimension `Stage` (no PutMetricData
+ * call, no extra latency). The alarms in serverless.yml (RunsFailedOrExpiredAlarm) read these metrics;
+ * test/contract/alarms.test.ts checks that the lines a real run emits match them.
+ *
+ *   RunsStarted                                   a run was created (Count)
+ *   RunsCompleted / RunsPartial / RunsFailed / RunsExpired   a run ended in that state (Count)
+ *   BackupDuration        checkpoint start -> the last backup available in CBR (Milliseconds)
+ *   AvailableToDetected   CBR's available time -> the checker noticed, worst backup of the run (Milliseconds)
+ */
+import type { RunRecord, RunState } from '../store/run';
+
+export const METRICS_NAMESPACE = 'cbr-flow';
+export const METRIC_DIMENSIONS = ['Stage'] as const;
+
+/** What the use-cases report; `deps.metrics` (unset = nothing emitted). */
+export interface RunMetrics {
+  started(run: RunRecord): void;
+  /** Called once when a finished run is first announced (run.finished published). */
+  ended(run: RunRecord): void;
+}
+
+export const ENDED_METRIC: Record<Exclude<RunState, 'PENDING' | 'RUNNING'>, string> = {
+  COMPLETED: 'RunsCompleted',
+  PARTIAL: 'RunsPartial',
+  FAILED: 'RunsFailed',
+  EXPIRED: 'RunsExpired',
+};
+
+type Unit = 'Count' | 'Milliseconds';
+
+/** One EMF document: the values at the top level, described under `_aws`. */
+export function emfDocument(stage: string, at: number, values: Array<[name: string, value: number, unit: Unit]>, properties: Record<string, string> = {}): Record<string, unknown> {
+  return {
+    _aws: {
+      Timestamp: at,
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[...METRIC_DIMENSIONS]], Metrics: values.map(([Name, , Unit]) => ({ Name, Unit })) }],
+    },
+    Stage: stage,
+    ...properties,
+    ...Object.fromEntries(values.map(([name, value]) => [name, value])),
+  };
+}
+
+/** Backup duration and detection delay of a finished run, when its checkpoints got that far. */
+export function backupTimings(run: RunRecord): { backupDurationMs?: number; availableToDetectedMs?: number } {
+  const out: { backupDurationMs?: number; availableToDetectedMs?: number } = {};
+  const started = run.checkpoints.map((c) => c.createdAt).filter((t): t is number => t !== undefined);
+  const available = run.checkpoints.flatMap((c) => c.backups.map((b) => b.availableAt)).filter((t): t is number => t !== undefined);
+  if (started.length > 0 && available.length > 0) out.backupDurationMs = Math.max(0, Math.max(...available) - Math.min(...started));
+  const delays = run.checkpoints.flatMap((c) => (c.finishedAt === undefined ? [] : c.backups.flatMap((b) => (b.availableAt === undefined ? [] : [c.finishedAt! - b.availableAt]))));
+  if (delays.length > 0) out.availableToDetectedMs = Math.max(0, Math.max(...delays));
+  return out;
+}
+
+/** RunMetrics written as EMF lines (`write` defaults to stdout, which Lambda sends to CloudWatch Logs). */
+export function emfMetrics(stage: string, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`), now: () => number = Date.now): RunMetrics {
+  const emit = (values: Array<[string, number, Unit]>, run: RunRecord) => write(JSON.stringify(emfDocument(stage, now(), values, { runId: run.runId, projectId: run.request.projectId })));
+  return {
+    started: (run) => emit([['RunsStarted', 1, 'Count']], run),
+    ended: (run) => {
+      if (run.state === 'PENDING' || run.state === 'RUNNING') return;
+      const values: Array<[string, number, Unit]> = [[ENDED_METRIC[run.state], 1, 'Count']];
+      const t = backupTimings(run);
+      if (t.backupDurationMs !== undefined) values.push(['BackupDuration', t.backupDurationMs, 'Milliseconds']);
+      if (t.availableToDetectedMs !== undefined) values.push(['AvailableToDetected', t.availableToDetectedMs, 'Milliseconds']);
+      emit(values, run);
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Deadlines against serverless.yml: the worst case of one CBR call, derived from the client's own
+ * settings (attempts x per-attempt timeout + the capped waits between attempts), must fit every
+ * CBR-calling function's timeout, and each queue's visibility timeout must be >= 6 x its consumer's.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../../lib/cbr/http';
+import { Config } from '../../lib/config';
+import { callBudgetMs, worstCaseCallMs } from '../../lib/pipeline/deadline';
+import { QUEUE_NAMES } from '../../lib/ports';
+import { DEFAULT_SETTINGS } from '../../lib/wiring/deps';
+import { QUEUE_CONSUMERS, QUEUE_LOGICAL_IDS } from '../../lib/wiring/topology';
+
+const root = join(import.meta.dirname, '../..');
+type Yaml = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form YAML document
+const sls = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as Yaml;
+const custom = (v: unknown): unknown => (typeof v === 'string' && /^\$\{self:custom\.(\w+)\}$/.test(v) ? sls.custom[v.slice(14, -1)] : v);
+const fns = sls.functions as Record<string, Yaml>;
+const timeoutOf = (name: string): number => Number(fns[name]!.timeout ?? sls.provider.timeout);
+const cbrCalling = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('wiring/runtime-cbr'));
+/** The per-attempt timeout the deployed clients get: CBR_TIMEOUT_MS from serverless.yml, else the config default. */
+const cbrTimeoutMs = Config.shape.CBR_TIMEOUT_MS.parse(custom(sls.provider.environment.CBR_TIMEOUT_MS));
+
+describe('deadlines fit serverless.yml', () => {
+  it('the clients use the config default the deadline is computed from', () => {
+    expect(cbrTimeoutMs).toBe(DEFAULT_TIMEOUT_MS);
+    // 3 attempts x 10 s + 2 waits capped at max(backoff cap 5 s, Retry-After cap 10 s) = 50 s.
+    expect(worstCaseCallMs({ timeoutMs: cbrTimeoutMs, ...DEFAULT_RETRY })).toBe(DEFAULT_RETRY.maxAttempts * cbrTimeoutMs + (DEFAULT_RETRY.maxAttempts - 1) * Math.max(DEFAULT_RETRY.maxDelayMs, DEFAULT_RETRY.maxRetryAfterMs));
+  });
+
+  it('one worst-case CBR call (plus recording it) fits the timeout of every function that calls CBR', () => {
+    const budget = callBudgetMs({ timeoutMs: cbrTimeoutMs, ...DEFAULT_RETRY });
+    expect(cbrCalling.length).toBeGreaterThanOrEqual(5);
+    for (const name of cbrCalling) expect(timeoutOf(name) * 1000, `${name} timeout (s) vs ${budget} ms`).toBeGreaterThanOrEqual(budget);
+  });
+
+  it('leases and claims outlive the step that holds them; the sweep lease outlives the checker', () => {
+    const steps = cbrCalling.filter((n) => n !== 'check-status');
+    for (const name of steps) {
+      expect(DEFAULT_SETTINGS.vaultLeaseMs, name).toBeGreaterThan(timeoutOf(name) * 1000);
+      expect(DEFAULT_SETTINGS.checkpointClaimMs, name).toBeGreaterThan(timeoutOf(name) * 1000);
+    }
+    expect(Number(sls.provider.environment.CHECK_LEASE_SECONDS)).toBeGreaterThan(timeoutOf('check-status'));
+  });
+
+  it("every queue's visibility timeout is >= 6 x its consumer's timeout", () => {
+    for (const queue of QUEUE_NAMES) {
+      const consumer = QUEUE_CONSUMERS[queue]!;
+      const visibility = Number(custom(sls.resources.Resources[QUEUE_LOGICAL_IDS[queue]].Properties.VisibilityTimeout));
+      expect(visibility, `${queue} (consumer ${consumer}, ${timeoutOf(consumer)} s)`).toBeGreaterThanOrEqual(6 * timeoutOf(consumer));
+    }
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * Least privilege per function (serverless.yml): one role per function with only what its code uses,
+ * Scheduler's role separate with a source-account condition, and the `ssm:` secret form granted exactly
+ * on the parameters the README names. Policies are evaluated with a small IAM ARN matcher (`*`, `?`).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { QUEUE_NAMES, type QueueName } from '../../lib/ports';
+import { QUEUE_CONSUMERS, QUEUE_LOGICAL_IDS } from '../../lib/wiring/topology';
+
+const root = join(import.meta.dirname, '../..');
+type Yaml = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form YAML document
+const sls = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as Yaml;
+const fns = sls.functions as Record<string, Yaml>;
+const resources = sls.resources.Resources as Record<string, Yaml>;
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-1';
+const STAGE = 'prod';
+
+/** A policy Resource (Fn::Join / GetAtt / Ref as serverless.yml writes them) as a concrete ARN pattern. */
+function resolve(v: unknown): string {
+  if (typeof v === 'string') return v.replaceAll('${sls:stage}', STAGE).replaceAll('${self:service}', 'cbr-flow');
+  const o = v as Yaml;
+  if (o.Ref === 'AWS::Partition') return 'aws';
+  if (o.Ref === 'AWS::Region') return REGION;
+  if (o.Ref === 'AWS::AccountId') return ACCOUNT;
+  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(resolve).join(o['Fn::Join'][0]);
+  if (o['Fn::GetAtt']) {
+    const [id] = o['Fn::GetAtt'] as [string, string];
+    if (id === 'RunsTable') return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/cbr-flow-${STAGE}-runs`;
+    if (resources[id]?.Type === 'AWS::SQS::Queue') return `arn:aws:sqs:${REGION}:${ACCOUNT}:${resolve(resources[id]!.Properties.QueueName)}`;
+    if (id.endsWith('LambdaFunction')) return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+  }
+  throw new Error(`cannot resolve ${JSON.stringify(v)}`);
+}
+const matches = (pattern: string, arn: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(arn);
+
+function statementsOf(roleId: string): Array<{ actions: string[]; resources: string[] }> {
+  const role = resources[roleId]!;
+  return (role.Properties.Policies as Yaml[]).flatMap((p) => p.PolicyDocument.Statement as Yaml[]).map((s) => {
+    expect(s.Effect).toBe('Allow');
+    return { actions: s.Action as string[], resources: (s.Resource as unknown[]).map(resolve) };
+  });
+}
+/** Whether `roleId` may do `action` on `arn`. */
+const allows = (roleId: string, action: string, arn: string) => statementsOf(roleId).some((s) => s.actions.includes(action) && s.resources.some((r) => matches(r, arn)));
+
+const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/cbr-flow-${STAGE}-runs`;
+const queueArn = (q: QueueName) => `arn:aws:sqs:${REGION}:${ACCOUNT}:cbr-flow-${STAGE}-${q}`;
+const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:cbr-flow/${STAGE}/${name}-AbCdEf`;
+/** The ARN ssm:GetParameter is checked against for `ssm:/cbr-flow/<stage>/<name>` (lib/secrets/aws.ts). */
+const ssmParam = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/cbr-flow/${STAGE}/${name}`;
+const cbrCalling = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('wiring/runtime-cbr'));
+const roleOf = (fn: string) => fns[fn]!.role as string;
+
+/** What each function sends to (lib/pipeline: hand-offs, re-queues, the checker's re-drives, run.finished). */
+const SENDS: Record<string, QueueName[]> = {
+  'start-run': ['vault', 'events'],
+  'get-run': [],
+  'create-vault': ['vault', 'resources', 'events'],
+  'add-resources': ['checkpoint', 'events'],
+  'start-checkpoint': ['checkpoint', 'events'],
+  'share-backup': ['events'],
+  'notify-run-finished': [],
+  'check-status': ['vault', 'resources', 'checkpoint', 'share', 'events'],
+};
+
+describe('IAM: one role per function, only what it uses', () => {
+  it('no provider-wide role; every function has its own role resource', () => {
+    expect(sls.provider.iam).toBeUndefined();
+    const roles = Object.keys(fns).map(roleOf);
+    expect(new Set(roles).size).toBe(Object.keys(fns).length);
+    for (const r of roles) expect(resources[r]?.Type, r).toBe('AWS::IAM::Role');
+    for (const r of roles) expect(resources[r]!.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }]);
+  });
+
+  it('no wildcard action; every resource is scoped (no bare *)', () => {
+    for (const r of [...Object.keys(fns).map(roleOf), 'SchedulerRole']) {
+      for (const s of statementsOf(r)) {
+        for (const a of s.actions) expect(a, r).toMatch(/^[a-z0-9]+:[A-Za-z]+$/);
+        for (const res of s.resources) expect(res, r).toMatch(/^arn:aws:[a-z0-9-]+:[a-z0-9-]+:\d{12}:[^*]+/);
+      }
+    }
+  });
+
+  it('get-run only reads the table (and its indexes); it reads no secret and touches no queue', () => {
+    const s = statementsOf(roleOf('get-run'));
+    expect(s.flatMap((x) => x.actions).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(allows(roleOf('get-run'), 'dynamodb:Query', `${table}/index/recent`)).toBe(true);
+    expect(allows(roleOf('get-run'), 'dynamodb:PutItem', table)).toBe(false);
+  });
+
+  it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {
+    for (const fn of Object.keys(fns)) {
+      const cbr = cbrCalling.includes(fn);
+      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('cbr-credentials')), fn).toBe(cbr);
+      expect(allows(roleOf(fn), 'ssm:GetParameter', ssmParam('cbr-credentials')), fn).toBe(cbr);
+      const keys = fn === 'start-run' || fn === 'notify-run-finished';
+      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('webhook-keys')), fn).toBe(keys);
+      expect(allows(roleOf(fn), 'ssm:GetParameter', ssmParam('webhook-keys')), fn).toBe(keys);
+      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('notify-keys')), fn).toBe(fn === 'notify-run-finished');
+      // Nothing outside the stage's names.
+      expect(allows(roleOf(fn), 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/other/${STAGE}/cbr-credentials`)).toBe(false);
+      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:cbr-flow/dev/cbr-credentials-AbCdEf`)).toBe(false);
+    }
+  });
+
+  it('each function consumes exactly its queue (topology) and sends only where its code sends', () => {
+    for (const fn of Object.keys(fns)) {
+      for (const q of QUEUE_NAMES) {
+        const consumer = QUEUE_CONSUMERS[q] === fn;
+        for (const a of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) expect(allows(roleOf(fn), a, queueArn(q)), `${fn} ${a} ${q}`).toBe(consumer);
+        expect(allows(roleOf(fn), 'sqs:SendMessage', queueArn(q)), `${fn} send ${q}`).toBe(SENDS[fn]!.includes(q));
+      }
+      expect(allows(roleOf(fn), 'logs:PutLogEvents', `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/cbr-flow-${STAGE}-${fn}:log-stream:x`), fn).toBe(true);
+      expect(allows(roleOf(fn), 'logs:PutLogEvents', `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/cbr-flow-${STAGE}-other:log-stream:x`), fn).toBe(false);
+    }
+    expect(Object.keys(QUEUE_LOGICAL_IDS).sort()).toEqual([...QUEUE_NAMES].sort());
+  });
+
+  it("Scheduler has its own role: invoke start-run only, assumable by Scheduler for this account only; every plan schedule uses it", () => {
+    const trust = resources.SchedulerRole!.Properties.AssumeRolePolicyDocument.Statement as Yaml[];
+    expect(trust).toEqual([{ Effect: 'Allow', Principal: { Service: ['scheduler.amazonaws.com'] }, Action: ['sts:AssumeRole'], Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }]);
+    const startRun = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:StartDashrunLambdaFunction`;
+    expect(allows('SchedulerRole', 'lambda:InvokeFunction', startRun)).toBe(true);
+    expect(allows('SchedulerRole', 'lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:GetDashrunLambdaFunction`)).toBe(false);
+    const schedules = fns['start-run']!.events.filter((e: Yaml) => e.schedule?.method === 'scheduler');
+    expect(schedules.length).toBeGreaterThan(0);
+    for (const e of schedules) expect(e.schedule.roleArn).toEqual({ 'Fn::GetAtt': ['SchedulerRole', 'Arn'] });
+  });
+});
