@@ -27,6 +27,8 @@ export interface CbrBackupView {
   resource_type?: string | null | undefined;
   status: string;
   parent_id?: string | null | undefined;
+  /** `progress` 0..100 while protecting (the checker's schedule, lib/pipeline/check-schedule.ts). */
+  extend_info?: { progress?: number | null | undefined } | null | undefined;
 }
 export interface CbrMemberView { id?: string | null | undefined; status?: string | null | undefined; dest_project_id?: string | null | undefined }
 export interface CbrSkippedResource { id?: string | null | undefined; type?: string | null | undefined; name?: string | null | undefined; code?: string | null | undefined; reason?: string | null | undefined }

@@ -28,6 +28,7 @@ import { endRun, publishFinished, scheduleAt, watchdog } from './common';
 import { vaultReadyMessage } from './create-vault';
 import type { PipelineDeps } from '../wiring/deps';
 import { forEachLimited } from './limit';
+import { nextCheckAt } from './check-schedule';
 import { errorFields, jsonLogger, type Logger } from '../wiring/log';
 import { runRequestedMessage } from './start-run';
 import type { Message } from '../contracts';
@@ -46,9 +47,19 @@ export interface SweepResult {
   errors: number;
   /** Finished runs whose run.finished was published again (their announcer had died). */
   announced?: number;
+  /** Sweeps made (checkStatusWindow: one invocation sweeps several times). */
+  sweeps?: number;
+  /** The earliest look that fell after this sweep but within its look-ahead (`until`), if any. */
+  nextDueAt?: number;
 }
 
 type Found = Map<string, Map<string, BackupRef>>;
+/** checkpoint id -> resource id -> the progress CBR reported for its backup still protecting. */
+type Progress = Map<string, Map<string, number | undefined>>;
+interface Seen {
+  found: Found;
+  progress: Progress;
+}
 
 export function checkpointFinishedMessage(run: RunRecord, now: number, attempt = 1): MessageOf<'checkpoint.finished'> {
   const checkpoints = run.checkpoints
@@ -57,9 +68,7 @@ export function checkpointFinishedMessage(run: RunRecord, now: number, attempt =
   return buildMessage('checkpoint.finished', { runId: run.runId, occurredAt: now, attempt, key: 'finished', data: { checkpoints } });
 }
 
-export function backoffMs(checks: number, base: number, max: number): number {
-  return Math.min(max, base * 2 ** Math.max(0, Math.min(20, checks - 1)));
-}
+export { backoffMs } from './check-schedule';
 
 /** CBR's ListBackups time filter format: YYYY-MM-DDTHH:MM:SSZ. */
 function cbrTime(ms: number): string {
@@ -68,35 +77,53 @@ function cbrTime(ms: number): string {
 
 const START_TIME_SLACK_MS = 15 * 60_000;
 
-async function fetchFinishedBackups(cbr: CbrApi, vaultId: string, pending: CheckpointRecord[], pageSize: number, counter: { pages: number }): Promise<Found> {
+async function fetchFinishedBackups(
+  cbr: CbrApi,
+  vaultId: string,
+  pending: CheckpointRecord[],
+  o: { pageSize: number; withProgress: boolean },
+  counter: { pages: number },
+): Promise<Seen> {
+  const { pageSize } = o;
   const found: Found = new Map();
+  const progress: Progress = new Map();
   const expected = new Map<string, number>();
   for (const cp of pending) {
     found.set(cp.id!, new Map());
+    progress.set(cp.id!, new Map());
     expected.set(cp.id!, cp.resourceIds.length - cp.skipped.length);
   }
   let unresolved = pending.length;
   const oldest = Math.min(...pending.map((c) => c.createdAt ?? 0));
   let seen = 0;
-  const query: BackupQuery = { vault_id: vaultId, status: ['available', 'error'], start_time: cbrTime(oldest - START_TIME_SLACK_MS) };
+  // With the progress schedule the same call also lists the backups still protecting (their progress).
+  const statuses: BackupQuery['status'] = o.withProgress ? ['available', 'error', 'protecting'] : ['available', 'error'];
+  const query: BackupQuery = { vault_id: vaultId, status: statuses, start_time: cbrTime(oldest - START_TIME_SLACK_MS) };
   counter.pages++;
   for await (const b of cbr.paginateBackups(query, { pageSize })) {
     if (++seen % pageSize === 0) counter.pages++;
     if (b.parent_id || !b.checkpoint_id || !b.resource_id) continue;
     const byResource = found.get(b.checkpoint_id);
-    if (!byResource || (b.status !== 'available' && b.status !== 'error')) continue;
+    if (!byResource) continue;
+    if (b.status === 'protecting') {
+      const p = b.extend_info?.progress;
+      progress.get(b.checkpoint_id)!.set(b.resource_id, typeof p === 'number' && Number.isFinite(p) ? p : undefined);
+      continue;
+    }
+    if (b.status !== 'available' && b.status !== 'error') continue;
     const before = byResource.size;
     byResource.set(b.resource_id, { id: b.id, resourceId: b.resource_id, resourceType: b.resource_type ?? 'unknown', status: b.status });
     if (byResource.size > before && byResource.size === expected.get(b.checkpoint_id)) {
       if (--unresolved === 0) break;
     }
   }
-  return found;
+  return { found, progress };
 }
 
 /** Apply what ListBackups showed to one run's draft; returns the messages to publish after saving. */
-function applyProgress(draft: RunRecord, found: Found, deps: PipelineDeps, now: number): Array<[QueueName, Message]> {
+function applyProgress(draft: RunRecord, seen: Seen, deps: PipelineDeps, now: number): Array<[QueueName, Message]> {
   const out: Array<[QueueName, Message]> = [];
+  const { found } = seen;
   for (const cp of draft.checkpoints) {
     if (cp.status !== 'protecting' || !cp.id) continue;
     const got = found.get(cp.id);
@@ -136,8 +163,29 @@ function applyProgress(draft: RunRecord, found: Found, deps: PipelineDeps, now: 
       addEvent(draft, now, 'check-status', 'redriven', 'start-checkpoint made no progress');
     }
   }
-  scheduleAt(draft, now + backoffMs(draft.checks, deps.settings.checkBaseDelayMs, deps.settings.checkMaxDelayMs), deps.settings);
+  scheduleAt(draft, nextLook(draft, seen, deps, now), deps.settings);
   return out;
+}
+
+/**
+ * The next look at a run still in check-status: from the progress of every backup its open checkpoints
+ * still wait for (lib/pipeline/check-schedule.ts), or the backoff when one of them has none.
+ */
+function nextLook(draft: RunRecord, seen: Seen, deps: PipelineDeps, now: number): number {
+  const open = draft.checkpoints.filter((c) => c.status === 'protecting' && c.id);
+  const progress: Array<number | undefined> = [];
+  let createdAt = Number.POSITIVE_INFINITY;
+  for (const cp of open) {
+    const byResource = seen.progress.get(cp.id!);
+    const done = new Set(cp.backups.map((b) => b.resourceId));
+    const skipped = new Set(cp.skipped.map((s) => s.id));
+    for (const r of cp.resourceIds) if (!skipped.has(r) && !done.has(r)) progress.push(byResource?.get(r));
+    createdAt = Math.min(createdAt, cp.createdAt ?? Number.POSITIVE_INFINITY);
+  }
+  // A retry of skipped resources or a checkpoint intent still to start: the backoff, as before.
+  const waitsOnOthers = draft.pendingResources.length > 0 || draft.checkpoints.some((c) => c.status === 'intent');
+  const input = { now, createdAt, checks: draft.checks, progress: waitsOnOthers || !Number.isFinite(createdAt) ? [] : progress };
+  return nextCheckAt(input, deps.settings).at;
 }
 
 /** The message that (re)starts the step a run is in. */
@@ -156,10 +204,15 @@ function stepInput(run: RunRecord, now: number, attempt: number): [QueueName, Me
   }
 }
 
-export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger): Promise<SweepResult> {
+/**
+ * One sweep at the clock's now. `until` (> now): also read the runs due up to then, without handling
+ * them, to report the earliest as `nextDueAt` (checkStatusWindow's next sweep).
+ */
+export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger, o: { until?: number } = {}): Promise<SweepResult> {
   const now = deps.clock.now();
   const s = deps.settings;
-  const result: SweepResult = { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0, announced: 0 };
+  const until = Math.max(now, o.until ?? now);
+  const result: SweepResult = { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0, announced: 0, sweeps: 1 };
   // Through the injected (redacting) logger, never straight to the console.
   const logSweepError = (error: unknown, runIds: string): void => log('error', 'check-status: run not advanced this sweep', { runIds, ...errorFields(error) });
 
@@ -167,8 +220,11 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
   for (let shard = 0; shard < s.dueShards && due.length < s.maxRunsPerSweep; shard++) {
     let cursor: string | undefined;
     do {
-      const page = await deps.store.listDue(shard, now, Math.min(1000, s.maxRunsPerSweep - due.length), cursor);
-      due.push(...page.runs);
+      const page = await deps.store.listDue(shard, until, Math.min(1000, s.maxRunsPerSweep - due.length), cursor);
+      for (const run of page.runs) {
+        if (run.due && run.due.at > now) result.nextDueAt = Math.min(result.nextDueAt ?? Infinity, run.due.at);
+        else due.push(run);
+      }
       cursor = page.cursor;
     } while (cursor && due.length < s.maxRunsPerSweep);
   }
@@ -193,7 +249,7 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
     else groups.set(key, [run]);
   }
 
-  const evaluate = async (run: RunRecord, found: Found): Promise<void> => {
+  const evaluate = async (run: RunRecord, seen: Seen): Promise<void> => {
     await deps.crashPoint?.('check-status:after-cbr', run.runId);
     let publish: Array<[QueueName, Message]> = [];
     const { run: saved, changed } = await mutateRun(
@@ -201,7 +257,7 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
       run.runId,
       (draft) => {
         if (draft.step !== 'check-status' || !draft.due || draft.due.at > now) return undefined; // another sweep got it
-        publish = applyProgress(draft, found, deps, now);
+        publish = applyProgress(draft, seen, deps, now);
         return draft;
       },
       { now, initial: run },
@@ -232,7 +288,7 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
       if (ended.state === 'EXPIRED') result.expired++;
       return;
     }
-    if (run.step === 'check-status') return evaluate(run, new Map());
+    if (run.step === 'check-status') return evaluate(run, { found: new Map(), progress: new Map() });
     let message: [QueueName, Message] | undefined;
     const { changed } = await mutateRun(
       deps.store,
@@ -275,10 +331,10 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
   // ListBackups in flight stay at checkConcurrency however slow the writes are (bench P1). At most
   // checkConcurrency groups are being written at once; past that the CBR side waits (bounded memory).
   const writing = new Set<Promise<void>>();
-  const writeGroup = async (runs: RunRecord[], found: Found): Promise<void> => {
+  const writeGroup = async (runs: RunRecord[], seen: Seen): Promise<void> => {
     for (const run of runs) {
       try {
-        await evaluate(run, found);
+        await evaluate(run, seen);
       } catch (error) {
         result.errors++;
         logSweepError(error, run.runId);
@@ -293,10 +349,10 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
       const pending = task.runs.flatMap((r) => r.checkpoints.filter((c) => c.status === 'protecting' && c.id));
       result.vaults++;
       const counter = { pages: 0 };
-      const found = await fetchFinishedBackups(cbr, first.vault!.id, pending, s.backupPageSize, counter);
+      const seen = await fetchFinishedBackups(cbr, first.vault!.id, pending, { pageSize: s.backupPageSize, withProgress: s.checkSchedule === 'progress' }, counter);
       result.listCalls += counter.pages;
       while (writing.size >= s.checkConcurrency) await Promise.race(writing);
-      const done: Promise<void> = writeGroup(task.runs, found).finally(() => writing.delete(done));
+      const done: Promise<void> = writeGroup(task.runs, seen).finally(() => writing.delete(done));
       writing.add(done);
     } catch (error) {
       // CBR or the store failed for this group: its runs stay due and are tried again next sweep.
@@ -308,4 +364,43 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
   });
   await Promise.all(writing);
   return result;
+}
+
+/**
+ * One checker invocation (edge/check-status.ts): a sweep now, then, while runs fall due within
+ * `settings.sweepWindowMs` of the start, another sweep on the grid start + k·sweepIntervalMs for the
+ * runs due by then (so looks due close together still share one ListBackups per vault). With the
+ * minute schedule and a 50 s window a run due at any moment is looked at within one interval.
+ * `sleep` waits (setTimeout in Lambda; the benchmark's manual clock advances instead);
+ * `remainingMs` is the invocation's time left: no later sweep starts with less than 5 s or twice the
+ * longest later sweep so far.
+ */
+export async function checkStatusWindow(
+  deps: PipelineDeps,
+  log: Logger = jsonLogger,
+  o: { sleep: (ms: number) => Promise<void>; remainingMs?: () => number },
+): Promise<SweepResult> {
+  const s = deps.settings;
+  const start = deps.clock.now();
+  const end = start + s.sweepWindowMs;
+  const interval = Math.max(1, s.sweepIntervalMs);
+  const total = await checkStatus(deps, log, s.sweepWindowMs > 0 ? { until: end } : {});
+  let longest = 0; // of the later sweeps (the first one carries the minute's bulk)
+  let next = total.nextDueAt;
+  delete total.nextDueAt;
+  while (next !== undefined) {
+    const at = start + Math.ceil((next - start) / interval) * interval;
+    if (at > end) break;
+    const wait = Math.max(0, at - deps.clock.now());
+    if (o.remainingMs && o.remainingMs() - wait < Math.max(5_000, 2 * longest)) break;
+    await o.sleep(wait);
+    const t0 = performance.now();
+    const r = await checkStatus(deps, log, { until: end });
+    longest = Math.max(longest, performance.now() - t0);
+    next = r.nextDueAt;
+    for (const k of ['due', 'vaults', 'listCalls', 'checked', 'finished', 'rescheduled', 'expired', 'redriven', 'errors', 'announced', 'sweeps'] as const) {
+      total[k] = (total[k] ?? 0) + (r[k] ?? 0);
+    }
+  }
+  return total;
 }

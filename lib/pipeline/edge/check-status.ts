@@ -1,14 +1,19 @@
-/** check-status's edge: a scheduled event in, one sweep, its figures logged and returned. */
+/**
+ * check-status's edge: a scheduled event in, the sweeps of one invocation (one, or several within
+ * CHECK_SWEEP_WINDOW_SECONDS), their figures logged and returned.
+ */
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
-import { checkStatus, type SweepResult } from '../check-status';
+import { checkStatusWindow, type SweepResult } from '../check-status';
 import type { PipelineDeps } from '../../wiring/deps';
 import { jsonLogger, type Logger } from '../../wiring/log';
 
 export function checkStatusHandler(deps: PipelineDeps, log: Logger = jsonLogger) {
-  return middy<ScheduledEvent | Record<string, never>, SweepResult>().handler(async () => {
+  return middy<ScheduledEvent | Record<string, never>, SweepResult>().handler(async (_event, context) => {
     const started = Date.now();
-    const result = await checkStatus(deps, log);
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+    const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+    const result = await checkStatusWindow(deps, log, { sleep, ...(remaining ? { remainingMs: remaining } : {}) });
     log(result.errors > 0 ? 'warn' : 'info', 'sweep done', { ...result, ms: Date.now() - started });
     return result;
   });
