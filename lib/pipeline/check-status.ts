@@ -49,7 +49,7 @@ export interface SweepResult {
   announced?: number;
   /** Sweeps made (checkStatusWindow: one invocation sweeps several times). */
   sweeps?: number;
-  /** The earliest look that fell after this sweep but within its look-ahead (`until`), if any. */
+  /** The earliest look after this sweep within its look-ahead (`until`), read or written by it, if any. */
   nextDueAt?: number;
 }
 
@@ -263,6 +263,8 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger, 
       { now, initial: run },
     );
     if (!changed || isTerminal(saved.state)) return;
+    // A look this sweep put inside the look-ahead counts too (checkStatusWindow sweeps again for it).
+    if (saved.due && saved.due.at > now && saved.due.at <= until) result.nextDueAt = Math.min(result.nextDueAt ?? Infinity, saved.due.at);
     await deps.crashPoint?.('check-status:after-record', run.runId);
     result.checked++;
     if (saved.step === 'share-backup') result.finished++;
