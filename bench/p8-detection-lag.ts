@@ -42,6 +42,8 @@ export interface LagFigures {
   /** Checker invocations and sweeps (each sweep reads the due index: DUE_SHARDS queries). */
   invocations: number;
   sweeps: number;
+  /** Virtual time the checker invocations lasted (their sweeps and the sleeps between them: Lambda bills both). */
+  checkerBilledMs: number;
   virtualMinutes: number;
   wallMs: number;
 }
@@ -59,9 +61,11 @@ export function durations(n: number, seed: number): Array<{ startMs: number; dur
 }
 
 /** One simulated hour of checkpoints through the checker with `schedule`; a fresh emulator and store. */
-export async function measureLag(o: { runs: number; seed?: number; schedule: Schedule }): Promise<LagFigures> {
+export async function measureLag(o: { runs: number; seed?: number; schedule: Schedule; /** Every backup takes this long (default: drawn). */ durationMs?: number }): Promise<LagFigures> {
   const t0 = performance.now();
-  const plan = durations(o.runs, o.seed ?? 17).sort((a, b) => a.startMs - b.startMs);
+  const plan = durations(o.runs, o.seed ?? 17)
+    .map((p) => (o.durationMs === undefined ? p : { ...p, durationMs: o.durationMs }))
+    .sort((a, b) => a.startMs - b.startMs);
   const emu = await startWorldEmulator([o.runs]);
   try {
     const client = createCbrClient({ region: REGION, projectId: PROJECT, endpoint: emu.url, auth: { type: 'aksk', ak: DEMO.ak, sk: DEMO.sk } });
@@ -108,7 +112,7 @@ export async function measureLag(o: { runs: number; seed?: number; schedule: Sch
     };
 
     emu.state.resetRequestCounts();
-    const totals = { invocations: 0, sweeps: 0 };
+    const totals = { invocations: 0, sweeps: 0, billedMs: 0 };
     const lags: number[] = [];
     const seen = new Set<string>();
     const lastEnd = origin + Math.max(...plan.map((p) => p.startMs + p.durationMs));
@@ -116,6 +120,7 @@ export async function measureLag(o: { runs: number; seed?: number; schedule: Sch
       if (tick > lastEnd + 60 * MIN) throw new Error(`P8: ${plan.length - seen.size} runs never noticed`);
       await advanceTo(tick);
       const r: SweepResult = await checkStatusWindow(deps, () => {}, { sleep: (ms) => advanceTo(emu.clock.now() + ms) });
+      totals.billedMs += emu.clock.now() - tick;
       totals.invocations++;
       totals.sweeps += r.sweeps ?? 1;
       if (r.errors > 0 || r.expired > 0) throw new Error(`P8: sweep errors ${JSON.stringify(r)}`);
@@ -138,6 +143,7 @@ export async function measureLag(o: { runs: number; seed?: number; schedule: Sch
       listBackups,
       invocations: totals.invocations,
       sweeps: totals.sweeps,
+      checkerBilledMs: totals.billedMs,
       virtualMinutes: (emu.clock.now() - origin) / MIN,
       wallMs: performance.now() - t0,
     };
