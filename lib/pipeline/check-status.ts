@@ -1,14 +1,18 @@
 /**
- * check-status (every minute): advance the runs that are due in the store's sparse `due` index.
+ * check-status (every minute; checkStatusWindow sweeps again every CHECK_SWEEP_INTERVAL_SECONDS for the
+ * runs due within CHECK_SWEEP_WINDOW_SECONDS): advance the runs that are due in the store's sparse `due` index.
  *
  * - Runs whose checkpoints are protecting are grouped by (project, region, vault) and each group costs
- *   ONE paged ListBackups (vault_id, status=available&status=error, start_time just before the oldest
+ *   ONE paged ListBackups (vault_id, status=available&status=error[&status=protecting with the progress
+ *   schedule], start_time just before the oldest
  *   pending checkpoint), stopping early once every pending checkpoint is accounted for — not one call
  *   per run. Groups run with at most CHECK_CONCURRENCY in flight.
  * - A checkpoint whose top-level backups all reached available/error is final; when every checkpoint
  *   of a run is final and no skipped resource awaits a retry, the run moves to share-backup and
  *   checkpoint.finished is published (after the record, so a crash leaves the run due again via the
- *   watchdog rather than lost). Others are rescheduled with exponential backoff, never past their deadline.
+ *   watchdog rather than lost). Others are rescheduled by lib/pipeline/check-schedule.ts (CBR's progress
+ *   of the backups still protecting, read from the same ListBackups, else exponential backoff), never past
+ *   their deadline.
  * - Runs past their completion window become EXPIRED (run.finished published).
  * - A finished run whose run.finished was never confirmed published (`announcePending`: its announcer
  *   died between the record and the publish) is still in the due index: it is announced again (same
