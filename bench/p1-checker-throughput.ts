@@ -3,13 +3,14 @@
  *
  * Setup: 10 000 runs waiting in the due index, each with a protecting checkpoint in the emulator, the
  * emulator answering every ListBackups after 50 ms (fault rule), the checker's in-flight limit C =
- * CHECK_CONCURRENCY in 8, 32, 64. Three processes: the emulator, the bench (hosting the run store,
+ * CHECK_CONCURRENCY in 8, 16, 32, 64. Three processes: the emulator, the bench (hosting the run store,
  * lib/store/memory.ts, which the checker reaches over IPC as it would reach DynamoDB over HTTP), and the
  * measured checker (the deployment bundle of bench/p1-sweep-child.ts, fresh per measurement).
  *
  * What a "check" is: the checker makes ONE paged ListBackups per vault for all the due runs in it. So
  *  - with one run per vault (the worst spread) one request = one run checked: CBR requests/s is the
- *    figure, against the physical bound C / 50 ms (C requests in flight, each taking 50 ms);
+ *    figure, against the physical bound C / 50 ms (C requests in flight, each taking 50 ms); goal >= 0.9
+ *    of it at C = 8 and 16 (issue 17: a larger C exceeds any per-project CBR rate a team would set);
  *  - with 100 runs per vault one request serves 100 runs: runs checked/s is reported beside the bound
  *    N / (⌈V / C⌉ · 50 ms) (the time the V requests need at C in flight), for information.
  * Peak RSS is the measured checker process's (the store lives elsewhere). Median of 3 per figure.
@@ -77,11 +78,14 @@ export async function measureSweep(o: {
   return JSON.parse(line) as ChildFigures;
 }
 
+/** P1's goal (>= 0.9 of C / L) applies up to this in-flight limit (issue 17). */
+export const GOAL_MAX_C = 16;
+
 export const p1: Benchmark = {
   id: 'P1',
   title: 'checker throughput (check-status over the emulator, 50 ms per ListBackups)',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
-    const concurrencies = ctx.small ? [8] : [8, 32, 64];
+    const concurrencies = ctx.small ? [8] : [8, 16, 32, 64];
     const reps = ctx.small ? 1 : 3;
     const warmupRuns = ctx.small ? 50 : 200;
     const built = await bundle({ entry: 'bench/p1-sweep-child.ts', outfile: join(ctx.outDir, 'p1-sweep-child.cjs'), settings: deploySettings(ctx.root), root: ctx.root });
@@ -121,7 +125,9 @@ export const p1: Benchmark = {
         unit: 'req/s',
         bound,
         boundLabel: `C / ${LATENCY_MS} ms`,
-        goal: { kind: 'ratio', op: '>=', target: 0.9 },
+        // Issue 17: the goal holds at C = 8 and 16; above 16 the in-flight limit exceeds any per-project
+        // CBR rate a team would configure, so those rows are for information.
+        ...(c <= GOAL_MAX_C ? { goal: { kind: 'ratio' as const, op: '>=' as const, target: 0.9 } } : {}),
         note:
           `one ListBackups per vault = one run checked (runs/s = req/s); whole sweep timed (due-index read, ${n} store writes, ${median(s.map((f) => f.result.finished))} hand-offs); ` +
           `mean latency seen by the client ${round(lat)} ms for ${LATENCY_MS} ms injected (event-loop delay p99 ${round(median(s.map((f) => f.loopDelayMs.p99)))} ms); ` +

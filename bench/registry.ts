@@ -10,6 +10,8 @@ import { p3 } from './p3-client-vs-sdk';
 import { p4 } from './p4-per-record';
 import { p6 } from './p6-cold-start';
 import { p7 } from './p7-lifecycle';
+import { p8 } from './p8-detection-lag';
+import { p10 } from './p10-cost';
 import type { Benchmark } from './types';
 
-export const benchmarks: Benchmark[] = [p1, p2, p3, p4, p6, p7];
+export const benchmarks: Benchmark[] = [p1, p2, p3, p4, p6, p7, p8, p10];

@@ -60,6 +60,20 @@ export const Config = z
     CHECK_FIRST_DELAY_SECONDS: int(0, 3600, 30),
     CHECK_BASE_DELAY_SECONDS: int(1, 3600, 30),
     CHECK_MAX_DELAY_SECONDS: int(1, 86_400, 300),
+    /**
+     * How the next look at a protecting checkpoint is timed (lib/pipeline/check-schedule.ts): `progress`
+     * (from CBR's progress field, falling back to the backoff) or `backoff` (base · 2^n, the pre-issue-17
+     * schedule). CHECK_ESTIMATE_MAX_DELAY_SECONDS caps a progress estimate's gap between two looks.
+     */
+    CHECK_SCHEDULE: z.enum(['progress', 'backoff']).default('progress'),
+    CHECK_ESTIMATE_MAX_DELAY_SECONDS: int(10, 86_400, 900),
+    /**
+     * One checker invocation keeps sweeping every CHECK_SWEEP_INTERVAL_SECONDS for the runs due within
+     * CHECK_SWEEP_WINDOW_SECONDS of its start (0: one sweep per invocation). Must stay below the
+     * function's timeout; serverless.yml sets 50 for the minute schedule (bench P8).
+     */
+    CHECK_SWEEP_WINDOW_SECONDS: int(0, 840, 0),
+    CHECK_SWEEP_INTERVAL_SECONDS: int(1, 300, 10),
     VAULT_LEASE_SECONDS: int(10, 3600, 120),
     CHECKPOINT_CLAIM_SECONDS: int(10, 3600, 120),
     BUSY_RETRY_DELAY_SECONDS: int(0, 900, 30),
@@ -117,6 +131,10 @@ export function settingsFrom(config: Config): PipelineSettings {
     firstCheckDelayMs: config.CHECK_FIRST_DELAY_SECONDS * 1000,
     checkBaseDelayMs: config.CHECK_BASE_DELAY_SECONDS * 1000,
     checkMaxDelayMs: config.CHECK_MAX_DELAY_SECONDS * 1000,
+    checkSchedule: config.CHECK_SCHEDULE,
+    estimateMaxDelayMs: config.CHECK_ESTIMATE_MAX_DELAY_SECONDS * 1000,
+    sweepWindowMs: config.CHECK_SWEEP_WINDOW_SECONDS * 1000,
+    sweepIntervalMs: config.CHECK_SWEEP_INTERVAL_SECONDS * 1000,
     checkConcurrency: config.CHECK_CONCURRENCY,
     maxRunsPerSweep: config.CHECK_MAX_RUNS,
     backupPageSize: config.CHECK_PAGE_SIZE,

@@ -35,6 +35,8 @@ export interface CbrBackupView {
   status: string;
   parent_id?: string | null | undefined;
   updated_at?: string | null | undefined;
+  /** `progress` 0..100 while protecting (the checker's schedule, lib/pipeline/check-schedule.ts). */
+  extend_info?: { progress?: number | null | undefined } | null | undefined;
 }
 export interface CbrVaultOrder { orderId?: string | null | undefined; resourceId?: string | null | undefined }
 export interface CbrMemberView { id?: string | null | undefined; status?: string | null | undefined; dest_project_id?: string | null | undefined }

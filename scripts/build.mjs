@@ -26,6 +26,7 @@ await build({
   external: ['@aws-sdk/*'],
   legalComments: 'none',
   minify: process.argv.includes('--minify'),
+  keepNames: true, // readable stack traces when minified (serverless.yml custom.esbuild, bench P6)
   logLevel: 'warning',
 });
 for (const e of entries) {

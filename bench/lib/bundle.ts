@@ -12,6 +12,8 @@ import { parse } from 'yaml';
 
 export interface EsbuildSettings {
   minify: boolean;
+  /** Keep function and class names through minification (readable stack traces). */
+  keepNames: boolean;
   target: string;
   format: 'cjs' | 'esm';
   platform: 'node';
@@ -23,7 +25,7 @@ export interface EsbuildSettings {
 
 /** serverless.yml custom.esbuild, falling back to tooling.md §5's command when the file has none. */
 export function deploySettings(root: string): EsbuildSettings {
-  const fallback: EsbuildSettings = { minify: true, target: 'node20', format: 'cjs', platform: 'node', external: ['@aws-sdk/*'], source: 'tooling.md §5 defaults' };
+  const fallback: EsbuildSettings = { minify: true, keepNames: false, target: 'node20', format: 'cjs', platform: 'node', external: ['@aws-sdk/*'], source: 'tooling.md §5 defaults' };
   let doc: unknown;
   try {
     doc = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'));
@@ -35,6 +37,7 @@ export function deploySettings(root: string): EsbuildSettings {
   const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   return {
     minify: e.minify === true,
+    keepNames: e.keepNames === true,
     target: typeof e.target === 'string' ? e.target : 'node20',
     format: e.format === 'esm' ? 'esm' : 'cjs',
     platform: 'node',
@@ -78,6 +81,7 @@ export async function bundle(o: { entry: string; outfile: string; settings: Esbu
     format: o.settings.format,
     external: o.settings.external,
     minify: o.minify ?? o.settings.minify,
+    keepNames: o.settings.keepNames,
     legalComments: 'none',
     metafile: true,
     absWorkingDir: o.root,
@@ -95,7 +99,7 @@ export async function bundle(o: { entry: string; outfile: string; settings: Esbu
   const lazy = new Set<string>();
   for (const input of Object.values(metafile.inputs)) {
     for (const imp of input.imports) {
-      if (!imp.external || imp.path.startsWith('node:') || isBuiltin(imp.path)) continue;
+      if (!imp.external || imp.path.startsWith('node:') || imp.path === '<runtime>' || isBuiltin(imp.path)) continue; // <runtime>: esbuild's own helpers (keepNames)
       (imp.kind === 'dynamic-import' ? lazy : externals).add(imp.path);
     }
   }

@@ -44,15 +44,19 @@ export function runNode(args: readonly string[], opts: { env?: NodeJS.ProcessEnv
  * separately as the `node -e 0` baseline).
  */
 const IMPORT_SCRIPT = `
+const c0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 const m = require(process.argv[1]);
 const t1 = process.hrtime.bigint();
-process.stdout.write(JSON.stringify({ importMs: Number(t1 - t0) / 1e6, exports: Object.keys(m) }));`;
+const c = process.cpuUsage(c0);
+process.stdout.write(JSON.stringify({ importMs: Number(t1 - t0) / 1e6, cpuMs: (c.user + c.system) / 1e3, exports: Object.keys(m) }));`;
 
 export interface ColdImport {
   file: string;
   /** Median in-process require time. */
   importMs: number;
+  /** Median CPU time of the require (user + system): less sensitive than wall time to other jobs on the cores. */
+  cpuMs: number;
   /** Median wall time of the whole process (spawn to exit). */
   wallMs: number;
   samples: number[];
@@ -66,6 +70,7 @@ export interface ColdImport {
  */
 export async function coldImports(files: readonly string[], runs: number, env: NodeJS.ProcessEnv = childEnv()): Promise<ColdImport[]> {
   const samples = files.map(() => [] as number[]);
+  const cpus = files.map(() => [] as number[]);
   const walls = files.map(() => [] as number[]);
   await runNode(['-e', '0'], { env }); // warm the OS file cache for node itself
   const exportsOf: string[][] = [];
@@ -73,11 +78,13 @@ export async function coldImports(files: readonly string[], runs: number, env: N
   for (let r = 0; r < runs; r++) {
     for (let i = 0; i < files.length; i++) {
       const { stdout, wallMs } = await runNode(['-e', IMPORT_SCRIPT, files[i]!], { env });
-      samples[i]!.push((JSON.parse(stdout) as { importMs: number }).importMs);
+      const got = JSON.parse(stdout) as { importMs: number; cpuMs: number };
+      samples[i]!.push(got.importMs);
+      cpus[i]!.push(got.cpuMs);
       walls[i]!.push(wallMs);
     }
   }
-  return files.map((file, i) => ({ file, importMs: median(samples[i]!), wallMs: median(walls[i]!), samples: samples[i]!, exports: exportsOf[i]! }));
+  return files.map((file, i) => ({ file, importMs: median(samples[i]!), cpuMs: median(cpus[i]!), wallMs: median(walls[i]!), samples: samples[i]!, exports: exportsOf[i]! }));
 }
 
 /** Median wall time of `node -e 0` (the start-up every cold import pays on top). */

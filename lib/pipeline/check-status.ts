@@ -1,14 +1,18 @@
 /**
- * check-status (every minute): advance the runs that are due in the store's sparse `due` index.
+ * check-status (every minute; checkStatusWindow sweeps again every CHECK_SWEEP_INTERVAL_SECONDS for the
+ * runs due within CHECK_SWEEP_WINDOW_SECONDS): advance the runs that are due in the store's sparse `due` index.
  *
  * - Runs whose checkpoints are protecting are grouped by (project, region, vault) and each group costs
- *   ONE paged ListBackups (vault_id, status=available&status=error, start_time just before the oldest
+ *   ONE paged ListBackups (vault_id, status=available&status=error[&status=protecting with the progress
+ *   schedule], start_time just before the oldest
  *   pending checkpoint), stopping early once every pending checkpoint is accounted for — not one call
  *   per run. Groups run with at most CHECK_CONCURRENCY in flight.
  * - A checkpoint whose top-level backups all reached available/error is final; when every checkpoint
  *   of a run is final and no skipped resource awaits a retry, the run moves to share-backup and
  *   checkpoint.finished is published (after the record, so a crash leaves the run due again via the
- *   watchdog rather than lost). Others are rescheduled with exponential backoff, never past their deadline.
+ *   watchdog rather than lost). Others are rescheduled by lib/pipeline/check-schedule.ts (CBR's progress
+ *   of the backups still protecting, read from the same ListBackups, else exponential backoff), never past
+ *   their deadline.
  * - Runs past their completion window become EXPIRED (run.finished published).
  * - A finished run whose run.finished was never confirmed published (`announcePending`: its announcer
  *   died between the record and the publish) is still in the due index: it is announced again (same
@@ -31,6 +35,7 @@ import type { PipelineDeps } from '../wiring/deps';
 import { forEachLimited } from './limit';
 import { errorFields, jsonLogger } from '../wiring/log';
 import type { Logger } from '../ports';
+import { nextCheckAt } from './check-schedule';
 import { runRequestedMessage } from './start-run';
 import type { Message } from '../contracts';
 import { backoffCeilingMs } from '../retry';
@@ -51,6 +56,10 @@ export interface SweepResult {
   announced?: number;
   /** True when another sweep held the sweep lease, so this one did nothing. */
   skipped?: boolean;
+  /** Sweeps made (checkStatusWindow: one invocation sweeps several times). */
+  sweeps?: number;
+  /** The earliest look after this sweep within its look-ahead (`until`), read or written by it, if any. */
+  nextDueAt?: number;
 }
 
 /** The sweep lease's key in the store's lease space (vault-name leases start with a 32-hex project id). */
@@ -61,7 +70,7 @@ export const SWEEP_LEASE_KEY = 'sweep#check-status';
  * write with an expiry, the same lease the vault names use) and gives it back when done; a sweep that
  * finds it held does nothing. A sweep killed by its timeout holds it for at most `sweepLeaseMs`.
  */
-export async function checkStatusExclusive(deps: PipelineDeps, log: Logger = jsonLogger): Promise<SweepResult> {
+export async function checkStatusExclusive(deps: PipelineDeps, log: Logger = jsonLogger, sweep: () => Promise<SweepResult> = () => checkStatus(deps, log)): Promise<SweepResult> {
   const holder = deps.newToken();
   const { acquired, lease } = await deps.store.acquireLease(SWEEP_LEASE_KEY, holder, deps.clock.now(), deps.settings.sweepLeaseMs);
   if (!acquired) {
@@ -69,7 +78,7 @@ export async function checkStatusExclusive(deps: PipelineDeps, log: Logger = jso
     return { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0, skipped: true };
   }
   try {
-    return await checkStatus(deps, log);
+    return await sweep();
   } finally {
     await deps.store.releaseLease(SWEEP_LEASE_KEY, holder, deps.clock.now()).catch((error: unknown) => {
       log('error', 'check-status: releasing the sweep lease failed (it expires by itself)', errorFields(error));
@@ -82,6 +91,12 @@ class Found extends Map<string, Map<string, BackupRef>> {
   readonly unknown = new Map<string, Set<string>>();
 }
 const KNOWN_BACKUP_STATUSES: ReadonlySet<string> = new Set(['available', 'protecting', 'deleting', 'restoring', 'error', 'waiting_protect', 'waiting_delete', 'waiting_restore']);
+/** checkpoint id -> resource id -> the progress CBR reported for its backup still protecting. */
+type Progress = Map<string, Map<string, number | undefined>>;
+interface Seen {
+  found: Found;
+  progress: Progress;
+}
 
 export function checkpointFinishedMessage(run: RunRecord, now: number, attempt = 1): MessageOf<'checkpoint.finished'> {
   const checkpoints = run.checkpoints
@@ -90,6 +105,8 @@ export function checkpointFinishedMessage(run: RunRecord, now: number, attempt =
   return buildMessage('checkpoint.finished', { runId: run.runId, occurredAt: now, attempt, key: 'finished', data: { checkpoints } });
 }
 
+export { backoffMs } from './check-schedule';
+
 /** CBR's ListBackups time filter format: YYYY-MM-DDTHH:MM:SSZ. */
 function cbrTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -97,28 +114,46 @@ function cbrTime(ms: number): string {
 
 const START_TIME_SLACK_MS = 15 * 60_000;
 
-async function fetchFinishedBackups(cbr: CbrApi, vaultId: string, pending: CheckpointRecord[], pageSize: number, counter: { pages: number }): Promise<Found> {
+async function fetchFinishedBackups(
+  cbr: CbrApi,
+  vaultId: string,
+  pending: CheckpointRecord[],
+  o: { pageSize: number; withProgress: boolean },
+  counter: { pages: number },
+): Promise<Seen> {
+  const { pageSize } = o;
   const found = new Found();
+  const progress: Progress = new Map();
   const expected = new Map<string, number>();
   for (const cp of pending) {
     found.set(cp.id!, new Map());
+    progress.set(cp.id!, new Map());
     expected.set(cp.id!, cp.resourceIds.length - cp.skipped.length);
   }
   let unresolved = pending.length;
   const oldest = Math.min(...pending.map((c) => c.createdAt ?? 0));
   let seen = 0;
-  const query: BackupQuery = { vault_id: vaultId, status: ['available', 'error'], start_time: cbrTime(oldest - START_TIME_SLACK_MS) };
+  // With the progress schedule the same call also lists the backups still protecting (their progress).
+  const statuses: BackupQuery['status'] = o.withProgress ? ['available', 'error', 'protecting'] : ['available', 'error'];
+  const query: BackupQuery = { vault_id: vaultId, status: statuses, start_time: cbrTime(oldest - START_TIME_SLACK_MS) };
   counter.pages++;
   for await (const b of cbr.paginateBackups(query, { pageSize })) {
     if (++seen % pageSize === 0) counter.pages++;
     if (b.parent_id || !b.checkpoint_id || !b.resource_id) continue;
     const byResource = found.get(b.checkpoint_id);
-    if (byResource && !KNOWN_BACKUP_STATUSES.has(b.status)) {
+    if (!byResource) continue;
+    if (!KNOWN_BACKUP_STATUSES.has(b.status)) {
       // A status CBR added after this was written: not finished; the run keeps being checked.
       const seen = found.unknown.get(b.checkpoint_id) ?? new Set<string>();
       found.unknown.set(b.checkpoint_id, seen.add(b.status));
+      continue;
     }
-    if (!byResource || (b.status !== 'available' && b.status !== 'error')) continue;
+    if (b.status === 'protecting') {
+      const p = b.extend_info?.progress;
+      progress.get(b.checkpoint_id)!.set(b.resource_id, typeof p === 'number' && Number.isFinite(p) ? p : undefined);
+      continue;
+    }
+    if (b.status !== 'available' && b.status !== 'error') continue;
     const before = byResource.size;
     const availableAt = b.status === 'available' && b.updated_at ? cbrTimestampMs(b.updated_at) : undefined;
     byResource.set(b.resource_id, { id: b.id, resourceId: b.resource_id, resourceType: b.resource_type ?? 'unknown', status: b.status, ...(availableAt !== undefined ? { availableAt } : {}) });
@@ -126,12 +161,13 @@ async function fetchFinishedBackups(cbr: CbrApi, vaultId: string, pending: Check
       if (--unresolved === 0) break;
     }
   }
-  return found;
+  return { found, progress };
 }
 
 /** Apply what ListBackups showed to one run's draft; returns the messages to publish after saving. */
-function applyProgress(draft: RunRecord, found: Found, deps: PipelineDeps, now: number, log: Logger): Array<[QueueName, Message]> {
+function applyProgress(draft: RunRecord, seen: Seen, deps: PipelineDeps, now: number, log: Logger): Array<[QueueName, Message]> {
   const out: Array<[QueueName, Message]> = [];
+  const { found } = seen;
   for (const cp of draft.checkpoints) {
     if (cp.status !== 'protecting' || !cp.id) continue;
     for (const status of found.unknown.get(cp.id) ?? []) {
@@ -178,8 +214,29 @@ function applyProgress(draft: RunRecord, found: Found, deps: PipelineDeps, now: 
       addEvent(draft, now, 'check-status', 'redriven', 'start-checkpoint made no progress');
     }
   }
-  scheduleAt(draft, now + backoffCeilingMs(draft.checks, { baseDelayMs: deps.settings.checkBaseDelayMs, maxDelayMs: deps.settings.checkMaxDelayMs }), deps.settings);
+  scheduleAt(draft, nextLook(draft, seen, deps, now), deps.settings);
   return out;
+}
+
+/**
+ * The next look at a run still in check-status: from the progress of every backup its open checkpoints
+ * still wait for (lib/pipeline/check-schedule.ts), or the backoff when one of them has none.
+ */
+function nextLook(draft: RunRecord, seen: Seen, deps: PipelineDeps, now: number): number {
+  const open = draft.checkpoints.filter((c) => c.status === 'protecting' && c.id);
+  const progress: Array<number | undefined> = [];
+  let createdAt = Number.POSITIVE_INFINITY;
+  for (const cp of open) {
+    const byResource = seen.progress.get(cp.id!);
+    const done = new Set(cp.backups.map((b) => b.resourceId));
+    const skipped = new Set(cp.skipped.map((s) => s.id));
+    for (const r of cp.resourceIds) if (!skipped.has(r) && !done.has(r)) progress.push(byResource?.get(r));
+    createdAt = Math.min(createdAt, cp.createdAt ?? Number.POSITIVE_INFINITY);
+  }
+  // A retry of skipped resources or a checkpoint intent still to start: the backoff, as before.
+  const waitsOnOthers = draft.pendingResources.length > 0 || draft.checkpoints.some((c) => c.status === 'intent');
+  const input = { now, createdAt, checks: draft.checks, progress: waitsOnOthers || !Number.isFinite(createdAt) ? [] : progress };
+  return nextCheckAt(input, deps.settings).at;
 }
 
 /** The message that (re)starts the step a run is in. */
@@ -198,10 +255,15 @@ function stepInput(run: RunRecord, now: number, attempt: number): [QueueName, Me
   }
 }
 
-export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger): Promise<SweepResult> {
+/**
+ * One sweep at the clock's now. `until` (> now): also read the runs due up to then, without handling
+ * them, to report the earliest as `nextDueAt` (checkStatusWindow's next sweep).
+ */
+export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger, o: { until?: number } = {}): Promise<SweepResult> {
   const now = deps.clock.now();
   const s = deps.settings;
-  const result: SweepResult = { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0, announced: 0 };
+  const until = Math.max(now, o.until ?? now);
+  const result: SweepResult = { due: 0, vaults: 0, listCalls: 0, checked: 0, finished: 0, rescheduled: 0, expired: 0, redriven: 0, errors: 0, announced: 0, sweeps: 1 };
   // Through the injected (redacting) logger, never straight to the console.
   const logSweepError = (error: unknown, runIds: string): void => log('error', 'check-status: run not advanced this sweep', { runIds, ...errorFields(error) });
 
@@ -209,8 +271,11 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
   for (let shard = 0; shard < s.dueShards && due.length < s.maxRunsPerSweep; shard++) {
     let cursor: string | undefined;
     do {
-      const page = await deps.store.listDue(shard, now, Math.min(1000, s.maxRunsPerSweep - due.length), cursor);
-      due.push(...page.runs);
+      const page = await deps.store.listDue(shard, until, Math.min(1000, s.maxRunsPerSweep - due.length), cursor);
+      for (const run of page.runs) {
+        if (run.due && run.due.at > now) result.nextDueAt = Math.min(result.nextDueAt ?? Infinity, run.due.at);
+        else due.push(run);
+      }
       cursor = page.cursor;
     } while (cursor && due.length < s.maxRunsPerSweep);
   }
@@ -235,7 +300,7 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
     else groups.set(key, [run]);
   }
 
-  const evaluate = async (run: RunRecord, found: Found): Promise<void> => {
+  const evaluate = async (run: RunRecord, seen: Seen): Promise<void> => {
     await deps.crashPoint?.('check-status:after-cbr', run.runId);
     let publish: Array<[QueueName, Message]> = [];
     const { run: saved, changed } = await mutateRun(
@@ -243,12 +308,14 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
       run.runId,
       (draft) => {
         if (draft.step !== 'check-status' || !draft.due || draft.due.at > now) return undefined; // another sweep got it
-        publish = applyProgress(draft, found, deps, now, log);
+        publish = applyProgress(draft, seen, deps, now, log);
         return draft;
       },
       { now, initial: run },
     );
     if (!changed || isTerminal(saved.state)) return;
+    // A look this sweep put inside the look-ahead counts too (checkStatusWindow sweeps again for it).
+    if (saved.due && saved.due.at > now && saved.due.at <= until) result.nextDueAt = Math.min(result.nextDueAt ?? Infinity, saved.due.at);
     await deps.crashPoint?.('check-status:after-record', run.runId);
     result.checked++;
     if (saved.step === 'share-backup') result.finished++;
@@ -280,7 +347,7 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
       if (ended.state === 'EXPIRED') result.expired++;
       return;
     }
-    if (run.step === 'check-status') return evaluate(run, new Found());
+    if (run.step === 'check-status') return evaluate(run, { found: new Found(), progress: new Map() });
     if (run.step === 'await-payment') return awaitPayment(run);
     let message: [QueueName, Message] | undefined;
     const { changed } = await mutateRun(
@@ -353,10 +420,10 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
   // ListBackups in flight stay at checkConcurrency however slow the writes are (bench P1). At most
   // checkConcurrency groups are being written at once; past that the CBR side waits (bounded memory).
   const writing = new Set<Promise<void>>();
-  const writeGroup = async (runs: RunRecord[], found: Found): Promise<void> => {
+  const writeGroup = async (runs: RunRecord[], seen: Seen): Promise<void> => {
     for (const run of runs) {
       try {
-        await evaluate(run, found);
+        await evaluate(run, seen);
       } catch (error) {
         result.errors++;
         logSweepError(error, run.runId);
@@ -371,10 +438,10 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
       const pending = task.runs.flatMap((r) => r.checkpoints.filter((c) => c.status === 'protecting' && c.id));
       result.vaults++;
       const counter = { pages: 0 };
-      const found = await fetchFinishedBackups(cbr, first.vault!.id, pending, s.backupPageSize, counter);
+      const seen = await fetchFinishedBackups(cbr, first.vault!.id, pending, { pageSize: s.backupPageSize, withProgress: s.checkSchedule === 'progress' }, counter);
       result.listCalls += counter.pages;
       while (writing.size >= s.checkConcurrency) await Promise.race(writing);
-      const done: Promise<void> = writeGroup(task.runs, found).finally(() => writing.delete(done));
+      const done: Promise<void> = writeGroup(task.runs, seen).finally(() => writing.delete(done));
       writing.add(done);
     } catch (error) {
       // CBR or the store failed for this group: its runs stay due and are tried again next sweep.
@@ -386,4 +453,43 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger):
   });
   await Promise.all(writing);
   return result;
+}
+
+/**
+ * One checker invocation (edge/check-status.ts): a sweep now, then, while runs fall due within
+ * `settings.sweepWindowMs` of the start, another sweep on the grid start + k·sweepIntervalMs for the
+ * runs due by then (so looks due close together still share one ListBackups per vault). With the
+ * minute schedule and a 50 s window a run due at any moment is looked at within one interval.
+ * `sleep` waits (setTimeout in Lambda; the benchmark's manual clock advances instead);
+ * `remainingMs` is the invocation's time left: no later sweep starts with less than 5 s or twice the
+ * longest later sweep so far.
+ */
+export async function checkStatusWindow(
+  deps: PipelineDeps,
+  log: Logger = jsonLogger,
+  o: { sleep: (ms: number) => Promise<void>; remainingMs?: () => number },
+): Promise<SweepResult> {
+  const s = deps.settings;
+  const start = deps.clock.now();
+  const end = start + s.sweepWindowMs;
+  const interval = Math.max(1, s.sweepIntervalMs);
+  const total = await checkStatus(deps, log, s.sweepWindowMs > 0 ? { until: end } : {});
+  let longest = 0; // of the later sweeps (the first one carries the minute's bulk)
+  let next = total.nextDueAt;
+  delete total.nextDueAt;
+  while (next !== undefined) {
+    const at = start + Math.ceil((next - start) / interval) * interval;
+    if (at > end) break;
+    const wait = Math.max(0, at - deps.clock.now());
+    if (o.remainingMs && o.remainingMs() - wait < Math.max(5_000, 2 * longest)) break;
+    await o.sleep(wait);
+    const t0 = performance.now();
+    const r = await checkStatus(deps, log, { until: end });
+    longest = Math.max(longest, performance.now() - t0);
+    next = r.nextDueAt;
+    for (const k of ['due', 'vaults', 'listCalls', 'checked', 'finished', 'rescheduled', 'expired', 'redriven', 'errors', 'announced', 'sweeps'] as const) {
+      total[k] = (total[k] ?? 0) + (r[k] ?? 0);
+    }
+  }
+  return total;
 }

@@ -1,3 +1,4 @@
+import type { CheckScheduleMode } from '../pipeline/check-schedule';
 import type { CbrFactory, Clock, MessageBus, RunStore } from '../ports';
 import type { RunMetrics } from './metrics';
 
@@ -23,6 +24,13 @@ export interface PipelineSettings {
   firstCheckDelayMs: number;
   checkBaseDelayMs: number;
   checkMaxDelayMs: number;
+  /** How the next look at a protecting checkpoint is timed (lib/pipeline/check-schedule.ts). */
+  checkSchedule: CheckScheduleMode;
+  /** Progress schedule: the longest gap between two looks. */
+  estimateMaxDelayMs: number;
+  /** One checker invocation keeps sweeping, every sweepIntervalMs, the runs due within sweepWindowMs (0: one sweep). */
+  sweepWindowMs: number;
+  sweepIntervalMs: number;
   checkConcurrency: number;
   maxRunsPerSweep: number;
   backupPageSize: number;
@@ -46,6 +54,10 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   firstCheckDelayMs: 30_000,
   checkBaseDelayMs: 30_000,
   checkMaxDelayMs: 5 * 60_000,
+  checkSchedule: 'progress',
+  estimateMaxDelayMs: 15 * 60_000,
+  sweepWindowMs: 0,
+  sweepIntervalMs: 10_000,
   checkConcurrency: 8,
   maxRunsPerSweep: 20_000,
   backupPageSize: 500,

@@ -44,7 +44,7 @@ describe('bench harness', () => {
       expect(r.unit, `${r.id} unit`).not.toBe('');
     }
     const ids = report.rows.map((r) => r.id);
-    expect(ids).toEqual(expect.arrayContaining(['P3.bytes', 'P3.import', 'P3.cpu', 'P3.rps', 'P4.p99', 'P6.hello', 'P7.cbr.run', 'P7.record.bytes']));
+    expect(ids).toEqual(expect.arrayContaining(['P3.bytes', 'P3.import', 'P3.cpu', 'P3.rps', 'P4.p99', 'P6.hello', 'P7.cbr.run', 'P7.record.bytes', 'P8.lag.p95', 'P8.calls']));
     const functions = discoverFunctions(root);
     expect(functions.length).toBeGreaterThan(0);
     for (const f of functions) expect(ids).toEqual(expect.arrayContaining([`P6.bytes.${f}`, `P6.import.${f}`]));

@@ -1,16 +1,21 @@
-/** check-status's edge: a scheduled event in, one sweep (under the sweep lease), its figures logged and returned. */
+/**
+ * check-status's edge: a scheduled event in, the sweeps of one invocation (one, or several within
+ * CHECK_SWEEP_WINDOW_SECONDS) under the sweep lease, their figures logged and returned.
+ */
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
-import { checkStatusExclusive, type SweepResult } from '../check-status';
+import { checkStatusExclusive, checkStatusWindow, type SweepResult } from '../check-status';
 import type { PipelineDeps } from '../../wiring/deps';
 import { jsonLogger, withInvocationFields } from '../../wiring/log';
 import type { Logger } from '../../ports';
 
 export function checkStatusHandler(deps: PipelineDeps, log: Logger = jsonLogger) {
   return withInvocationFields(
-    middy<ScheduledEvent | Record<string, never>, SweepResult>().handler(async () => {
+    middy<ScheduledEvent | Record<string, never>, SweepResult>().handler(async (_event, context) => {
       const started = Date.now();
-      const result = await checkStatusExclusive(deps, log);
+      const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+      const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+      const result = await checkStatusExclusive(deps, log, () => checkStatusWindow(deps, log, { sleep, ...(remaining ? { remainingMs: remaining } : {}) }));
       log(result.errors > 0 ? 'warn' : 'info', 'sweep done', { ...result, ms: Date.now() - started });
       return result;
     }),
