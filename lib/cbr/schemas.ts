@@ -46,7 +46,6 @@ export const ObjectType = z.enum(['server', 'disk', 'turbo', 'workspace', 'vmwar
 export const ProtectType = z.enum(['backup', 'replication']);
 export const CloudType = z.enum(['public', 'hybrid']);
 export const ChargingMode = z.enum(['post_paid', 'pre_paid']);
-export const ProtectStatus = z.enum(['available', 'error', 'protecting', 'restoring', 'removing']);
 export const CheckpointStatus = z.enum(['available', 'deleting', 'protecting', 'deleted', 'error-deleting', 'error']);
 export const BackupStatus = z.enum(['available', 'protecting', 'deleting', 'restoring', 'error', 'waiting_protect', 'waiting_delete', 'waiting_restore']);
 export const ImageType = z.enum(['backup', 'replication']);
@@ -355,10 +354,7 @@ const idLike = z.union([z.string(), z.number().transform(String)]).nullish();
 const optNum = z.union([NumberLike, z.literal('').transform(() => null)]).nullish();
 
 export const RESPONSE_PROTECT_STATUSES = ['available', 'error', 'protecting', 'restoring', 'removing', 'deleted'] as const;
-export const RESPONSE_CHECKPOINT_STATUSES = CheckpointStatus.options;
 export const RESPONSE_BACKUP_STATUSES = BackupStatus.options;
-export const RESPONSE_MEMBER_STATUSES = MemberStatus.options;
-export const RESPONSE_OPERATION_STATUSES = OperationStatus.options;
 const OpenProtectStatus = openEnum(RESPONSE_PROTECT_STATUSES);
 const OpenCheckpointStatus = openEnum(CheckpointStatus.options);
 const OpenBackupStatus = openEnum(BackupStatus.options);

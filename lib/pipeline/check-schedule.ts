@@ -15,6 +15,7 @@
  * linear is still looked at), and without a usable progress (absent, null, 0) the backoff applies.
  * Pure: tested in test/unit/pipeline/check-schedule.test.ts.
  */
+import { backoffCeilingMs } from '../retry';
 
 export type CheckScheduleMode = 'progress' | 'backoff';
 
@@ -45,8 +46,9 @@ export interface NextCheck {
   finish?: { lo: number; hi: number };
 }
 
+/** The checker's backoff (no jitter: a look is scheduled, not raced): lib/retry.ts's ceiling. */
 export function backoffMs(checks: number, base: number, max: number): number {
-  return Math.min(max, base * 2 ** Math.max(0, Math.min(20, checks - 1)));
+  return backoffCeilingMs(checks, { baseDelayMs: base, maxDelayMs: max });
 }
 
 /** The window a whole-percent progress `p` seen `elapsed` ms after the start puts the end in. */

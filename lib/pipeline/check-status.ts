@@ -105,8 +105,6 @@ export function checkpointFinishedMessage(run: RunRecord, now: number, attempt =
   return buildMessage('checkpoint.finished', { runId: run.runId, occurredAt: now, attempt, key: 'finished', data: { checkpoints } });
 }
 
-export { backoffMs } from './check-schedule';
-
 /** CBR's ListBackups time filter format: YYYY-MM-DDTHH:MM:SSZ. */
 function cbrTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
