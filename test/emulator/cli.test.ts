@@ -2,12 +2,12 @@
 // requests, stops cleanly on SIGTERM, and rejects bad options with a message naming the problem.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { DEMO } from '../../emulator/index';
 import { raw } from './helpers';
 
@@ -40,6 +40,7 @@ describe('emulator CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'emu-cli-'));
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ timing: { checkpointMs: -5 } }));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     for (const [args, pattern] of [
       [['--config', file], /timing\.checkpointMs/],
       [['--checkpoint-ms', 'soon'], /--checkpoint-ms/],
