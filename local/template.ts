@@ -15,8 +15,8 @@ import { LocalRuntimeError } from './errors';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
-const Resource = z.looseObject({ Type: z.string(), Properties: z.record(z.string(), z.unknown()).optional() });
-const Template = z.looseObject({ Resources: z.record(z.string(), Resource) });
+const Resource = z.looseObject({ Type: z.string(), Properties: z.record(z.string(), z.unknown()).optional(), Condition: z.string().optional() });
+const Template = z.looseObject({ Resources: z.record(z.string(), Resource), Conditions: z.record(z.string(), z.unknown()).optional() });
 type Resource = z.infer<typeof Resource>;
 export type CfnTemplate = z.infer<typeof Template>;
 
@@ -173,11 +173,48 @@ export function readTemplate(serviceDir: string): { template: CfnTemplate; state
 }
 
 /** Builds the model of everything the local runtime drives from a packaged template. */
+/**
+ * Evaluates the template's Conditions (Fn::Equals / Fn::Or / Fn::And / Fn::Not / Condition over literal
+ * values and pseudo parameters such as AWS::StackName) and returns the resources CloudFormation would
+ * create: those without a Condition or whose Condition is true.
+ */
+export function createdResources(template: CfnTemplate, pseudo: LocalResolver): Record<string, Resource> {
+  const conditions = template.Conditions ?? {};
+  const memo = new Map<string, boolean>();
+  const evaluate = (value: unknown, where: string): boolean => {
+    if (!isObject(value)) throw new LocalRuntimeError('a condition must be an intrinsic function', { where });
+    const [[fn, arg] = []] = Object.entries(value);
+    const list = (n?: number): unknown[] => {
+      if (!Array.isArray(arg) || (n !== undefined && arg.length !== n)) throw new LocalRuntimeError(`${fn} takes ${n ?? 'a list of'} arguments`, { where });
+      return arg;
+    };
+    switch (fn) {
+      case 'Fn::Equals': {
+        const [a, b] = list(2).map((v, i) => resolveIntrinsics(v, pseudo, `${where}.Fn::Equals[${i}]`));
+        if (typeof a !== 'string' || typeof b !== 'string') throw new LocalRuntimeError('Fn::Equals is evaluated locally on strings and pseudo parameters only', { where });
+        return a === b;
+      }
+      case 'Fn::Or': return list().some((c, i) => evaluate(c, `${where}.Fn::Or[${i}]`));
+      case 'Fn::And': return list().every((c, i) => evaluate(c, `${where}.Fn::And[${i}]`));
+      case 'Fn::Not': return !evaluate(list(1)[0], `${where}.Fn::Not[0]`);
+      case 'Condition': return named(String(arg), where);
+      default: throw new LocalRuntimeError(`${fn} is not evaluated in conditions locally`, { where });
+    }
+  };
+  const named = (name: string, where: string): boolean => {
+    if (!(name in conditions)) throw new LocalRuntimeError(`unknown condition '${name}'`, { where });
+    if (!memo.has(name)) memo.set(name, evaluate(conditions[name], `Conditions.${name}`));
+    return memo.get(name)!;
+  };
+  return Object.fromEntries(
+    Object.entries(template.Resources).filter(([id, r]) => r.Condition === undefined || named(r.Condition, `Resources.${id}.Condition`)),
+  );
+}
+
 export function buildServiceModel(template: CfnTemplate, state: ServerlessState, fallbackStage: string): ServiceModel {
-  const resources = template.Resources;
   const warnings: string[] = [];
   const stage = packagedStage(template) ?? fallbackStage;
-  const firstKey = Object.values(resources)
+  const firstKey = Object.values(template.Resources)
     .map((r) => (isObject(r.Properties?.Code) ? str((r.Properties.Code as Json).S3Key) : undefined))
     .find(Boolean);
   const serviceName = str(state.service?.service) ?? firstKey?.split('/')[1] ?? 'service';
@@ -185,6 +222,7 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
   const stackName = `${serviceName}-${stage}`;
   // Names may be written with intrinsics (!Sub '${AWS::StackName}-work'); only pseudo parameters are known yet.
   const pseudoOnly: LocalResolver = { region, accountId: LOCAL_ACCOUNT_ID, stackName, ref: () => undefined, getAtt: () => undefined };
+  const resources = createdResources(template, pseudoOnly);
   const nameOf = (value: unknown, where: string): string | undefined =>
     value === undefined ? undefined : String(resolveIntrinsics(value, pseudoOnly, where));
   const stateFunctions = state.service?.functions ?? {};

@@ -15,6 +15,13 @@ export const Plan = z.strictObject({
   /** Standard 5-field cron, evaluated in `timezone`. */
   cron: z.string().min(9).max(100),
   timezone: z.string().min(1).max(64),
+  /**
+   * The stages this plan is deployed to (`sls deploy --stage <name>`). None (the default): the plan is
+   * validated but deployed nowhere, so a sample or draft plan never fires by accident. Its schedule is
+   * created only in a stack of a listed stage (a CloudFormation condition on the stage).
+   */
+  stages: z.array(z.string().regex(/^[a-zA-Z0-9-]{1,16}$/, { error: 'must be a stage name (letters, digits, -; at most 16)' })).max(10).default([]),
+  /** In a stage it is deployed to: false creates the schedule paused (DISABLED). */
   enabled: z.boolean().default(true),
   request: RunRequest,
 });
@@ -75,6 +82,26 @@ export function cronToAws(expr: string): string {
   const awsDom = dow !== '*' ? '?' : dom;
   const awsDowField = dow === '*' ? '?' : awsDow(dow);
   return `cron(${min} ${hour} ${awsDom} ${mon.toUpperCase()} ${awsDowField} *)`;
+}
+
+/** The plans that are deployed to at least one stage, in file order (each becomes one schedule event). */
+export function deployedPlans(plans: readonly Plan[]): Plan[] {
+  return plans.filter((p) => p.stages.length > 0);
+}
+
+/** The CloudFormation condition name that is true in the stages `plan` is deployed to. */
+export function stageConditionName(plan: Plan): string {
+  return `Plan${plan.name.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}Stages`;
+}
+
+/**
+ * The condition: the stack is the one of one of the plan's stages (Fn::Or takes 2..10 conditions). It
+ * compares the stack's name (osls names it `<service>-<stage>`) rather than `${sls:stage}`, which osls
+ * would turn into a constant comparison (cfn-lint W8003).
+ */
+export function stageCondition(plan: Plan, service: string): Record<string, unknown> {
+  const equals = plan.stages.map((s) => ({ 'Fn::Equals': [{ Ref: 'AWS::StackName' }, `${service}-${s}`] }));
+  return equals.length === 1 ? equals[0]! : { 'Fn::Or': equals };
 }
 
 /** The osls `schedule` event of a plan (compiled to an AWS::Scheduler::Schedule). */

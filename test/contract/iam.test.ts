@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parsePlanFile, scheduleEventOf } from '../../lib/plans/plans';
 import { QUEUE_NAMES, type QueueName } from '../../lib/ports';
 import { QUEUE_CONSUMERS, QUEUE_LOGICAL_IDS } from '../../lib/wiring/topology';
 
@@ -126,7 +127,11 @@ describe('IAM: one role per function, only what it uses', () => {
     const startRun = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:StartDashrunLambdaFunction`;
     expect(allows('SchedulerRole', 'lambda:InvokeFunction', startRun)).toBe(true);
     expect(allows('SchedulerRole', 'lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:GetDashrunLambdaFunction`)).toBe(false);
-    const schedules = fns['start-run']!.events.filter((e: Yaml) => e.schedule?.method === 'scheduler');
+    // Every plan's schedule (the samples are deployed to no stage, so check what each would deploy).
+    const schedules = [
+      ...fns['start-run']!.events.filter((e: Yaml) => e.schedule?.method === 'scheduler'),
+      ...parsePlanFile(parse(readFileSync(join(root, 'plans/plans.yml'), 'utf8'))).plans.map((p) => scheduleEventOf(p, 'cbr-flow')),
+    ];
     expect(schedules.length).toBeGreaterThan(0);
     for (const e of schedules) expect(e.schedule.roleArn).toEqual({ 'Fn::GetAtt': ['SchedulerRole', 'Arn'] });
   });

@@ -34,6 +34,8 @@ describe('plans', () => {
     expect(errorOf([plan({ timezone: 'Mars/Olympus' })])).toEqual(['plans.yml.plans[0].timezone']);
     expect(errorOf([plan(), plan()])).toEqual(['plans.yml.plans[1].name']);
     expect(errorOf([plan({ request: { ...plan().request, projectId: 'nope' } })])).toEqual(['plans.yml.plans[0].request.projectId']);
+    expect(errorOf([plan({ stages: ['prod', 'bad stage'] })])).toEqual(['plans.yml.plans[0].stages[1]']);
+    expect(errorOf([plan({ stages: 'prod' })])).toEqual(['plans.yml.plans[0].stages']);
   });
 
   it('derives one run id per plan firing (same minute -> same run; next firing -> new run)', () => {

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Config } from '../../lib/config';
 import { QUEUE_CONSUMERS, QUEUE_LOGICAL_IDS } from '../../lib/wiring/topology';
-import { parsePlanFile, scheduleEventOf } from '../../lib/plans/plans';
-import { renderSchedules, spliceSchedules } from '../../lib/plans/sync';
+import { deployedPlans, parsePlanFile, scheduleEventOf, stageConditionName } from '../../lib/plans/plans';
+import { planScheduleLogicalId, syncPlans } from '../../lib/plans/sync';
 import { QUEUE_NAMES } from '../../lib/ports';
 import { RUNS_TABLE_SCHEMA, TTL_ATTRIBUTE } from '../../lib/store/dynamodb/table';
 import { resolveRateLimitSettings } from '../../lib/cbr/rate-limit';
@@ -23,12 +23,26 @@ const custom = (v: unknown): unknown => (typeof v === 'string' && /^\$\{self:cus
 const cbrCalling = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('wiring/runtime-cbr'));
 
 describe('serverless.yml agrees with the code', () => {
-  it('plan schedules are exactly what plans/plans.yml generates (no drift)', () => {
-    expect(spliceSchedules(text, renderSchedules(plansText))).toBe(text);
-    const { plans } = parsePlanFile(parse(plansText));
+  it('plan schedules, stage conditions and their attachment are exactly what plans/plans.yml generates (no drift)', () => {
+    expect(syncPlans(text, plansText)).toBe(text);
+    const plans = deployedPlans(parsePlanFile(parse(plansText)).plans);
     const schedules = fns['start-run']!.events.filter((e) => e.schedule).map((e) => e);
     expect(schedules).toEqual(plans.map((p) => JSON.parse(JSON.stringify(scheduleEventOf(p, sls.service)))));
     for (const s of schedules) expect(s.schedule).toMatchObject({ method: 'scheduler', timezone: expect.any(String) });
+    plans.forEach((p, i) => expect(sls.resources.extensions[planScheduleLogicalId(i + 1)]).toEqual({ Condition: stageConditionName(p) }));
+  });
+
+  it('the sample plans are deployed to no stage; a plan with stages gets a schedule only where its condition holds', () => {
+    expect(parsePlanFile(parse(plansText)).plans.map((p) => p.stages)).toEqual([[], []]);
+    expect(deployedPlans(parsePlanFile(parse(plansText)).plans)).toEqual([]);
+    const prodOnly = plansText.replace('# stages: [prod]', 'stages: [prod, staging]');
+    const synced = parse(syncPlans(text, prodOnly)) as Yaml;
+    expect(synced.functions['start-run'].events.filter((e: Yaml) => e.schedule).map((e: Yaml) => e.schedule.input.plan)).toEqual(['nightly-web-servers']);
+    expect(synced.resources.Conditions).toEqual({
+      PlanNightlyWebServersStages: { 'Fn::Or': [{ 'Fn::Equals': [{ Ref: 'AWS::StackName' }, 'cbr-flow-prod'] }, { 'Fn::Equals': [{ Ref: 'AWS::StackName' }, 'cbr-flow-staging'] }] },
+    });
+    expect(synced.resources.extensions.StartDashrunSchedulerSchedule1).toEqual({ Condition: 'PlanNightlyWebServersStages' });
+    expect(synced.resources.extensions.HttpApiStage).toEqual(sls.resources.extensions.HttpApiStage);
   });
 
   it('every function has a handler file and the events of the topology', () => {

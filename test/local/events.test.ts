@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { syncPlans } from '../../lib/plans/sync';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message as SqsMessage } from '@aws-sdk/client-sqs';
@@ -230,7 +231,10 @@ beforeAll(async () => {
     if (['.serverless', '.esbuild', '.data', '.git', 'serverless.yml'].includes(entry)) continue;
     symlinkSync(join(PROJECT_ROOT, entry), join(serviceDir, entry));
   }
-  copyFileSync(join(PROJECT_ROOT, 'serverless.yml'), join(serviceDir, 'serverless.yml')); // osls refuses a symlinked config
+  // osls refuses a symlinked config. The sample plans are deployed to no stage; this copy deploys the
+  // first one to the local stage, as a team would with `stages: [local]`.
+  const plans = readFileSync(join(PROJECT_ROOT, 'plans/plans.yml'), 'utf8').replace('# stages: [prod]', 'stages: [local]');
+  writeFileSync(join(serviceDir, 'serverless.yml'), syncPlans(readFileSync(join(PROJECT_ROOT, 'serverless.yml'), 'utf8'), plans));
   // The emulator exactly as `npm run invoke` / `npm run emulator` start it: DEMO seed, default timings.
   emulator = await startEmulator();
   runtime = await startLocalRuntime({
@@ -338,6 +342,8 @@ describe('events/*.json: the exact shapes AWS delivers', () => {
     const schedule = targets('start-run').find((d) => d.kind === 'scheduler' && (JSON.parse(d.input!) as ScheduleTrigger).plan === plan.plan);
     expect(schedule, `a schedule for plan ${plan.plan}`).toBeDefined();
     expect(plan).toEqual(JSON.parse(schedule!.input!.replaceAll('<aws.scheduler.scheduled-time>', plan.scheduledTime)));
+    // The other sample plan names no stage: the template holds no schedule for it (a false Condition locally).
+    expect(targets('start-run').filter((d) => d.kind === 'scheduler').map((d) => (JSON.parse(d.input!) as ScheduleTrigger).plan)).toEqual([plan.plan]);
     // The default EventBridge "Scheduled Event" (a rule without Input).
     const eb = readSample<ScheduledEvent>('check-status.eventbridge.json');
     expect(eb).toMatchObject({ version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', region: runtime.region, detail: {} });

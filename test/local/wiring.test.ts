@@ -7,7 +7,7 @@ import { LocalRuntimeError } from '../../local/errors';
 import { buildHttpEvent, matchRoute, toHttpResponse } from '../../local/http-api';
 import { parseScheduleExpression } from '../../local/schedule';
 import { interpretBatchResponse } from '../../local/sqs-driver';
-import { buildServiceModel, resolveIntrinsics, type LocalResolver } from '../../local/template';
+import { buildServiceModel, createdResources, resolveIntrinsics, type LocalResolver } from '../../local/template';
 import type { RouteDef } from '../../local/template';
 
 const resolver: LocalResolver = {
@@ -47,6 +47,28 @@ describe('CloudFormation intrinsics', () => {
     expect(model.stage).toBe('local');
     expect(model.functions[0]).toMatchObject({ key: 'fn', timeoutSeconds: 3, maximumRetryAttempts: 2 });
     expect(model.eventSourceMappings[0]).toMatchObject({ queueLogicalId: 'Q', batchSize: 10, maximumBatchingWindowInSeconds: 0, reportBatchItemFailures: false, enabled: true });
+  });
+
+  it('creates only the resources whose Condition holds for the packaged stage, as CloudFormation does', () => {
+    const template = {
+      Conditions: {
+        InProd: { 'Fn::Equals': [{ Ref: 'AWS::StackName' }, 'svc-prod'] },
+        InLocalOrProd: { 'Fn::Or': [{ 'Fn::Equals': [{ Ref: 'AWS::StackName' }, 'svc-local'] }, { Condition: 'InProd' }] },
+        NotProd: { 'Fn::Not': [{ Condition: 'InProd' }] },
+      },
+      Resources: {
+        A: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'a' } },
+        B: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'b' }, Condition: 'InProd' },
+        C: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'c' }, Condition: 'InLocalOrProd' },
+        D: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'd' }, Condition: 'NotProd' },
+      },
+    };
+    const pseudo: LocalResolver = { ...resolver, stackName: 'svc-local' };
+    expect(Object.keys(createdResources(template, pseudo))).toEqual(['A', 'C', 'D']);
+    expect(buildServiceModel(template, { service: { service: 'svc' } }, 'local').queues.map((q) => q.logicalId)).toEqual(['A', 'C', 'D']);
+    expect(Object.keys(createdResources(template, { ...resolver, stackName: 'svc-prod' }))).toEqual(['A', 'B', 'C']);
+    expect(() => createdResources({ ...template, Resources: { X: { Type: 'AWS::SQS::Queue', Condition: 'Nope' } } }, pseudo)).toThrow(/Resources\.X\.Condition: unknown condition 'Nope'/);
+    expect(() => createdResources({ Conditions: { R: { 'Fn::Equals': [{ 'Fn::GetAZs': '' }, 'prod'] } }, Resources: { X: { Type: 'AWS::SQS::Queue', Condition: 'R' } } }, pseudo)).toThrow(/Conditions\.R\.Fn::Equals\[0\]/);
   });
 });
 
