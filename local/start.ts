@@ -16,7 +16,8 @@ import { createWriteStream, existsSync, readFileSync, rmSync, mkdirSync } from '
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO } from '../emulator/index';
-import { ApiClient, CliError, watchRun } from './cli';
+import { ApiClient, CliError } from './cli/client';
+import { watchRun } from './cli/watch';
 import { dataDirHolder } from './runtime';
 import { PROJECT_ROOT, startLocalStack, type LocalStack } from './stack';
 

@@ -1,0 +1,118 @@
+/** The cbr-flow HTTP API client of the CLI: POST /runs (signed), GET /runs/{id}, GET /runs. */
+import * as z from 'zod';
+import { AppError } from '../../lib/errors';
+import { signedHeaders } from '../webhook-keys';
+import { summarize } from './format';
+
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
+
+export class CliError extends AppError {
+  override readonly name = 'CliError';
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.exitCode = exitCode;
+  }
+}
+
+/** A timestamp as the API sends it (ISO 8601), or epoch milliseconds; epoch ms after parsing. */
+const Instant = z.union([z.number(), z.iso.datetime({ offset: true })]).transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
+
+/** The parts of a run record the CLI shows; anything else the API returns is kept but not needed. */
+const TimelineEvent = z.looseObject({ at: Instant, step: z.string(), event: z.string(), detail: z.string().optional() });
+export const RunView = z.looseObject({
+  runId: z.string(),
+  state: z.string(),
+  step: z.string().optional(),
+  createdAt: Instant.optional(),
+  finishedAt: Instant.optional(),
+  reason: z.string().optional(),
+  lastError: z.looseObject({ code: z.string(), message: z.string(), requestId: z.string().optional() }).optional(),
+  timeline: z.array(TimelineEvent).default([]),
+});
+export type RunView = z.infer<typeof RunView>;
+export type TimelineEntry = z.infer<typeof TimelineEvent>;
+
+function describeFetchError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if ((err as Error).name === 'TimeoutError') return 'no answer within 10 s';
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}
+
+export interface ApiClientOptions {
+  /** Keys to sign POST /runs with (Standard Webhooks); none = send unsigned. */
+  webhookKeys?: readonly string[] | undefined;
+}
+
+export class ApiClient {
+  readonly endpoint: string;
+  private readonly webhookKeys: readonly string[] | undefined;
+
+  constructor(endpoint: string, options: ApiClientOptions = {}) {
+    this.webhookKeys = options.webhookKeys && options.webhookKeys.length > 0 ? options.webhookKeys : undefined;
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new CliError(`--endpoint: "${endpoint}" is not a URL (expected e.g. ${DEFAULT_ENDPOINT})`, 2);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`--endpoint: "${endpoint}" must be an http(s) URL`, 2);
+    this.endpoint = url.href.replace(/\/+$/, '');
+  }
+
+  private async request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    let res: Response;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    // The signature covers these exact bytes; a fresh webhook-id per request (never a replay).
+    const signature = payload !== undefined && this.webhookKeys ? signedHeaders(this.webhookKeys, payload) : {};
+    try {
+      res = await fetch(`${this.endpoint}${path}`, {
+        method,
+        headers: payload === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json', ...signature },
+        body: payload,
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      throw new CliError(`cannot reach cbr-flow at ${this.endpoint} (${describeFetchError(err)}); is \`npm start -- --serve\` running? Use --endpoint or CBR_FLOW_URL to point elsewhere.`, 3, { cause: err });
+    }
+    const text = await res.text();
+    let json: unknown = text;
+    try { json = text ? JSON.parse(text) : null; } catch { /* keep the text */ }
+    if (res.status >= 500) throw new CliError(`${method} ${path} failed: HTTP ${res.status} ${summarize(json)}`, 3);
+    return { status: res.status, json };
+  }
+
+  async startRun(request: unknown): Promise<{ runId: string; statusUrl?: string }> {
+    const { status, json } = await this.request('POST', '/runs', request);
+    if (status === 401) {
+      const reason = typeof json === 'object' && json !== null && typeof (json as { reason?: unknown }).reason === 'string' ? (json as { reason: string }).reason : 'unauthorized';
+      const how = this.webhookKeys
+        ? 'the webhook key used is not one the API accepts (check --webhook-key-file / CBR_FLOW_WEBHOOK_KEY, or the clock)'
+        : 'POST /runs must be signed: pass --webhook-key-file <file> or set CBR_FLOW_WEBHOOK_KEY (a local stack keeps its key in .data/webhook-keys.json)';
+      throw new CliError(`the API refused the run as unauthenticated (HTTP 401, ${reason}): ${how}`, 2);
+    }
+    if (status >= 400) throw new CliError(`the API refused the run (HTTP ${status}): ${summarize(json)}`, 2);
+    const parsed = z.looseObject({ runId: z.string(), statusUrl: z.string().optional() }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to POST /runs: ${summarize(json)}`, 3);
+    return parsed.data;
+  }
+
+  async getRun(runId: string): Promise<RunView> {
+    const { status, json } = await this.request('GET', `/runs/${encodeURIComponent(runId)}`);
+    if (status === 404) throw new CliError(`no run ${runId} at ${this.endpoint}`, 2);
+    if (status >= 400) throw new CliError(`GET /runs/${runId} refused (HTTP ${status}): ${summarize(json)}`, 2);
+    const record = typeof json === 'object' && json !== null && 'run' in json ? (json as { run: unknown }).run : json;
+    const parsed = RunView.safeParse(record);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /runs/${runId}: ${z.prettifyError(parsed.error)}`, 3);
+    return parsed.data;
+  }
+
+  async listRuns(limit: number): Promise<RunView[]> {
+    const { status, json } = await this.request('GET', `/runs?limit=${limit}`);
+    if (status >= 400) throw new CliError(`GET /runs refused (HTTP ${status}): ${summarize(json)}`, 2);
+    const list = Array.isArray(json) ? json : (json as { runs?: unknown; items?: unknown } | null)?.runs ?? (json as { items?: unknown } | null)?.items;
+    const parsed = z.array(RunView).safeParse(list);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /runs: ${summarize(json)}`, 3);
+    return parsed.data;
+  }
+}

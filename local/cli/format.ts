@@ -1,0 +1,42 @@
+/** How the CLI prints runs, timeline events and API error bodies. */
+import type { RunView, TimelineEntry } from './client';
+
+export function summarize(json: unknown): string {
+  if (typeof json === 'object' && json !== null) {
+    const j = json as { message?: unknown; error?: unknown; issues?: unknown; errors?: unknown };
+    const issues = Array.isArray(j.issues) ? j.issues : Array.isArray(j.errors) ? j.errors : undefined;
+    const head = typeof j.message === 'string' ? j.message : typeof j.error === 'string' ? j.error : '';
+    if (issues) {
+      const lines = issues.map((i) => {
+        const issue = i as { field?: unknown; path?: unknown; message?: unknown };
+        const field = typeof issue.field === 'string' ? issue.field : Array.isArray(issue.path) ? issue.path.join('.') : '';
+        return `${field ? `${field}: ` : ''}${String(issue.message ?? JSON.stringify(i))}`;
+      });
+      return [head, ...lines.map((l) => `  - ${l}`)].filter(Boolean).join('\n');
+    }
+    return head || JSON.stringify(json).slice(0, 500);
+  }
+  return String(json).slice(0, 500);
+}
+
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function formatEvent(e: TimelineEntry, startedAt: number): string {
+  return `[+${seconds(e.at - startedAt).padStart(6)}] ${e.step.padEnd(16)} ${e.event}${e.detail ? `  ${e.detail}` : ''}`;
+}
+
+export function formatRun(run: RunView): string {
+  const start = run.createdAt ?? run.timeline[0]?.at ?? Date.now();
+  const lines = [
+    `run      ${run.runId}`,
+    `state    ${run.state}${run.step ? ` (step ${run.step})` : ''}`,
+    ...(run.createdAt ? [`started  ${new Date(run.createdAt).toISOString()}`] : []),
+    ...(run.finishedAt ? [`finished ${new Date(run.finishedAt).toISOString()} (${seconds(run.finishedAt - start)})`] : []),
+    ...(run.reason ? [`reason   ${run.reason}`] : []),
+    ...(run.lastError ? [`error    ${run.lastError.code}: ${run.lastError.message}${run.lastError.requestId ? ` (request ${run.lastError.requestId})` : ''}`] : []),
+  ];
+  if (run.timeline.length > 0) lines.push('timeline', ...run.timeline.map((e) => `  ${formatEvent(e, start)}`));
+  return lines.join('\n');
+}
