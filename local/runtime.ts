@@ -21,6 +21,7 @@ import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { startAwsGuard } from './aws-guard';
 import { LocalRuntimeError } from './errors';
 import { startHttpApi } from './http-api';
+import { gatewayClaims, loadOrCreateLocalIssuer, type LocalIssuer } from './jwt-issuer';
 import { LocalFunction, type InvocationRecord, type LocalFunctionSpec } from './lambda';
 import { isPackageFresh, packageService } from './package';
 import { parseScheduleExpression } from './schedule';
@@ -78,6 +79,8 @@ export interface LocalRuntime {
   readonly functions: readonly FunctionInfo[];
   readonly queues: readonly QueueInfo[];
   readonly tables: readonly TableInfo[];
+  /** The local token issuer of the template's JWT authorizer (undefined when no route has one). */
+  readonly issuer: LocalIssuer | undefined;
   schedules(): ScheduleInfo[];
   /** A queue by logical id or name. */
   queue(name: string): QueueInfo;
@@ -227,7 +230,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const guard = await startAwsGuard(log);
     cleanups.push(() => guard.close());
 
-    // 3. HTTP API first: its URL can appear in the functions' environment.
+    // 3. HTTP API first: its URL can appear in the functions' environment. JWT routes are verified
+    // against the local issuer (its key pair kept in the data folder) like API Gateway would.
+    const firstAuthorizer = model.routes.find((r) => r.jwtAuthorizer)?.jwtAuthorizer;
+    const issuer = firstAuthorizer ? await loadOrCreateLocalIssuer(dataDir, { issuer: firstAuthorizer.issuer, audience: firstAuthorizer.audience[0] ?? '' }) : undefined;
     const localFunctions = new Map<string, LocalFunction>();
     const http = sources.http && model.routes.length > 0
       ? await startHttpApi({
@@ -236,6 +242,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         accountId: LOCAL_ACCOUNT_ID,
         routes: () => model.routes,
         invoke: (logicalId, event: APIGatewayProxyEventV2) => mustGet(localFunctions, logicalId).invoke(event, 'http'),
+        ...(issuer ? { verifyJwt: async (a, token) => gatewayClaims(await issuer.verify(token, { issuer: a.issuer, audience: a.audience })) } : {}),
         log,
       })
       : undefined;
@@ -469,6 +476,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       functions: functionInfos,
       queues,
       tables,
+      issuer,
       schedules: () => [...scheduleState.values()].map(({ def, nextAt }) => ({
         logicalId: def.logicalId,
         functionKey: fnDefs.get(def.functionLogicalId)?.key ?? def.functionLogicalId,

@@ -61,6 +61,16 @@ export interface RouteDef {
   path: string;
   functionLogicalId: string;
   payloadVersion: string;
+  /** The route's JWT authorizer (AuthorizationType JWT), enforced by the local HTTP API. */
+  jwtAuthorizer?: JwtAuthorizerDef;
+}
+
+export interface JwtAuthorizerDef {
+  logicalId: string;
+  issuer: string;
+  audience: string[];
+  /** e.g. `$request.header.Authorization`. */
+  identitySource: string[];
 }
 
 export interface EventSourceMappingDef {
@@ -245,6 +255,23 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
   }));
 
   const integrations = new Map(byType('AWS::ApiGatewayV2::Integration').map(([id, r]) => [id, props(r)] as const));
+  const authorizers = new Map(byType('AWS::ApiGatewayV2::Authorizer').map(([id, r]) => [id, props(r)] as const));
+  const jwtAuthorizerOf = (logicalId: string, p: Record<string, unknown>): JwtAuthorizerDef | undefined => {
+    if (!p.AuthorizationType || p.AuthorizationType === 'NONE') return undefined;
+    const authorizerId = referencedLogicalId(p.AuthorizerId);
+    const a = authorizerId ? authorizers.get(authorizerId) : undefined;
+    const jwt = a?.JwtConfiguration as { Issuer?: unknown; Audience?: unknown } | undefined;
+    if (p.AuthorizationType !== 'JWT' || !a || str(a.AuthorizerType) !== 'JWT' || typeof jwt?.Issuer !== 'string' || !Array.isArray(jwt.Audience)) {
+      // Never serve a protected route unprotected: refuse to start instead.
+      throw new LocalRuntimeError(`authorizer ${String(p.AuthorizationType)} is not supported locally (only JWT authorizers with a literal Issuer and Audience)`, { where: `${logicalId}.Properties.AuthorizerId` });
+    }
+    return {
+      logicalId: authorizerId!,
+      issuer: jwt.Issuer,
+      audience: jwt.Audience.map(String),
+      identitySource: Array.isArray(a.IdentitySource) ? a.IdentitySource.map(String) : ['$request.header.Authorization'],
+    };
+  };
   const routes: RouteDef[] = byType('AWS::ApiGatewayV2::Route').map(([logicalId, r]) => {
     const p = props(r);
     const routeKey = str(p.RouteKey);
@@ -255,9 +282,7 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
     if (str(integration.IntegrationType) !== 'AWS_PROXY') {
       throw new LocalRuntimeError(`integration type ${String(integration.IntegrationType)} is not supported locally (only Lambda proxy)`, { where: `${integrationId}` });
     }
-    if (p.AuthorizationType && p.AuthorizationType !== 'NONE') {
-      warnings.push(`${logicalId}: authorizer (${String(p.AuthorizationType)}) is not enforced locally`);
-    }
+    const jwtAuthorizer = jwtAuthorizerOf(logicalId, p);
     const [method, ...rest] = routeKey === '$default' ? ['ANY', '$default'] : routeKey.split(' ');
     return {
       logicalId,
@@ -266,6 +291,7 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
       path: rest.join(' ') || '/',
       functionLogicalId: targetFunction(integration.IntegrationUri, `${integrationId}.Properties.IntegrationUri`),
       payloadVersion: str(integration.PayloadFormatVersion) ?? '2.0',
+      ...(jwtAuthorizer ? { jwtAuthorizer } : {}),
     };
   });
 

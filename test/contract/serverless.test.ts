@@ -32,7 +32,10 @@ describe('serverless.yml agrees with the code', () => {
       expect(existsSync(join(root, `functions/${name}.ts`)), name).toBe(true);
     }
     expect(fns['start-run']!.events).toEqual(expect.arrayContaining([{ httpApi: { method: 'POST', path: '/runs' } }]));
-    expect(fns['get-run']!.events).toEqual([{ httpApi: { method: 'GET', path: '/runs/{id}' } }, { httpApi: { method: 'GET', path: '/runs' } }]);
+    expect(fns['get-run']!.events).toEqual([
+      { httpApi: { method: 'GET', path: '/runs/{id}', authorizer: { name: 'runsReader' } } },
+      { httpApi: { method: 'GET', path: '/runs', authorizer: { name: 'runsReader' } } },
+    ]);
     expect(fns['check-status']!.events).toEqual([{ schedule: expect.objectContaining({ rate: 'rate(1 minute)' }) }]);
     for (const queue of QUEUE_NAMES) {
       const consumers = Object.entries(fns).filter(([, fn]) => fn.events.some((e) => e.sqs?.arn?.['Fn::GetAtt']?.[0] === QUEUE_LOGICAL_IDS[queue]));
@@ -42,6 +45,20 @@ describe('serverless.yml agrees with the code', () => {
         expect(sqs).toMatchObject({ batchSize: 10, functionResponseType: 'ReportBatchItemFailures' });
       }
     }
+  });
+
+  it('every GET route is behind the JWT authorizer, whose issuer and audience are configuration', () => {
+    const routes = Object.values(fns).flatMap((fn) => fn.events.filter((e) => e.httpApi).map((e) => e.httpApi as Yaml));
+    const gets = routes.filter((r) => r.method === 'GET');
+    expect(gets.length).toBeGreaterThanOrEqual(2);
+    for (const r of gets) expect(r.authorizer, `GET ${r.path}`).toEqual({ name: 'runsReader' });
+    // POST /runs is authenticated by its Standard Webhooks signature in the function instead.
+    expect(routes.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`)).toEqual(['POST /runs']);
+    expect(sls.provider.httpApi.authorizers.runsReader).toEqual({
+      type: 'jwt', identitySource: '$request.header.Authorization', issuerUrl: '${param:jwtIssuerUrl}', audience: ['${param:jwtAudience}'],
+    });
+    expect(sls.params.default.jwtIssuerUrl).toMatch(/^\$\{env:CBR_FLOW_JWT_ISSUER, 'https:\/\/[^']+\.invalid\//);
+    expect(sls.params.local.jwtIssuerUrl).toMatch(/^https:\/\//);
   });
 
   it('every queue has a DLQ with the redrive count the handlers use', () => {

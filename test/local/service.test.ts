@@ -34,7 +34,9 @@ async function cli(args: string[], stdin = ''): Promise<{ code: number; out: str
   const err: string[] = [];
   const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => stdin };
   // The stack's key (in its own data folder), handed to the CLI the way a user would: CBR_FLOW_WEBHOOK_KEY.
-  const code = await main([...args, '--endpoint', stack.runtime.url], { CBR_FLOW_WEBHOOK_KEY: stack.webhooks.keys[0]! }, io);
+  // Reads: a token of its issuer (in the stack's data folder), handed over as CBR_FLOW_TOKEN.
+  const token = await stack.runtime.issuer!.mint({ sub: 'service-test', projects: '*' });
+  const code = await main([...args, '--endpoint', stack.runtime.url], { CBR_FLOW_WEBHOOK_KEY: stack.webhooks.keys[0]!, CBR_FLOW_TOKEN: token }, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -167,4 +169,77 @@ describe('the local stack of the real service', () => {
     expect(code).toBe(2);
     expect(err.join('\n')).toMatch(/HTTP 401, missing_webhook_id.*CBR_FLOW_WEBHOOK_KEY/);
   });
+});
+
+describe('reads through the local HTTP API: JWT authorizer and per-caller scope, as deployed', () => {
+  const OTHER_PROJECT = 'ab'.repeat(16);
+  const get = (path: string, token?: string) => fetch(`${stack.runtime.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  let runId: string;
+  const SECRETS = ['alice', 'pa55word', 's3cretpath', 'qs3cret'];
+
+  beforeAll(async () => {
+    // A run whose notifyUrl carries credentials in its userinfo, path and query (loopback: allowed locally, refused connection).
+    const body = JSON.stringify({ ...demoRunRequest(), notifyUrl: 'http://alice:pa55word@127.0.0.1:9/hook/s3cretpath?token=qs3cret' });
+    const res = await fetch(`${stack.runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...stack.webhooks.sign(body) }, body });
+    expect(res.status).toBe(202);
+    ({ runId } = (await res.json()) as { runId: string });
+  });
+
+  it('every GET route of the packaged templates (dev and local) has the JWT authorizer; the local one is enforced', () => {
+    for (const template of [deployTemplate, readTemplate(PROJECT_ROOT).template]) {
+      const authorizers = Object.fromEntries(ofType(template, 'AWS::ApiGatewayV2::Authorizer'));
+      const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => String(r.Properties!.RouteKey).startsWith('GET '));
+      expect(gets).toHaveLength(2);
+      for (const [id, r] of gets) {
+        expect(r.Properties, id).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });
+        expect(authorizers[r.Properties!.AuthorizerId.Ref]!.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });
+      }
+    }
+    expect(stack.runtime.model.routes.filter((r) => r.method === 'GET').every((r) => r.jwtAuthorizer)).toBe(true);
+  });
+
+  it('no token, a token of another key, an expired token or a wrong audience -> 401 before the function runs', async () => {
+    const { SignJWT, generateKeyPair } = await import('jose');
+    const issuer = stack.runtime.issuer!;
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ cbr_projects: '*' }).setProtectedHeader({ alg: 'ES256', kid: 'local' }).setIssuer(issuer.issuer).setAudience(issuer.audience).setExpirationTime('1h').sign(privateKey);
+    const expired = await issuer.mint({ sub: 'late', projects: '*' }, -60);
+    for (const token of [undefined, forged, expired, 'not-a-jwt']) {
+      for (const path of ['/runs', `/runs/${runId}`]) {
+        const res = await get(path, token);
+        expect(res.status, `${path} with ${token?.slice(0, 12)}`).toBe(401);
+        expect(await res.json()).toEqual({ message: 'Unauthorized' });
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+      }
+    }
+  });
+
+  it("another project's run is 404 and absent from the list; the caller's own project sees it", async () => {
+    const issuer = stack.runtime.issuer!;
+    const outsider = await issuer.mint({ sub: 'outsider', projects: [OTHER_PROJECT] });
+    const owner = await issuer.mint({ sub: 'owner', projects: [String(demoRunRequest().projectId)] });
+    const hidden = await get(`/runs/${runId}`, outsider);
+    expect(hidden.status).toBe(404);
+    expect(((await (await get('/runs?limit=100', outsider)).json()) as { runs: unknown[] }).runs).toEqual([]);
+    expect((await get(`/runs/${runId}`, owner)).status).toBe(200);
+    const listed = (await (await get('/runs?limit=100', owner)).json()) as { runs: Array<{ runId: string }> };
+    expect(listed.runs.map((r) => r.runId)).toContain(runId);
+  });
+
+  it("the notifyUrl's userinfo, path and query appear in no read answer and no log line, also after a failed notification", async () => {
+    const token = await stack.runtime.issuer!.mint({ sub: 'reader', projects: '*' });
+    let text = '';
+    for (let i = 0; i < 60; i++) {
+      text = await (await get(`/runs/${runId}`, token)).text();
+      if (JSON.parse(text).notification) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(JSON.parse(text).request.notifyUrl).toBe('http://127.0.0.1:9/[REDACTED]');
+    const listed = await (await get('/runs?limit=100', token)).text();
+    for (const secret of SECRETS) {
+      expect(text).not.toContain(secret);
+      expect(listed).not.toContain(secret);
+      expect(logs.filter((l) => l.includes(secret))).toEqual([]);
+    }
+  }, 30_000);
 });
