@@ -16,7 +16,7 @@ import {
   CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException,
   type CreateTableCommandInput, type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { startAwsGuard } from './aws-guard';
 import { LocalRuntimeError } from './errors';
@@ -419,11 +419,35 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         resources: [`arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:rule/${def.logicalId}`], detail: {},
       };
     };
+    /**
+     * Lambda's OnFailure destination: the invocation record of an async invocation that failed every
+     * attempt, sent to the function's destination queue (AWS's documented record shape).
+     */
+    const sendToOnFailure = async (def: FunctionDef, event: unknown, err: unknown, attempts: number): Promise<void> => {
+      const queue = def.onFailureQueue ? queueInfo.get(def.onFailureQueue) : undefined;
+      if (!queue) return;
+      const record = {
+        version: '1.0',
+        timestamp: new Date().toISOString(),
+        requestContext: { requestId: randomUUID(), functionArn: `${fnArn(def)}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: attempts },
+        requestPayload: event,
+        responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+        responsePayload: { errorType: (err as Error)?.name ?? 'Error', errorMessage: (err as Error)?.message ?? String(err), trace: [] },
+      };
+      await sqsAdmin.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(record) }));
+      log(`[async ${def.key}] failed ${attempts} time(s): invocation record sent to ${queue.logicalId} (OnFailure)`);
+    };
     const fire = (def: ScheduleDef, scheduledAt: Date, executionId = randomUUID(), attempt = 0): void => {
       const fn = mustGet(localFunctions, def.functionLogicalId);
-      fn.invoke(scheduleEvent(def, scheduledAt, executionId, attempt), 'schedule').catch((err: unknown) => {
-        const retries = fnDefs.get(def.functionLogicalId)?.maximumRetryAttempts ?? 2;
-        if (attempt >= retries) { log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, no retries left: ${(err as Error).message}`); return; }
+      const event = scheduleEvent(def, scheduledAt, executionId, attempt);
+      fn.invoke(event, 'schedule').catch((err: unknown) => {
+        const fnDef = fnDefs.get(def.functionLogicalId);
+        const retries = fnDef?.maximumRetryAttempts ?? 2;
+        if (attempt >= retries) {
+          log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, no retries left: ${(err as Error).message}`);
+          if (fnDef) sendToOnFailure(fnDef, event, err, attempt + 1).catch((e: unknown) => log(`[schedule ${def.logicalId}] OnFailure delivery failed: ${(e as Error).message}`));
+          return;
+        }
         const delay = (ASYNC_RETRY_DELAYS_MS[attempt] ?? 120_000) * rateScale;
         log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, retry ${attempt + 1}/${retries} in ${delay} ms: ${(err as Error).message}`);
         later(delay, () => fire(def, scheduledAt, executionId, attempt + 1));

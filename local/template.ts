@@ -34,6 +34,10 @@ export interface FunctionDef {
   environment: Record<string, unknown>;
   /** Async invocations (schedules) retried this many times on error (EventInvokeConfig, default 2). */
   maximumRetryAttempts: number;
+  /** Async invocations older than this are dropped (EventInvokeConfig MaximumEventAgeInSeconds; default 6 h). */
+  maximumEventAgeSeconds: number;
+  /** Logical id of the SQS queue an async invocation that failed every attempt goes to (OnFailure destination). */
+  onFailureQueue: string | undefined;
   /** ReservedConcurrentExecutions: at most this many invocations at once (undefined = no limit). */
   reservedConcurrency: number | undefined;
 }
@@ -202,11 +206,17 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
   const byType = (type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
   const props = (r: Resource): Json => r.Properties ?? {};
 
-  const retryConfig = new Map<string, number>();
+  const retryConfig = new Map<string, { retries: number; maxAgeSeconds: number; onFailureQueue: string | undefined }>();
   for (const [id, r] of byType('AWS::Lambda::EventInvokeConfig')) {
     const target = referencedLogicalId(props(r).FunctionName);
     if (!target) { warnings.push(`${id}: EventInvokeConfig for a function outside the template is ignored`); continue; }
-    retryConfig.set(target, num(props(r).MaximumRetryAttempts, 2));
+    const destinations = isObject(props(r).DestinationConfig) ? (props(r).DestinationConfig as Json) : {};
+    const onFailure = isObject(destinations.OnFailure) ? (destinations.OnFailure as Json).Destination : undefined;
+    const onFailureQueue = onFailure === undefined ? undefined : referencedLogicalId(onFailure);
+    const isQueue = onFailureQueue !== undefined && resources[onFailureQueue]?.Type === 'AWS::SQS::Queue';
+    if (onFailure !== undefined && !isQueue) warnings.push(`${id}: only an SQS queue of this template is driven locally as an OnFailure destination`);
+    if (isObject(destinations.OnSuccess)) warnings.push(`${id}: OnSuccess destinations are not driven locally`);
+    retryConfig.set(target, { retries: num(props(r).MaximumRetryAttempts, 2), maxAgeSeconds: num(props(r).MaximumEventAgeInSeconds, 21_600), onFailureQueue: isQueue ? onFailureQueue : undefined });
   }
 
   const functions: FunctionDef[] = byType('AWS::Lambda::Function').map(([logicalId, r]) => {
@@ -227,7 +237,9 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
       memoryMb: num(p.MemorySize, 128),
       runtime: str(p.Runtime) ?? 'nodejs22.x',
       environment: env,
-      maximumRetryAttempts: retryConfig.get(logicalId) ?? 2,
+      maximumRetryAttempts: retryConfig.get(logicalId)?.retries ?? 2,
+      maximumEventAgeSeconds: retryConfig.get(logicalId)?.maxAgeSeconds ?? 21_600,
+      onFailureQueue: retryConfig.get(logicalId)?.onFailureQueue,
       reservedConcurrency: p.ReservedConcurrentExecutions === undefined ? undefined : num(p.ReservedConcurrentExecutions, 0),
     };
   });
