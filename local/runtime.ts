@@ -88,6 +88,11 @@ export interface LocalRuntime {
   table(name: string): TableInfo;
   /** Invokes a function (serverless.yml key, logical id or function name) and returns its result. */
   invoke(name: string, event: unknown): Promise<unknown>;
+  /**
+   * Invokes a function asynchronously (InvocationType Event, as EventBridge and Scheduler do): retried
+   * per its EventInvokeConfig (delays x rateScale), then its invocation record goes to its OnFailure queue.
+   */
+  invokeAsync(name: string, event: unknown): void;
   /** Fires a schedule now, as its rule would (Input or the scheduled event); returns the result. */
   fireSchedule(logicalId: string): Promise<unknown>;
   stop(): Promise<void>;
@@ -437,22 +442,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await sqsAdmin.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(record) }));
       log(`[async ${def.key}] failed ${attempts} time(s): invocation record sent to ${queue.logicalId} (OnFailure)`);
     };
-    const fire = (def: ScheduleDef, scheduledAt: Date, executionId = randomUUID(), attempt = 0): void => {
-      const fn = mustGet(localFunctions, def.functionLogicalId);
-      const event = scheduleEvent(def, scheduledAt, executionId, attempt);
-      fn.invoke(event, 'schedule').catch((err: unknown) => {
-        const fnDef = fnDefs.get(def.functionLogicalId);
+    /** An asynchronous invocation: retried per EventInvokeConfig, then sent to its OnFailure queue. */
+    const invokeAsync = (fnLogicalId: string, eventOf: (attempt: number) => unknown, label: string, kind: 'schedule' | 'invoke', attempt = 0): void => {
+      const fn = mustGet(localFunctions, fnLogicalId);
+      const event = eventOf(attempt);
+      fn.invoke(event, kind).catch((err: unknown) => {
+        const fnDef = fnDefs.get(fnLogicalId);
         const retries = fnDef?.maximumRetryAttempts ?? 2;
         if (attempt >= retries) {
-          log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, no retries left: ${(err as Error).message}`);
-          if (fnDef) sendToOnFailure(fnDef, event, err, attempt + 1).catch((e: unknown) => log(`[schedule ${def.logicalId}] OnFailure delivery failed: ${(e as Error).message}`));
+          log(`[${label} -> ${fn.spec.key}] failed, no retries left: ${(err as Error).message}`);
+          if (fnDef) sendToOnFailure(fnDef, event, err, attempt + 1).catch((e: unknown) => log(`[${label}] OnFailure delivery failed: ${(e as Error).message}`));
           return;
         }
         const delay = (ASYNC_RETRY_DELAYS_MS[attempt] ?? 120_000) * rateScale;
-        log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, retry ${attempt + 1}/${retries} in ${delay} ms: ${(err as Error).message}`);
-        later(delay, () => fire(def, scheduledAt, executionId, attempt + 1));
+        log(`[${label} -> ${fn.spec.key}] failed, retry ${attempt + 1}/${retries} in ${delay} ms: ${(err as Error).message}`);
+        later(delay, () => invokeAsync(fnLogicalId, eventOf, label, kind, attempt + 1));
       });
     };
+    const fire = (def: ScheduleDef, scheduledAt: Date, executionId = randomUUID()): void =>
+      invokeAsync(def.functionLogicalId, (attempt) => scheduleEvent(def, scheduledAt, executionId, attempt), `schedule ${def.logicalId}`, 'schedule');
     for (const def of model.schedules) {
       const parsed = parseScheduleExpression(def.expression, def.timezone, def.logicalId);
       const entry = { def, nextAt: undefined as Date | undefined };
@@ -512,6 +520,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       queue: (name) => queues.find((q) => q.logicalId === name || q.name === name) ?? fail(`no queue "${name}"; known: ${queues.map((q) => q.logicalId).join(', ')}`),
       table: (name) => tables.find((t) => t.logicalId === name || t.name === name) ?? fail(`no table "${name}"; known: ${tables.map((t) => t.logicalId).join(', ')}`),
       invoke: async (name, event) => findFunction(name).invoke(event, 'invoke'),
+      invokeAsync: (name, event) => {
+        findFunction(name); // fails now, naming the known functions, when there is no such function
+        const def = model.functions.find((f) => f.key === name || f.logicalId === name || f.functionName === name)!;
+        invokeAsync(def.logicalId, () => event, `async ${def.key}`, 'invoke');
+      },
       fireSchedule: async (logicalId) => {
         const entry = scheduleState.get(logicalId) ?? fail(`no schedule "${logicalId}"; known: ${[...scheduleState.keys()].join(', ')}`);
         const now = new Date(Math.floor(Date.now() / 1000) * 1000);
