@@ -243,3 +243,65 @@ describe('reads through the local HTTP API: JWT authorizer and per-caller scope,
     }
   }, 30_000);
 });
+
+describe('no silently lost schedule (schedules DLQ -> plan-firing-failed), through the local runtime', () => {
+  const until = async <T>(probe: () => Promise<T | undefined> | T | undefined, ms: number): Promise<T> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  it('the packaged template: retry policy + DLQ on every plan schedule and the checker rule, OnFailure destinations, the alarms', () => {
+    const dlq = { 'Fn::GetAtt': ['ScheduleDLQ', 'Arn'] };
+    const schedules = ofType(deployTemplate, 'AWS::Scheduler::Schedule');
+    expect(schedules.length).toBeGreaterThanOrEqual(1);
+    for (const [id, sch] of schedules) expect(sch.Properties!.Target, id).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 }, DeadLetterConfig: { Arn: dlq } });
+    const rules = ofType(deployTemplate, 'AWS::Events::Rule');
+    for (const [id, rule] of rules) for (const t of rule.Properties!.Targets) expect(t, id).toMatchObject({ RetryPolicy: expect.any(Object), DeadLetterConfig: { Arn: dlq } });
+    const configs = Object.fromEntries(ofType(deployTemplate, 'AWS::Lambda::EventInvokeConfig').map(([, c]) => [c.Properties!.FunctionName.Ref, c.Properties]));
+    for (const fn of ['StartDashrunLambdaFunction', 'CheckDashstatusLambdaFunction']) expect(configs[fn]?.DestinationConfig, fn).toEqual({ OnFailure: { Destination: dlq } });
+    const alarms = ofType(deployTemplate, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
+    expect(alarms).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['ScheduleDLQ', 'QueueName'] } }] }),
+      expect.objectContaining({ Namespace: 'cbr-flow', MetricName: 'PlanFiringFailed', Dimensions: [{ Name: 'Stage', Value: 'dev' }] }),
+    ]));
+    const consumer = ofType(deployTemplate, 'AWS::Lambda::EventSourceMapping').find(([, m]) => JSON.stringify(m.Properties!.EventSourceArn).includes('ScheduleDLQ'));
+    expect(JSON.stringify(consumer?.[1].Properties!.FunctionName)).toContain('PlanDashfiringDashfailed');
+  });
+
+  it('a plan firing that fails every async attempt lands in the schedules DLQ and is counted (PlanFiringFailed)', async () => {
+    const logged = logs.length;
+    // An async invocation of start-run as Scheduler makes it; this plan's request cannot start a run.
+    stack.runtime.invokeAsync('start-run', { source: 'cbr-flow.plan', plan: 'broken-plan', scheduledTime: new Date().toISOString(), request: { projectId: 'not-a-project' } });
+    const line = await until(() => logs.slice(logged).find((l) => l.includes('"PlanFiringFailed":1') && l.includes('broken-plan')), 20_000);
+    expect(line).toContain('RetriesExhausted after 3 attempt(s)');
+    expect(logs.slice(logged).some((l) => l.includes('OnFailure'))).toBe(true);
+  }, 30_000);
+
+  it('a plan firing EventBridge Scheduler could not deliver is a FAILED run in `cbr-flow list`, keyed like the run it would have made', async () => {
+    const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+    const sqs = new SQSClient({ endpoint: stack.runtime.sqsEndpoint, region: stack.runtime.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const scheduledTime = '2026-12-05T02:00:00Z';
+    const input = { source: 'cbr-flow.plan', plan: 'nightly-demo', scheduledTime, request: demoRunRequest() };
+    // What Scheduler puts in its DLQ once its retry policy is spent: the target Input + error attributes.
+    await sqs.send(new SendMessageCommand({
+      QueueUrl: stack.runtime.queue('ScheduleDLQ').url,
+      MessageBody: JSON.stringify(input),
+      MessageAttributes: { ERROR_CODE: { DataType: 'String', StringValue: 'AWS.Lambda.TooManyRequestsException' }, ERROR_MESSAGE: { DataType: 'String', StringValue: 'Rate exceeded' } },
+    }));
+    sqs.destroy();
+    const { runIdForPlan } = await import('../../lib/pipeline/start-run');
+    const runId = runIdForPlan('nightly-demo', scheduledTime);
+    const listed = await until(async () => {
+      const r = await cli(['list', '--limit', '50']);
+      return r.out.split('\n').find((l) => l.startsWith(runId));
+    }, 20_000);
+    expect(listed).toMatch(/FAILED/);
+    const status = await cli(['status', runId]);
+    expect(status.out).toContain('reason   plan firing failed: delivery failed (AWS.Lambda.TooManyRequestsException: Rate exceeded)');
+  }, 30_000);
+});
