@@ -40,6 +40,7 @@ import createVaultSqs from '../../events/create-vault.sqs.json';
 import getRunHttp from '../../events/get-run.http.json';
 import getRunListHttp from '../../events/get-run.list.http.json';
 import notifyRunFinishedSqs from '../../events/notify-run-finished.sqs.json';
+import planFiringFailedSqs from '../../events/plan-firing-failed.sqs.json';
 import shareBackupSqs from '../../events/share-backup.sqs.json';
 import startCheckpointSqs from '../../events/start-checkpoint.sqs.json';
 import startRunHttp from '../../events/start-run.http.json';
@@ -56,6 +57,7 @@ const TYPED = {
     'start-checkpoint.sqs.json': startCheckpointSqs,
     'share-backup.sqs.json': shareBackupSqs,
     'notify-run-finished.sqs.json': notifyRunFinishedSqs,
+    'plan-firing-failed.sqs.json': planFiringFailedSqs,
   } satisfies Record<string, SQSEvent>,
   // JSON imports widen string literals, so 'detail-type' is checked at run time below.
   eventbridge: { 'check-status.eventbridge.json': checkStatusEventBridge } satisfies Record<string, Omit<ScheduledEvent, 'detail-type'> & { 'detail-type': string }>,
@@ -63,7 +65,7 @@ const TYPED = {
   invoke: { 'start-run.invoke.json': startRunInvoke } satisfies Record<string, { id: string; type: string; version: number; runId: string; occurredAt: string; attempt: number; data: { request: object } }>,
 };
 
-type Kind = 'http' | 'sqs' | 'invoke' | 'scheduler-input' | 'rule-input' | 'eventbridge';
+type Kind = 'http' | 'sqs' | 'dlq' | 'invoke' | 'scheduler-input' | 'rule-input' | 'eventbridge';
 interface Sample { fn: string; kind: Kind; message?: MessageType; sender?: string }
 
 /** Every sample: the function it is for, how it is delivered and, for SQS, the message type and its sender. */
@@ -79,6 +81,7 @@ const SAMPLES: Record<string, Sample> = {
   'start-checkpoint.sqs.json': { fn: 'start-checkpoint', kind: 'sqs', message: 'resources.bound', sender: 'add-resources' },
   'share-backup.sqs.json': { fn: 'share-backup', kind: 'sqs', message: 'checkpoint.finished', sender: 'check-status' },
   'notify-run-finished.sqs.json': { fn: 'notify-run-finished', kind: 'sqs', message: 'run.finished', sender: 'share-backup' },
+  'plan-firing-failed.sqs.json': { fn: 'plan-firing-failed', kind: 'dlq' },
   'check-status.schedule.json': { fn: 'check-status', kind: 'rule-input' },
   'check-status.eventbridge.json': { fn: 'check-status', kind: 'eventbridge' },
 };
@@ -450,6 +453,23 @@ describe('each sample invoked through the local runtime against the emulator', (
     expect(runs).toHaveLength(4);
     expect(runs.find((r) => r.runId === CHAIN_RUN)?.state).toBe('COMPLETED');
     expect(runs.map((r) => r.runId)).toEqual(expect.arrayContaining([webhookRun, planRun]));
+  });
+
+  it("plan-firing-failed.sqs.json is Lambda's OnFailure record of a plan firing, from the schedules DLQ; it records that firing's run FAILED, once", async () => {
+    const e = readSample<SQSEvent>('plan-firing-failed.sqs.json');
+    const r = e.Records[0]!;
+    expect(r.eventSourceARN).toBe(queueOf('plan-firing-failed').arn);
+    expect(r.md5OfBody).toBe(md5(r.body));
+    const record = JSON.parse(r.body) as { requestContext: { functionArn: string; condition: string }; requestPayload: ScheduleTrigger };
+    expect(record.requestContext.functionArn).toBe(`arn:aws:lambda:${runtime.region}:000000000000:function:${runtime.functions.find((f) => f.key === 'start-run')!.functionName}:$LATEST`);
+    expect(record.requestContext.condition).toBe('RetriesExhausted');
+    const plan = readSample<ScheduleTrigger>('start-run.schedule.json');
+    expect(record.requestPayload).toEqual({ ...plan, scheduledTime: record.requestPayload.scheduledTime });
+    for (let i = 0; i < 2; i++) expect(await invoke('plan-firing-failed', 'plan-firing-failed.sqs.json')).toEqual({ batchItemFailures: [] });
+    const res = await invoke<APIGatewayProxyStructuredResultV2>('get-run', 'get-run.list.http.json');
+    const failed = (JSON.parse(res.body!) as { runs: Array<{ runId: string; state: string; reason?: string }> }).runs
+      .filter((x) => x.runId === runIdForPlan(plan.plan, record.requestPayload.scheduledTime));
+    expect(failed).toEqual([expect.objectContaining({ state: 'FAILED', reason: expect.stringMatching(/^plan firing failed: RetriesExhausted after 3 attempt\(s\) \(StoreError: /) })]);
   });
 
   it('a record on the wrong queue is reported as a batch item failure (so the [] above are meaningful)', async () => {
