@@ -162,6 +162,10 @@ export interface MessageBus {
 
 export type SaveResult = { ok: true; run: RunRecord } | { ok: false; reason: 'stale' | 'terminal' | 'missing' };
 
+export interface RecentFilter {
+  projectIds?: ReadonlySet<string>;
+}
+
 export interface RunStore {
   /** Conditional create: 'exists' when a run with this id is already there (duplicate start). */
   create(run: RunRecord): Promise<'created' | 'exists'>;
@@ -179,8 +183,8 @@ export interface RunStore {
    * `announcePending`). Allowed on terminal runs only; a no-op when already announced or unknown.
    */
   markAnnounced(runId: string): Promise<void>;
-  /** Most recent runs first (for the CLI's `list`). */
-  listRecent(limit: number): Promise<RunRecord[]>;
+  /** Most recent runs first (for the CLI's `list`); with `projectIds`, only runs of those projects (still up to `limit`). */
+  listRecent(limit: number, filter?: RecentFilter): Promise<RunRecord[]>;
 
   /** The vault-name lease record, if any. */
   getLease(key: string): Promise<VaultLease | undefined>;

@@ -7,6 +7,9 @@
  * loopback endpoint — the local stack's key in .data/webhook-keys.json. `--no-auth` sends unsigned
  * (for a local stack started with `npm start -- --no-auth`). Keys are never taken from argv values.
  *
+ * Reads (status, watch, list) send a bearer token: `--token-file <path>`, $CBR_FLOW_TOKEN, or — for a
+ * loopback endpoint — a 5-minute token minted with the local stack's issuer (.data/jwt-issuer.json).
+ *
  * Exit codes: 0 success (a watched run COMPLETED); 1 the run ended FAILED, EXPIRED or PARTIAL;
  * 2 bad input (flags, file, a 4xx from the API); 3 the endpoint is unreachable or answered 5xx;
  * 4 `watch --timeout` elapsed before the run ended; 70 an unexpected internal error.

@@ -1,14 +1,17 @@
 /**
  * The HTTP API (API Gateway v2) part of the local runtime: matches requests against the template's
  * routes the way API Gateway does, builds payload-format-2.0 events and turns the handler's result
- * back into an HTTP response (the documented v2 response rules).
+ * back into an HTTP response (the documented v2 response rules). A route with a JWT authorizer is
+ * served only with a valid bearer token (verified by `verifyJwt`, as API Gateway's JWT authorizer
+ * would: else 401 `{"message":"Unauthorized"}` and a `www-authenticate` error), and the function gets
+ * the token's claims in `requestContext.authorizer.jwt.claims`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { LocalRuntimeError } from './errors';
-import type { RouteDef } from './template';
+import type { JwtAuthorizerDef, RouteDef } from './template';
 
 /** API Gateway's own payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -185,6 +188,20 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(buf);
 }
 
+/** Verifies a bearer token for an authorizer: the claims as API Gateway passes them, or throws why not. */
+export type JwtVerifier = (authorizer: JwtAuthorizerDef, token: string) => Promise<Record<string, string>>;
+
+/** The token from the authorizer's identity source (`$request.header.X`), without a `Bearer ` prefix. */
+function bearerToken(authorizer: JwtAuthorizerDef, headers: IncomingMessage['headers']): string | undefined {
+  for (const source of authorizer.identitySource) {
+    const name = /^\$request\.header\.(.+)$/i.exec(source)?.[1]?.toLowerCase();
+    const value = name ? headers[name] : undefined;
+    const text = Array.isArray(value) ? value[0] : value;
+    if (text) return text.replace(/^Bearer\s+/i, '').trim() || undefined;
+  }
+  return undefined;
+}
+
 export interface HttpApiServer { url: string; server: Server; close(): Promise<void> }
 
 /**
@@ -197,6 +214,8 @@ export async function startHttpApi(options: {
   accountId: string;
   routes: () => RouteDef[];
   invoke: (functionLogicalId: string, event: APIGatewayProxyEventV2) => Promise<unknown>;
+  /** Required when a route has a JWT authorizer; without it such routes answer 401 (never unprotected). */
+  verifyJwt?: JwtVerifier;
   log: (line: string) => void;
 }): Promise<HttpApiServer> {
   let host = '127.0.0.1';
@@ -212,11 +231,29 @@ export async function startHttpApi(options: {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const match = matchRoute(options.routes(), method, path);
     if (!match) { send(res, 404, { message: 'Not Found' }); return; }
+    let claims: Record<string, string> | undefined;
+    const authorizer = match.route.jwtAuthorizer;
+    if (authorizer) {
+      const token = bearerToken(authorizer, req.headers);
+      const refuse = (why: string) => {
+        options.log(`[http] ${method} ${path} -> 401: ${why}`);
+        send(res, 401, { message: 'Unauthorized' }, { 'www-authenticate': `Bearer error="invalid_token" error_description="${why.replace(/"/g, "'")}"` });
+      };
+      if (!token) { refuse('no bearer token in the Authorization header'); return; }
+      if (!options.verifyJwt) { refuse('no token verifier configured for this authorizer'); return; }
+      try {
+        claims = await options.verifyJwt(authorizer, token);
+      } catch (err) {
+        refuse(`the token was not accepted: ${(err as Error).message}`);
+        return;
+      }
+    }
     const event = buildHttpEvent(
       { method, url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks), sourceIp: req.socket.remoteAddress ?? '127.0.0.1' },
       match,
       { apiId: options.apiId, accountId: options.accountId, host },
     );
+    if (claims) (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims, scopes: null } };
     try {
       const response = toHttpResponse(await options.invoke(match.route.functionLogicalId, event));
       send(res, response.statusCode, response.body, response.headers, response.cookies);

@@ -5,7 +5,8 @@
  *   osls package --stage local  ->  .serverless/cloudformation-template-update-stack.json
  *   dynalite (tables + GSIs, on disk under dataDir)  +  local-aws-sqs (queues + DLQ redrive)
  *   every function in its own worker (handler loaded from TS source via tsx, its own env)
- *   HTTP API routes (payload 2.0) on 127.0.0.1, SQS event-source mappings, schedules, direct invoke
+ *   HTTP API routes (payload 2.0) on 127.0.0.1, JWT authorizers (local issuer), SQS event-source mappings,
+ *   schedules and async invocations (Lambda's retries, then the OnFailure queue), direct invoke
  *
  * Everything listens on loopback only. Nothing here is ever deployed.
  */
@@ -21,6 +22,7 @@ import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { startAwsGuard } from './aws-guard';
 import { LocalRuntimeError } from './errors';
 import { startHttpApi } from './http-api';
+import { gatewayClaims, loadOrCreateLocalIssuer, type LocalIssuer } from './jwt-issuer';
 import { LocalFunction, type InvocationRecord, type LocalFunctionSpec } from './lambda';
 import { isPackageFresh, packageService } from './package';
 import { parseScheduleExpression } from './schedule';
@@ -78,6 +80,8 @@ export interface LocalRuntime {
   readonly functions: readonly FunctionInfo[];
   readonly queues: readonly QueueInfo[];
   readonly tables: readonly TableInfo[];
+  /** The local token issuer of the template's JWT authorizer (undefined when no route has one). */
+  readonly issuer: LocalIssuer | undefined;
   schedules(): ScheduleInfo[];
   /** A queue by logical id or name. */
   queue(name: string): QueueInfo;
@@ -85,6 +89,11 @@ export interface LocalRuntime {
   table(name: string): TableInfo;
   /** Invokes a function (serverless.yml key, logical id or function name) and returns its result. */
   invoke(name: string, event: unknown): Promise<unknown>;
+  /**
+   * Invokes a function asynchronously (InvocationType Event, as EventBridge and Scheduler do): retried
+   * per its EventInvokeConfig (delays x rateScale), then its invocation record goes to its OnFailure queue.
+   */
+  invokeAsync(name: string, event: unknown): void;
   /** Fires a schedule now, as its rule would (Input or the scheduled event); returns the result. */
   fireSchedule(logicalId: string): Promise<unknown>;
   stop(): Promise<void>;
@@ -216,6 +225,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   try {
     const model = await loadModel(settings, options.package ?? 'auto');
     const backends = await startBackends(settings, model, options.dataDir, cleanups);
+    const issuer = await localIssuer(model, backends.dataDir);
     const localFunctions = new Map<string, LocalFunction>();
     const http = settings.sources.http && model.routes.length > 0
       ? await startHttpApi({
@@ -224,6 +234,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         accountId: LOCAL_ACCOUNT_ID,
         routes: () => model.routes,
         invoke: (logicalId, event: APIGatewayProxyEventV2) => mustGet(localFunctions, logicalId).invoke(event, 'http'),
+        ...(issuer ? { verifyJwt: async (a, token) => gatewayClaims(await issuer.verify(token, { issuer: a.issuer, audience: a.audience })) } : {}),
         log,
       })
       : undefined;
@@ -236,13 +247,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (options.warm ?? true) await Promise.all([...localFunctions.values()].map((f) => f.warm()));
     const pollers = startSqsMappings(settings, model, names, backends.sqs.url, localFunctions, options.sqsPollers);
     cleanups.add(() => pollers.driver.stop());
-    const schedules = armSchedules(settings, model, names, localFunctions);
-    cleanups.add(() => schedules.stop());
+    const timers = new Timers();
+    cleanups.add(() => timers.stop());
+    const invokeAsync = asyncInvoker(settings, names, localFunctions, pollers.driver, timers);
+    const schedules = armSchedules(settings, model, names, localFunctions, invokeAsync, timers);
     // Stop taking HTTP requests before the functions behind them go away.
     if (http) cleanups.add(() => http.close());
     log(`[runtime] ready in ${Date.now() - started} ms: ${model.functions.length} functions, ${model.routes.length} routes`
       + `${http ? ` on ${http.url}` : ''}, ${pollers.count} queue pollers, ${schedules.armed()} schedules armed (rateScale ${settings.rateScale})`);
-    return runtimeHandle(settings, model, names, backends, http?.url ?? '', functionInfos, localFunctions, schedules, cleanups);
+    return runtimeHandle(settings, model, names, backends, http?.url ?? '', functionInfos, localFunctions, { schedules, invokeAsync, issuer }, cleanups);
   } catch (err) {
     await cleanups.run();
     throw err;
@@ -276,7 +289,7 @@ async function loadModel({ serviceDir, stage, log }: Settings, mode: 'auto' | 'a
   return model;
 }
 
-interface Backends { dynamo: LocalServer; sqs: LocalServer; guardUrl: string }
+interface Backends { dynamo: LocalServer; sqs: LocalServer; guardUrl: string; dataDir: string | undefined }
 
 /** Phase 2: DynamoDB (on disk unless dataDir is null), SQS and the guard for every other AWS service. */
 async function startBackends({ serviceDir, log }: Settings, model: ServiceModel, dataDirOption: string | null | undefined, cleanups: Cleanups): Promise<Backends> {
@@ -288,7 +301,16 @@ async function startBackends({ serviceDir, log }: Settings, model: ServiceModel,
   cleanups.add(() => sqs.stop());
   const guard = await startAwsGuard(log);
   cleanups.add(() => guard.close());
-  return { dynamo, sqs, guardUrl: guard.url };
+  return { dynamo, sqs, guardUrl: guard.url, dataDir };
+}
+
+/**
+ * Phase 2b: the local issuer of the template's JWT authorizer (its key pair kept in the data folder),
+ * against which the HTTP API verifies bearer tokens like API Gateway would; none without a JWT route.
+ */
+async function localIssuer(model: ServiceModel, dataDir: string | undefined): Promise<LocalIssuer | undefined> {
+  const authorizer = model.routes.find((r) => r.jwtAuthorizer)?.jwtAuthorizer;
+  return authorizer ? loadOrCreateLocalIssuer(dataDir, { issuer: authorizer.issuer, audience: authorizer.audience[0] ?? '' }) : undefined;
 }
 
 interface LocalNames {
@@ -468,30 +490,90 @@ function startSqsMappings(
   return { driver, count };
 }
 
+/** Timers of the schedules and async retries: none fires once stopped; any delay (setTimeout caps at 2^31-1 ms). */
+class Timers {
+  private readonly pending = new Set<NodeJS.Timeout>();
+  private stopping = false;
+
+  later(ms: number, fn: () => void): void {
+    const MAX_TIMER_MS = 2 ** 31 - 1; // longer delays would fire at once (TimeoutOverflowWarning)
+    const wait = Math.min(Math.max(0, ms), MAX_TIMER_MS);
+    const t = setTimeout(() => {
+      this.pending.delete(t);
+      if (this.stopping) return;
+      if (ms > MAX_TIMER_MS) this.later(ms - MAX_TIMER_MS, fn); else fn();
+    }, wait);
+    this.pending.add(t);
+  }
+
+  stop(): void {
+    this.stopping = true;
+    for (const t of this.pending) clearTimeout(t);
+    this.pending.clear();
+  }
+}
+
+/** An asynchronous invocation (`eventOf(attempt)` is the event of each attempt). */
+type AsyncInvoke = (fnLogicalId: string, eventOf: (attempt: number) => unknown, label: string, kind: 'schedule' | 'invoke') => void;
+
+/**
+ * Phase 7a: Lambda's asynchronous invocations: a failed attempt is retried per the function's
+ * EventInvokeConfig (about 1 then 2 minutes, x rateScale); once every attempt failed, the invocation
+ * record (AWS's documented OnFailure record shape) is sent to its OnFailure destination queue through
+ * the SQS driver, whose mapping (if any) delivers it like any other message.
+ */
+function asyncInvoker({ rateScale, log }: Settings, names: LocalNames, localFunctions: Map<string, LocalFunction>, driver: SqsDriver, timers: Timers): AsyncInvoke {
+  const sendToOnFailure = async (def: FunctionDef, event: unknown, err: unknown, attempts: number): Promise<void> => {
+    const queue = def.onFailureQueue ? names.queueInfo.get(def.onFailureQueue) : undefined;
+    if (!queue) return;
+    const record = {
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      requestContext: { requestId: randomUUID(), functionArn: `${names.fnArn(def)}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: attempts },
+      requestPayload: event,
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorType: (err as Error)?.name ?? 'Error', errorMessage: (err as Error)?.message ?? String(err), trace: [] },
+    };
+    await driver.send(queue.url, JSON.stringify(record));
+    log(`[async ${def.key}] failed ${attempts} time(s): invocation record sent to ${queue.logicalId} (OnFailure)`);
+  };
+  const invokeAsync: AsyncInvoke = (fnLogicalId, eventOf, label, kind) => {
+    const attemptOnce = (attempt: number): void => {
+      const fn = mustGet(localFunctions, fnLogicalId);
+      const event = eventOf(attempt);
+      fn.invoke(event, kind).catch((err: unknown) => {
+        const def = names.fnDefs.get(fnLogicalId);
+        const retries = def?.maximumRetryAttempts ?? 2;
+        if (attempt >= retries) {
+          log(`[${label} -> ${fn.spec.key}] failed, no retries left: ${(err as Error).message}`);
+          if (def) sendToOnFailure(def, event, err, attempt + 1).catch((e: unknown) => log(`[${label}] OnFailure delivery failed: ${(e as Error).message}`));
+          return;
+        }
+        const delay = (ASYNC_RETRY_DELAYS_MS[attempt] ?? 120_000) * rateScale;
+        log(`[${label} -> ${fn.spec.key}] failed, retry ${attempt + 1}/${retries} in ${delay} ms: ${(err as Error).message}`);
+        timers.later(delay, () => attemptOnce(attempt + 1));
+      });
+    };
+    attemptOnce(0);
+  };
+  return invokeAsync;
+}
+
 interface Schedules {
   list(): ScheduleInfo[];
   armed(): number;
   /** Fires a schedule now, as its rule would. */
   fire(logicalId: string): Promise<unknown>;
-  stop(): void;
 }
 
-/** Phase 7: schedules (rate and cron, with Lambda's async retries), on real time scaled by rateScale. */
-function armSchedules({ sources, rateScale, log }: Settings, model: ServiceModel, names: LocalNames, localFunctions: Map<string, LocalFunction>): Schedules {
+/** Phase 7b: schedules (rate and cron, invoked asynchronously: Lambda's retries, then OnFailure), on real time scaled by rateScale. */
+function armSchedules(
+  { sources, rateScale }: Settings, model: ServiceModel, names: LocalNames, localFunctions: Map<string, LocalFunction>,
+  invokeAsync: AsyncInvoke, timers: Timers,
+): Schedules {
   const { region } = model;
   const scheduleState = new Map<string, { def: ScheduleDef; nextAt: Date | undefined }>();
-  const timers = new Set<NodeJS.Timeout>();
-  let stopping = false;
-  const MAX_TIMER_MS = 2 ** 31 - 1; // longer delays would fire at once (TimeoutOverflowWarning)
-  const later = (ms: number, fn: () => void): void => {
-    const wait = Math.min(Math.max(0, ms), MAX_TIMER_MS);
-    const t = setTimeout(() => {
-      timers.delete(t);
-      if (stopping) return;
-      if (ms > MAX_TIMER_MS) later(ms - MAX_TIMER_MS, fn); else fn();
-    }, wait);
-    timers.add(t);
-  };
+  const later = (ms: number, fn: () => void): void => timers.later(ms, fn);
   const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
   /** What the target receives: the Input (Scheduler context attributes filled in), or the scheduled event. */
   const scheduleEvent = (def: ScheduleDef, scheduledAt: Date, executionId: string, attempt: number): unknown => {
@@ -510,16 +592,8 @@ function armSchedules({ sources, rateScale, log }: Settings, model: ServiceModel
       resources: [`arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:rule/${def.logicalId}`], detail: {},
     };
   };
-  const fire = (def: ScheduleDef, scheduledAt: Date, executionId = randomUUID(), attempt = 0): void => {
-    const fn = mustGet(localFunctions, def.functionLogicalId);
-    fn.invoke(scheduleEvent(def, scheduledAt, executionId, attempt), 'schedule').catch((err: unknown) => {
-      const retries = names.fnDefs.get(def.functionLogicalId)?.maximumRetryAttempts ?? 2;
-      if (attempt >= retries) { log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, no retries left: ${(err as Error).message}`); return; }
-      const delay = (ASYNC_RETRY_DELAYS_MS[attempt] ?? 120_000) * rateScale;
-      log(`[schedule ${def.logicalId} -> ${fn.spec.key}] failed, retry ${attempt + 1}/${retries} in ${delay} ms: ${(err as Error).message}`);
-      later(delay, () => fire(def, scheduledAt, executionId, attempt + 1));
-    });
-  };
+  const fire = (def: ScheduleDef, scheduledAt: Date, executionId = randomUUID()): void =>
+    invokeAsync(def.functionLogicalId, (attempt) => scheduleEvent(def, scheduledAt, executionId, attempt), `schedule ${def.logicalId}`, 'schedule');
   for (const def of model.schedules) {
     const parsed = parseScheduleExpression(def.expression, def.timezone, def.logicalId);
     const entry = { def, nextAt: undefined as Date | undefined };
@@ -557,22 +631,23 @@ function armSchedules({ sources, rateScale, log }: Settings, model: ServiceModel
       const now = new Date(Math.floor(Date.now() / 1000) * 1000);
       return mustGet(localFunctions, entry.def.functionLogicalId).invoke(scheduleEvent(entry.def, now, randomUUID(), 0), 'schedule');
     },
-    stop: () => { stopping = true; for (const t of timers) clearTimeout(t); timers.clear(); },
   };
 }
 
 /** Phase 8: the handle the caller drives the runtime with. */
 function runtimeHandle(
   { stage }: Settings, model: ServiceModel, names: LocalNames, backends: Backends, url: string,
-  functionInfos: FunctionInfo[], localFunctions: Map<string, LocalFunction>, schedules: Schedules, cleanups: Cleanups,
+  functionInfos: FunctionInfo[], localFunctions: Map<string, LocalFunction>,
+  { schedules, invokeAsync, issuer }: { schedules: Schedules; invokeAsync: AsyncInvoke; issuer: LocalIssuer | undefined }, cleanups: Cleanups,
 ): LocalRuntime {
   const queues = [...names.queueInfo.values()];
   const tables = [...names.tableInfo.values()];
-  const findFunction = (name: string): LocalFunction => {
+  const findDef = (name: string): FunctionDef => {
     const def = model.functions.find((f) => f.key === name || f.logicalId === name || f.functionName === name);
     if (!def) throw new LocalRuntimeError(`no function "${name}"; known: ${model.functions.map((f) => f.key).join(', ')}`);
-    return mustGet(localFunctions, def.logicalId);
+    return def;
   };
+  const findFunction = (name: string): LocalFunction => mustGet(localFunctions, findDef(name).logicalId);
   let stopped: Promise<void> | undefined;
   return {
     url,
@@ -584,10 +659,15 @@ function runtimeHandle(
     functions: functionInfos,
     queues,
     tables,
+    issuer,
     schedules: () => schedules.list(),
     queue: (name) => queues.find((q) => q.logicalId === name || q.name === name) ?? fail(`no queue "${name}"; known: ${queues.map((q) => q.logicalId).join(', ')}`),
     table: (name) => tables.find((t) => t.logicalId === name || t.name === name) ?? fail(`no table "${name}"; known: ${tables.map((t) => t.logicalId).join(', ')}`),
     invoke: async (name, event) => findFunction(name).invoke(event, 'invoke'),
+    invokeAsync: (name, event) => {
+      const def = findDef(name); // fails now, naming the known functions, when there is no such function
+      invokeAsync(def.logicalId, () => event, `async ${def.key}`, 'invoke');
+    },
     fireSchedule: (logicalId) => schedules.fire(logicalId),
     stop: () => (stopped ??= cleanups.run()),
   };

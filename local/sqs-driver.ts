@@ -25,7 +25,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message,
+  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 
@@ -119,6 +119,7 @@ export class SqsDriver {
   private readonly waiters = new Map<string, Array<() => void>>();
   private readonly held: Held[] = [];
   private readonly log: (line: string) => void;
+  private sender: SQSClient | undefined;
 
   constructor(private readonly options: SqsDriverOptions) {
     this.log = options.log ?? (() => undefined);
@@ -223,10 +224,21 @@ export class SqsDriver {
     }));
   }
 
+  /**
+   * Lambda's own delivery of a message to a queue (an async invocation's OnFailure destination): sent
+   * now, and the queue's idle workers woken (virtual time), so its mapping delivers it like any message.
+   */
+  async send(queueUrl: string, body: string): Promise<void> {
+    this.sender ??= new SQSClient({ endpoint: this.options.endpoint, region: this.options.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    await this.sender.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+    this.wake(queueUrl);
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.allSettled(this.loops.splice(0));
     for (const m of this.mappings) m.client.destroy();
+    this.sender?.destroy();
   }
 
   private nextWake(queueUrl: string): Promise<void> {

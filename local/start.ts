@@ -132,7 +132,10 @@ async function start(argv: string[]): Promise<number> {
 
     let code = 0;
     if (runDemo) {
-      const api = new ApiClient(runtime.url, { webhookKeys: stack.webhooks.auth === 'on' ? stack.webhooks.keys : undefined });
+      const api = new ApiClient(runtime.url, {
+        webhookKeys: stack.webhooks.auth === 'on' ? stack.webhooks.keys : undefined,
+        bearerToken: await runtime.issuer?.mint({ sub: 'cbr-flow-demo', projects: [DEMO.projectId] }),
+      });
       console.log(`\ndemo: backing up ${DEMO.servers[0].name} and ${DEMO.servers[1].name} of project ${DEMO.projectId}, sharing with ${DEMO.peerProjectId}`);
       const accepted = await api.startRun(demoRunRequest());
       console.log(`demo: POST /runs (${stack.webhooks.auth === 'on' ? 'signed' : 'unsigned'}) -> 202, run ${accepted.runId}`);

@@ -34,6 +34,10 @@ export interface FunctionDef {
   environment: Record<string, unknown>;
   /** Async invocations (schedules) retried this many times on error (EventInvokeConfig, default 2). */
   maximumRetryAttempts: number;
+  /** Async invocations older than this are dropped (EventInvokeConfig MaximumEventAgeInSeconds; default 6 h). */
+  maximumEventAgeSeconds: number;
+  /** Logical id of the SQS queue an async invocation that failed every attempt goes to (OnFailure destination). */
+  onFailureQueue: string | undefined;
   /** ReservedConcurrentExecutions: at most this many invocations at once (undefined = no limit). */
   reservedConcurrency: number | undefined;
 }
@@ -61,6 +65,16 @@ export interface RouteDef {
   path: string;
   functionLogicalId: string;
   payloadVersion: string;
+  /** The route's JWT authorizer (AuthorizationType JWT), enforced by the local HTTP API. */
+  jwtAuthorizer?: JwtAuthorizerDef;
+}
+
+export interface JwtAuthorizerDef {
+  logicalId: string;
+  issuer: string;
+  audience: string[];
+  /** e.g. `$request.header.Authorization`. */
+  identitySource: string[];
 }
 
 export interface EventSourceMappingDef {
@@ -230,11 +244,17 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
   const byType = (type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
   const props = (r: Resource): Json => r.Properties ?? {};
 
-  const retryConfig = new Map<string, number>();
+  const retryConfig = new Map<string, { retries: number; maxAgeSeconds: number; onFailureQueue: string | undefined }>();
   for (const [id, r] of byType('AWS::Lambda::EventInvokeConfig')) {
     const target = referencedLogicalId(props(r).FunctionName);
     if (!target) { warnings.push(`${id}: EventInvokeConfig for a function outside the template is ignored`); continue; }
-    retryConfig.set(target, num(props(r).MaximumRetryAttempts, 2));
+    const destinations = isObject(props(r).DestinationConfig) ? (props(r).DestinationConfig as Json) : {};
+    const onFailure = isObject(destinations.OnFailure) ? (destinations.OnFailure as Json).Destination : undefined;
+    const onFailureQueue = onFailure === undefined ? undefined : referencedLogicalId(onFailure);
+    const isQueue = onFailureQueue !== undefined && resources[onFailureQueue]?.Type === 'AWS::SQS::Queue';
+    if (onFailure !== undefined && !isQueue) warnings.push(`${id}: only an SQS queue of this template is driven locally as an OnFailure destination`);
+    if (isObject(destinations.OnSuccess)) warnings.push(`${id}: OnSuccess destinations are not driven locally`);
+    retryConfig.set(target, { retries: num(props(r).MaximumRetryAttempts, 2), maxAgeSeconds: num(props(r).MaximumEventAgeInSeconds, 21_600), onFailureQueue: isQueue ? onFailureQueue : undefined });
   }
 
   const functions: FunctionDef[] = byType('AWS::Lambda::Function').map(([logicalId, r]) => {
@@ -255,7 +275,9 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
       memoryMb: num(p.MemorySize, 128),
       runtime: str(p.Runtime) ?? 'nodejs22.x',
       environment: env,
-      maximumRetryAttempts: retryConfig.get(logicalId) ?? 2,
+      maximumRetryAttempts: retryConfig.get(logicalId)?.retries ?? 2,
+      maximumEventAgeSeconds: retryConfig.get(logicalId)?.maxAgeSeconds ?? 21_600,
+      onFailureQueue: retryConfig.get(logicalId)?.onFailureQueue,
       reservedConcurrency: p.ReservedConcurrentExecutions === undefined ? undefined : num(p.ReservedConcurrentExecutions, 0),
     };
   });
@@ -283,6 +305,23 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
   }));
 
   const integrations = new Map(byType('AWS::ApiGatewayV2::Integration').map(([id, r]) => [id, props(r)] as const));
+  const authorizers = new Map(byType('AWS::ApiGatewayV2::Authorizer').map(([id, r]) => [id, props(r)] as const));
+  const jwtAuthorizerOf = (logicalId: string, p: Record<string, unknown>): JwtAuthorizerDef | undefined => {
+    if (!p.AuthorizationType || p.AuthorizationType === 'NONE') return undefined;
+    const authorizerId = referencedLogicalId(p.AuthorizerId);
+    const a = authorizerId ? authorizers.get(authorizerId) : undefined;
+    const jwt = a?.JwtConfiguration as { Issuer?: unknown; Audience?: unknown } | undefined;
+    if (p.AuthorizationType !== 'JWT' || !a || str(a.AuthorizerType) !== 'JWT' || typeof jwt?.Issuer !== 'string' || !Array.isArray(jwt.Audience)) {
+      // Never serve a protected route unprotected: refuse to start instead.
+      throw new LocalRuntimeError(`authorizer ${String(p.AuthorizationType)} is not supported locally (only JWT authorizers with a literal Issuer and Audience)`, { where: `${logicalId}.Properties.AuthorizerId` });
+    }
+    return {
+      logicalId: authorizerId!,
+      issuer: jwt.Issuer,
+      audience: jwt.Audience.map(String),
+      identitySource: Array.isArray(a.IdentitySource) ? a.IdentitySource.map(String) : ['$request.header.Authorization'],
+    };
+  };
   const routes: RouteDef[] = byType('AWS::ApiGatewayV2::Route').map(([logicalId, r]) => {
     const p = props(r);
     const routeKey = str(p.RouteKey);
@@ -293,9 +332,7 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
     if (str(integration.IntegrationType) !== 'AWS_PROXY') {
       throw new LocalRuntimeError(`integration type ${String(integration.IntegrationType)} is not supported locally (only Lambda proxy)`, { where: `${integrationId}` });
     }
-    if (p.AuthorizationType && p.AuthorizationType !== 'NONE') {
-      warnings.push(`${logicalId}: authorizer (${String(p.AuthorizationType)}) is not enforced locally`);
-    }
+    const jwtAuthorizer = jwtAuthorizerOf(logicalId, p);
     const [method, ...rest] = routeKey === '$default' ? ['ANY', '$default'] : routeKey.split(' ');
     return {
       logicalId,
@@ -304,6 +341,7 @@ export function buildServiceModel(template: CfnTemplate, state: ServerlessState,
       path: rest.join(' ') || '/',
       functionLogicalId: targetFunction(integration.IntegrationUri, `${integrationId}.Properties.IntegrationUri`),
       payloadVersion: str(integration.PayloadFormatVersion) ?? '2.0',
+      ...(jwtAuthorizer ? { jwtAuthorizer } : {}),
     };
   });
 

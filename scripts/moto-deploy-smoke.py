@@ -31,7 +31,10 @@ STAGE = "dev"
 STACK = f"cbr-flow-{STAGE}"
 # Resource types moto 5.2's CloudFormation does not create (it accepts the template and skips them); they
 # are checked by cfn-lint and test/contract instead. Every other resource must be in the stack.
-NOT_MODELLED = ("AWS::CloudWatch::Alarm", "AWS::ApiGatewayV2::", "AWS::Scheduler::Schedule", "AWS::S3::BucketPolicy")
+# (AWS::Lambda::EventInvokeConfig: the async retry/OnFailure settings of start-run and check-status;
+# AWS::SQS::QueuePolicy: the schedules DLQ's policy for the checker rule's dead letters.)
+NOT_MODELLED = ("AWS::CloudWatch::Alarm", "AWS::ApiGatewayV2::", "AWS::Scheduler::Schedule", "AWS::S3::BucketPolicy",
+                "AWS::Lambda::EventInvokeConfig", "AWS::SQS::QueuePolicy")
 
 
 def free_port() -> int:
@@ -118,7 +121,7 @@ def main() -> int:
         modelled = {k for k, r in template["Resources"].items() if not r["Type"].startswith(NOT_MODELLED)}
         skipped = len(template["Resources"]) - len(modelled)
         missing = sorted(modelled - set(deployed))
-        check(not missing, f"all {len(modelled)} resources of types moto models are in the stack ({skipped} of types it does not: alarms, HTTP API, schedules, bucket policy)" + (f"; missing: {', '.join(missing)}" if missing else ""))
+        check(not missing, f"all {len(modelled)} resources of types moto models are in the stack ({skipped} of types it does not: alarms, HTTP API, schedules, bucket policy, async invoke configs, queue policy)" + (f"; missing: {', '.join(missing)}" if missing else ""))
         physical = {k: r.get("PhysicalResourceId", "") for k, r in deployed.items()}
         no_id = sorted(k for k in modelled if not physical.get(k))
         if no_id:
@@ -146,7 +149,8 @@ def main() -> int:
             role_logical = r["Properties"]["Role"]["Fn::GetAtt"][0]
             check(cfg["Role"].split("/")[-1] == physical[role_logical] and physical[role_logical] in roles, f"{cfg['FunctionName']}: {cfg['Runtime']}, {cfg['Timeout']} s, own role {role_logical}")
         mappings = lam.list_event_source_mappings()["EventSourceMappings"]
-        check(len(mappings) == 6, f"{len(mappings)} SQS event source mappings")
+        declared = sum(1 for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping")
+        check(len(mappings) == declared == 7, f"{len(mappings)} SQS event source mappings (6 step queues + the schedules DLQ)")
 
         # Secrets the dev stage reads (CBR credentials: the emulator's demo AK/SK; a fresh webhook key).
         demo = json.loads(subprocess.run(["npx", "tsx", "-e", "import('./emulator/index.ts').then((m) => console.log(JSON.stringify({ ak: m.DEMO.ak, sk: m.DEMO.sk })))"], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])

@@ -39,6 +39,7 @@ const SENSITIVE_EXACT = new Set([
   'idtoken',
   'apikey',
   'privatekey',
+  'notifyurl',
 ]);
 /** `secretName`, `secretId`, `secretArn`, `secretRef` name a secret, they are not one. */
 const SECRET_NAME_KEY = /^secret(name|id|arn|ref)s?$/;
@@ -175,4 +176,20 @@ export function redactingLogger(inner: Logger, secrets: SecretRegistry | (() => 
     if (fields === undefined) return inner(level, safeMsg);
     inner(level, safeMsg, redactWith(fields, needles, {}) as Record<string, unknown>);
   };
+}
+
+/**
+ * A URL that may carry a credential (a notifyUrl: userinfo, query, fragment, or a secret path such as
+ * a chat hook's) reduced to what is safe to show: its origin, with `/[REDACTED]` when anything else
+ * was there. Not a URL at all → REDACTED.
+ */
+export function redactUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return REDACTED;
+  }
+  const hidden = url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || (url.pathname !== '/' && url.pathname !== '');
+  return `${url.protocol}//${url.host}${hidden ? `/${REDACTED}` : ''}`;
 }

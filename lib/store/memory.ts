@@ -3,7 +3,7 @@
  * check, terminal states final, expiry filtered on read). For unit tests and benchmarks.
  */
 import type { NotificationRecord } from './run';
-import type { Clock, RecordNotificationResult, RunStore, SaveResult } from '../ports';
+import type { Clock, RecentFilter, RecordNotificationResult, RunStore, SaveResult } from '../ports';
 import { isTerminal, RunRecord, type VaultLease } from './run';
 
 export class MemoryRunStore implements RunStore {
@@ -66,10 +66,10 @@ export class MemoryRunStore implements RunStore {
     delete current.announcePending;
   }
 
-  async listRecent(limit: number): Promise<RunRecord[]> {
+  async listRecent(limit: number, filter: RecentFilter = {}): Promise<RunRecord[]> {
     this.count('listRecent');
     return [...this.runs.values()]
-      .filter((r) => this.live(r))
+      .filter((r) => this.live(r) && (!filter.projectIds || filter.projectIds.has(r.request.projectId)))
       .sort((a, b) => b.createdAt - a.createdAt)
       .slice(0, limit)
       .map((r) => structuredClone(r));

@@ -7,6 +7,7 @@
  */
 import * as z from 'zod';
 import { Webhook } from 'standardwebhooks';
+import { ProjectId } from '../contracts/ids';
 import { WebhookKeyError } from './errors';
 
 const WHSEC = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
@@ -35,20 +36,40 @@ export const WebhookKey = z.string().superRefine((key, ctx) => {
 });
 
 /**
- * The keys secret: `["whsec_...", "whsec_..."]` or `{ "keys": [...] }`. The first key is the newest
- * by convention; order does not matter for verification.
+ * A key limited to some projects: POST /runs signed with it may start runs of these projects only
+ * (anything else is refused 403). A bare key string may start runs of any project.
+ */
+const ScopedWebhookKey = z.strictObject({
+  key: WebhookKey,
+  projects: z.array(ProjectId).min(1, { error: 'must name at least one project (or give the key as a bare string for any project)' }).max(1000),
+});
+
+/**
+ * The keys secret: `["whsec_...", {"key": "whsec_...", "projects": ["<project id>", ...]}, ...]` or
+ * `{ "keys": [...] }`. The first key is the newest by convention; order does not matter for
+ * verification. Parsed to `keys` (the secrets, in order) and, when any key is scoped, `projects`
+ * (per key, in the same order: its project ids, or null for any project).
  */
 export const WebhookKeys = z.preprocess(
   (v) => (Array.isArray(v) ? { keys: v } : v),
-  z.strictObject({
-    keys: z
-      .array(WebhookKey)
-      .min(1, { error: 'at least one key is required' })
-      .max(MAX_ACTIVE_KEYS, { error: `at most ${MAX_ACTIVE_KEYS} keys may be active at once` })
-      .refine((keys) => new Set(keys).size === keys.length, { error: 'lists the same key twice' }),
-  }),
+  z
+    .strictObject({
+      keys: z
+        .array(z.union([WebhookKey, ScopedWebhookKey]))
+        .min(1, { error: 'at least one key is required' })
+        .max(MAX_ACTIVE_KEYS, { error: `at most ${MAX_ACTIVE_KEYS} keys may be active at once` })
+        .refine((keys) => new Set(keys.map(keyOf)).size === keys.length, { error: 'lists the same key twice' }),
+    })
+    .transform(({ keys }): { keys: string[]; projects?: Array<string[] | null> } => {
+      const scoped = keys.some((k) => typeof k !== 'string');
+      return { keys: keys.map(keyOf), ...(scoped ? { projects: keys.map((k) => (typeof k === 'string' ? null : k.projects)) } : {}) };
+    }),
 );
 export type WebhookKeys = z.infer<typeof WebhookKeys>;
+
+function keyOf(k: string | { key: string }): string {
+  return typeof k === 'string' ? k : k.key;
+}
 
 /** Build the signers for a key list, naming the position of a bad key (never the key). */
 export function signersFor(keys: readonly string[]): Webhook[] {

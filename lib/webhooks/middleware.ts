@@ -35,8 +35,12 @@ import { verifyWebhook, WEBHOOK_TOLERANCE_SECONDS, type VerifiedWebhook } from '
 
 export interface WebhookAuthOn {
   mode?: 'on';
-  /** The active keys (a cached secret loader's get()); read per request, so rotation needs no deploy. */
-  keys: () => Promise<readonly string[]>;
+  /**
+   * The active keys (a cached secret loader's get()); read per request, so rotation needs no deploy.
+   * With `projects` (per key, same order; null = any project) the verified webhook carries the
+   * projects its key may start runs for.
+   */
+  keys: () => Promise<readonly string[] | WebhookKeySet>;
   /** How a reused webhook-id is handled (see the header): claimed and refused, or left to the handler. */
   replay: ReplayGuard | 'handler-idempotent';
   clock?: { now(): number };
@@ -51,12 +55,20 @@ export interface WebhookAuthOff {
 }
 export type WebhookAuthOptions = WebhookAuthOn | WebhookAuthOff;
 
+export interface WebhookKeySet {
+  keys: readonly string[];
+  projects?: ReadonlyArray<readonly string[] | null> | undefined;
+}
+
+/** A verified webhook and the projects its key may start runs for (null = any project). */
+export type AuthenticatedWebhook = VerifiedWebhook & { projects: readonly string[] | null };
+
 export class WebhookAuthConfigError extends AppError {
   override readonly name = 'WebhookAuthConfigError';
 }
 
 export type AuthOutcome =
-  | { ok: true; verified: VerifiedWebhook | undefined }
+  | { ok: true; verified: AuthenticatedWebhook | undefined }
   | { ok: false; response: APIGatewayProxyStructuredResultV2; reason: string };
 
 /** The raw body as API Gateway delivered it. */
@@ -93,15 +105,19 @@ export async function authenticateWebhook(event: APIGatewayProxyEventV2, options
   const now = (options.clock ?? Date).now();
   const source = event.requestContext?.http?.sourceIp;
   let keys: readonly string[];
+  let scopes: WebhookKeySet['projects'];
   try {
-    keys = await options.keys();
+    const set = await options.keys();
+    keys = isKeyList(set) ? set : set.keys;
+    scopes = isKeyList(set) ? undefined : set.projects;
   } catch (error) {
     log?.('error', 'webhook keys unavailable', { error: (error as Error)?.name, message: (error as Error)?.message });
     return { ok: false, response: unavailable(), reason: 'auth_unavailable' };
   }
-  let verified: VerifiedWebhook;
+  let verified: AuthenticatedWebhook;
   try {
-    verified = verifyWebhook({ headers: event.headers ?? {}, rawBody: rawBodyOf(event) }, keys, now, { toleranceSeconds: options.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS });
+    const v = verifyWebhook({ headers: event.headers ?? {}, rawBody: rawBodyOf(event) }, keys, now, { toleranceSeconds: options.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS });
+    verified = { ...v, projects: scopes?.[v.keyIndex] ?? null };
   } catch (error) {
     if (error instanceof WebhookAuthError) {
       log?.('warn', 'webhook rejected', { reason: error.reason, sourceIp: source });
@@ -126,10 +142,14 @@ export async function authenticateWebhook(event: APIGatewayProxyEventV2, options
   return { ok: true, verified };
 }
 
-const verifiedByEvent = new WeakMap<object, VerifiedWebhook>();
+function isKeyList(set: readonly string[] | WebhookKeySet): set is readonly string[] {
+  return Array.isArray(set);
+}
+
+const verifiedByEvent = new WeakMap<object, AuthenticatedWebhook>();
 
 /** The verified webhook of a request the middleware let through (undefined when auth is off). */
-export function verifiedWebhookOf(event: APIGatewayProxyEventV2): VerifiedWebhook | undefined {
+export function verifiedWebhookOf(event: APIGatewayProxyEventV2): AuthenticatedWebhook | undefined {
   return verifiedByEvent.get(event);
 }
 

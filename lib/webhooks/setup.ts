@@ -37,5 +37,5 @@ export function webhookAuthOptions(
 ): WebhookAuthOptions {
   if (env.WEBHOOK_AUTH === 'off') return { mode: 'off', stage: env.STAGE, ...(deps.log ? { log: deps.log } : {}) };
   const loader = deps.keys ?? webhookKeysLoader(env, deps.aws ?? {});
-  return { keys: async () => (await loader.get()).keys, replay: deps.replay, ...(deps.log ? { log: deps.log } : {}) };
+  return { keys: () => loader.get(), replay: deps.replay, ...(deps.log ? { log: deps.log } : {}) };
 }

@@ -8,6 +8,8 @@
  *   RunsCompleted / RunsPartial / RunsFailed / RunsExpired   a run ended in that state (Count)
  *   BackupDuration        checkpoint start -> the last backup available in CBR (Milliseconds)
  *   AvailableToDetected   CBR's available time -> the checker noticed, worst backup of the run (Milliseconds)
+ *   PlanFiringFailed / CheckerFiringFailed   a schedule firing that never became a run, from the
+ *                         schedules DLQ (plan-firing-failed; PlanFiringFailedAlarm) (Count)
  */
 import type { RunRecord, RunState } from '../store/run';
 
@@ -19,6 +21,8 @@ export interface RunMetrics {
   started(run: RunRecord): void;
   /** Called once when a finished run is first announced (run.finished published). */
   ended(run: RunRecord): void;
+  /** A plan's or the checker's firing reached the schedules DLQ (lib/pipeline/plan-firing-failed.ts). */
+  firingFailed(kind: 'plan' | 'checker', properties: Record<string, string>): void;
 }
 
 export const ENDED_METRIC: Record<Exclude<RunState, 'PENDING' | 'RUNNING'>, string> = {
@@ -67,5 +71,6 @@ export function emfMetrics(stage: string, write: (line: string) => void = (line)
       if (t.availableToDetectedMs !== undefined) values.push(['AvailableToDetected', t.availableToDetectedMs, 'Milliseconds']);
       emit(values, run);
     },
+    firingFailed: (kind, properties) => write(JSON.stringify(emfDocument(stage, now(), [[kind === 'plan' ? 'PlanFiringFailed' : 'CheckerFiringFailed', 1, 'Count']], properties))),
   };
 }

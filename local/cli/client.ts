@@ -42,14 +42,20 @@ function describeFetchError(err: unknown): string {
 export interface ApiClientOptions {
   /** Keys to sign POST /runs with (Standard Webhooks); none = send unsigned. */
   webhookKeys?: readonly string[] | undefined;
+  /** Bearer token (a JWT from the API's issuer) for the reads, GET /runs and GET /runs/{id}. */
+  bearerToken?: string | undefined;
 }
+
+const READ_AUTH_HELP = 'reads need a bearer token from the API\'s issuer: set CBR_FLOW_TOKEN or pass --token-file <file> (for a local stack the CLI mints one from .data/jwt-issuer.json)';
 
 export class ApiClient {
   readonly endpoint: string;
   private readonly webhookKeys: readonly string[] | undefined;
+  private readonly bearerToken: string | undefined;
 
   constructor(endpoint: string, options: ApiClientOptions = {}) {
     this.webhookKeys = options.webhookKeys && options.webhookKeys.length > 0 ? options.webhookKeys : undefined;
+    this.bearerToken = options.bearerToken || undefined;
     let url: URL;
     try {
       url = new URL(endpoint);
@@ -68,7 +74,9 @@ export class ApiClient {
     try {
       res = await fetch(`${this.endpoint}${path}`, {
         method,
-        headers: payload === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json', ...signature },
+        headers: payload === undefined
+          ? { accept: 'application/json', ...(this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) }
+          : { 'content-type': 'application/json', accept: 'application/json', ...signature },
         body: payload,
         signal: AbortSignal.timeout(10_000),
       });
@@ -97,9 +105,18 @@ export class ApiClient {
     return parsed.data;
   }
 
+  private refuseUnauthorized(status: number, json: unknown, what: string): void {
+    if (status === 401) {
+      const how = this.bearerToken ? 'the token was not accepted (expired, or from another issuer or audience?)' : READ_AUTH_HELP;
+      throw new CliError(`${what} refused as unauthenticated (HTTP 401): ${how}`, 2);
+    }
+    if (status === 403) throw new CliError(`${what} refused (HTTP 403): ${summarize(json)}`, 2);
+  }
+
   async getRun(runId: string): Promise<RunView> {
     const { status, json } = await this.request('GET', `/runs/${encodeURIComponent(runId)}`);
-    if (status === 404) throw new CliError(`no run ${runId} at ${this.endpoint}`, 2);
+    this.refuseUnauthorized(status, json, `GET /runs/${runId}`);
+    if (status === 404) throw new CliError(`no run ${runId} at ${this.endpoint} (or not one of the projects your token may read)`, 2);
     if (status >= 400) throw new CliError(`GET /runs/${runId} refused (HTTP ${status}): ${summarize(json)}`, 2);
     const record = typeof json === 'object' && json !== null && 'run' in json ? (json as { run: unknown }).run : json;
     const parsed = RunView.safeParse(record);
@@ -109,6 +126,7 @@ export class ApiClient {
 
   async listRuns(limit: number): Promise<RunView[]> {
     const { status, json } = await this.request('GET', `/runs?limit=${limit}`);
+    this.refuseUnauthorized(status, json, 'GET /runs');
     if (status >= 400) throw new CliError(`GET /runs refused (HTTP ${status}): ${summarize(json)}`, 2);
     const list = Array.isArray(json) ? json : (json as { runs?: unknown; items?: unknown } | null)?.runs ?? (json as { items?: unknown } | null)?.items;
     const parsed = z.array(RunView).safeParse(list);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RunRequest } from '../../lib/contracts/run-request';
+import { readLocalIssuer } from '../jwt-issuer';
 import { parseWebhookKeys, readLocalWebhookKeys } from '../webhook-keys';
 import { ApiClient, CliError, DEFAULT_ENDPOINT } from './client';
 import { formatRun, seconds } from './format';
@@ -36,6 +37,8 @@ Common:
   --webhook-key-file <f>   sign POST /runs with this key (a whsec_ key, or ["whsec_..."]); default
                            $CBR_FLOW_WEBHOOK_KEY, else the local stack's .data/webhook-keys.json
   --no-auth                send POST /runs unsigned (a local stack started with --no-auth)
+  --token-file <f>         bearer token (JWT) for status, watch and list; default $CBR_FLOW_TOKEN,
+                           else for a loopback endpoint one minted by the local stack's issuer
   --json                   print raw JSON (run, status, list)
   --interval <s>           watch poll interval (default 1)
   --timeout <s>            watch gives up after this long (exit 4)
@@ -62,6 +65,7 @@ export const OPTIONS = {
   'endpoint': { type: 'string' },
   'webhook-key-file': { type: 'string' },
   'no-auth': { type: 'boolean' },
+  'token-file': { type: 'string' },
   'json': { type: 'boolean' },
   'interval': { type: 'string' },
   'timeout': { type: 'string' },
@@ -150,10 +154,41 @@ export function webhookKeysFor(values: Pick<Values, 'webhook-key-file' | 'no-aut
     return keysOrExit(() => parseWebhookKeys(text, `--webhook-key-file ${file}`));
   }
   if (env.CBR_FLOW_WEBHOOK_KEY) return keysOrExit(() => parseWebhookKeys(env.CBR_FLOW_WEBHOOK_KEY!, 'CBR_FLOW_WEBHOOK_KEY'));
+  if (isLoopback(endpoint)) return keysOrExit(() => readLocalWebhookKeys());
+  return undefined;
+}
+
+function isLoopback(endpoint: string): boolean {
   let host = '';
   try { host = new URL(endpoint).hostname; } catch { /* ApiClient reports a bad endpoint */ }
-  if (host === '127.0.0.1' || host === 'localhost' || host === '[::1]') return keysOrExit(() => readLocalWebhookKeys());
-  return undefined;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+}
+
+/**
+ * The bearer token for reads: `--token-file`, else $CBR_FLOW_TOKEN, else — for a loopback endpoint —
+ * a 5-minute token for every project minted with the local stack's issuer (.data/jwt-issuer.json).
+ * Like the webhook keys, never an argv value. Undefined = send none (the API answers 401).
+ */
+export async function bearerTokenFor(values: Pick<Values, 'token-file'>, env: Record<string, string | undefined>, endpoint: string): Promise<string | undefined> {
+  const file = values['token-file'];
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new CliError(`--token-file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 2, { cause: err });
+    }
+    if (!/^[\w-]+\.[\w-]+\.[\w-]*$/.test(text)) throw new CliError(`--token-file: ${file} does not hold a JWT (three base64url parts separated by dots)`, 2);
+    return text;
+  }
+  if (env.CBR_FLOW_TOKEN) return env.CBR_FLOW_TOKEN.trim();
+  if (!isLoopback(endpoint)) return undefined;
+  try {
+    const issuer = await readLocalIssuer();
+    return await issuer?.mint({ sub: 'cbr-flow-cli', projects: '*' }, 300);
+  } catch (err) {
+    throw new CliError((err as Error).message, 2, { cause: err });
+  }
 }
 
 function keysOrExit(read: () => string[] | undefined): string[] | undefined {
@@ -169,7 +204,11 @@ export interface Io { out(line: string): void; err(line: string): void; readStdi
 /** Runs one parsed command; CliError for anything the user should see (exit code on the error). */
 export async function runCommand(command: string, rest: string[], values: Values, env: Record<string, string | undefined>, io: Io): Promise<number> {
   const endpoint = values.endpoint ?? env.CBR_FLOW_URL ?? DEFAULT_ENDPOINT;
-  const api = new ApiClient(endpoint, { webhookKeys: command === 'run' ? webhookKeysFor(values, env, endpoint) : undefined });
+  const reads = command !== 'run' || values.watch === true;
+  const api = new ApiClient(endpoint, {
+    webhookKeys: command === 'run' ? webhookKeysFor(values, env, endpoint) : undefined,
+    bearerToken: reads ? await bearerTokenFor(values, env, endpoint) : undefined,
+  });
   const runIdArg = (): string => {
     if (rest.length !== 1 || !rest[0]) throw new CliError(`${command}: expected exactly one <runId>, got ${rest.length}`, 2);
     if (!/^[0-9a-fA-F-]{36}$/.test(rest[0])) throw new CliError(`${command}: "${rest[0]}" is not a run id (a UUID)`, 2);

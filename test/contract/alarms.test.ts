@@ -13,9 +13,12 @@ import { DEMO } from '../../emulator/index';
 import { isPackageFresh, packageService } from '../../local/package';
 import { packagedStage, packagePaths } from '../../local/template';
 import { checkpointName } from '../../lib/pipeline/common';
+import { planFiringFailedHandler } from '../../lib/pipeline/edge/plan-firing-failed';
+import { runIdForPlan } from '../../lib/pipeline/start-run';
 import { QUEUE_NAMES } from '../../lib/ports';
 import { METRICS_NAMESPACE } from '../../lib/wiring/metrics';
 import { QUEUE_LOGICAL_IDS } from '../../lib/wiring/topology';
+import { makeContext, makeSqsEvent, makeSqsRecord } from '../helpers/factories';
 import { makeServers, runBody, startHarness, type Harness } from '../helpers/pipeline-harness';
 
 const root = join(import.meta.dirname, '../..');
@@ -59,18 +62,26 @@ describe('alarms in the packaged template', () => {
   });
 
   it('each DLQ: any message visible for a minute; each queue: oldest message older than 30 min', () => {
-    for (const queue of QUEUE_NAMES) {
-      const dlq = QUEUE_LOGICAL_IDS[queue].replace('Queue', 'DLQ');
+    // The step queues and their DLQs, and the schedules DLQ (a DLQ with a consumer: plan-firing-failed).
+    const dlqs = [...QUEUE_NAMES.map((q) => QUEUE_LOGICAL_IDS[q].replace('Queue', 'DLQ')), 'ScheduleDLQ'];
+    const consumed = [...QUEUE_NAMES.map((q) => QUEUE_LOGICAL_IDS[q]), 'ScheduleDLQ'];
+    for (const dlq of dlqs) {
       const [depth] = alarmOn('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [dlq, 'QueueName'] });
       expect(depth?.[1].Properties, dlq).toMatchObject({ Statistic: 'Maximum', Period: 60, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
-      const [age] = alarmOn('AWS/SQS', 'ApproximateAgeOfOldestMessage', { 'Fn::GetAtt': [QUEUE_LOGICAL_IDS[queue], 'QueueName'] });
+    }
+    for (const queue of consumed) {
+      const [age] = alarmOn('AWS/SQS', 'ApproximateAgeOfOldestMessage', { 'Fn::GetAtt': [queue, 'QueueName'] });
       expect(age?.[1].Properties, queue).toMatchObject({ Statistic: 'Maximum', Threshold: 1800, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     }
+    // Every queue of the template is one of these (a new queue needs its alarms).
+    const queues = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue').map(([id]) => id).sort();
+    expect(queues).toEqual([...new Set([...dlqs, ...consumed])].sort());
   });
 
   it('each function: errors and throttles; the checker: no invocation in 5 minutes (missing data counts)', () => {
     const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id);
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(9);
+    expect(functions).toContain('PlanDashfiringDashfailedLambdaFunction');
     for (const fn of functions) {
       for (const metric of ['Errors', 'Throttles']) {
         const [alarm] = alarmOn('AWS/Lambda', metric, { Ref: fn });
@@ -103,6 +114,15 @@ function sumPerPeriod(docs: Emf[], metricStat: Json, stageValue: string): Map<nu
     }
   }
   return out;
+}
+
+/** Evaluates a single-metric alarm (Namespace/MetricName/Dimensions/Statistic Sum) per period: true when any period breaches. */
+function singleMetricAlarmFires(alarm: Json, docs: Emf[], stageValue: string): { fires: boolean; values: number[] } {
+  const p = alarm.Properties;
+  expect(p.Statistic).toBe('Sum');
+  const values = [...sumPerPeriod(docs, { Metric: { Namespace: p.Namespace, MetricName: p.MetricName, Dimensions: p.Dimensions }, Period: p.Period }, stageValue).values()];
+  const breach = (v: number) => (p.ComparisonOperator === 'GreaterThanOrEqualToThreshold' ? v >= p.Threshold : Number.NaN);
+  return { fires: values.some(breach), values };
 }
 
 /** Evaluates the alarm (its `FILL(a, 0) + FILL(b, 0)` expression) per period: true when any period breaches. */
@@ -168,4 +188,25 @@ describe('runs ending FAILED or EXPIRED (EMF metrics of real runs)', () => {
     // Another stage's metrics never fire this stage's alarm.
     expect(alarmFires(alarm, docs, stage === 'harness' ? 'x' : stage).fires).toBe(false);
   }, 240_000);
+
+  it('a plan firing Scheduler could not deliver (schedules DLQ -> plan-firing-failed) fires PlanFiringFailedAlarm and counts as a FAILED run', async () => {
+    const alarm = resources.PlanFiringFailedAlarm!;
+    expect(alarm.Properties).toMatchObject({ Namespace: METRICS_NAMESPACE, MetricName: 'PlanFiringFailed', Dimensions: [{ Name: 'Stage', Value: stage }] });
+    const before = h.emf.length;
+    expect(singleMetricAlarmFires(alarm, h.emf as Emf[], 'harness').fires).toBe(false); // the runs above: no failed firing
+    const scheduledTime = '2026-12-05T02:00:00Z';
+    const input = { source: 'cbr-flow.plan', plan: 'alarm-plan', scheduledTime, request: runBody('alarm_plan', [DEMO.resources[0]!.id]) };
+    const attr = (v: string) => ({ stringValue: v, dataType: 'String', stringListValues: [], binaryListValues: [] });
+    const record = makeSqsRecord(JSON.stringify(input), { messageAttributes: { ERROR_CODE: attr('AWS.Lambda.TooManyRequestsException'), ERROR_MESSAGE: attr('Rate exceeded') } });
+    const handler = planFiringFailedHandler(h.deps, () => {});
+    expect(await handler(makeSqsEvent([record]), makeContext())).toEqual({ batchItemFailures: [] });
+    const docs = h.emf.slice(before) as Emf[];
+    const runId = runIdForPlan('alarm-plan', scheduledTime);
+    expect(docs.filter((d) => d.PlanFiringFailed === 1)).toEqual([expect.objectContaining({ plan: 'alarm-plan', runId })]);
+    expect(singleMetricAlarmFires(alarm, docs, 'harness')).toMatchObject({ fires: true, values: [1] });
+    expect(singleMetricAlarmFires(alarm, docs, stage === 'harness' ? 'x' : stage).fires).toBe(false);
+    // The recorded FAILED run also fires the run alarm, once.
+    expect(alarmFires(resources.RunsFailedOrExpiredAlarm!, docs, 'harness')).toMatchObject({ fires: true, values: [1] });
+    expect((await h.run(runId)).state).toBe('FAILED');
+  }, 60_000);
 });

@@ -52,5 +52,12 @@ describe('deadlines fit serverless.yml', () => {
       const visibility = Number(custom(sls.resources.Resources[QUEUE_LOGICAL_IDS[queue]].Properties.VisibilityTimeout));
       expect(visibility, `${queue} (consumer ${consumer}, ${timeoutOf(consumer)} s)`).toBeGreaterThanOrEqual(6 * timeoutOf(consumer));
     }
+    // Every SQS event source of serverless.yml, the schedules DLQ (plan-firing-failed) included.
+    const mappings = Object.entries(fns).flatMap(([fn, def]) => (def.events as Yaml[]).filter((e) => e.sqs).map((e) => [fn, e.sqs.arn['Fn::GetAtt'][0] as string] as const));
+    expect(mappings.map(([, q]) => q)).toContain('ScheduleDLQ');
+    for (const [fn, queueId] of mappings) {
+      const visibility = Number(custom(sls.resources.Resources[queueId].Properties.VisibilityTimeout));
+      expect(visibility, `${queueId} (consumer ${fn}, ${timeoutOf(fn)} s)`).toBeGreaterThanOrEqual(6 * timeoutOf(fn));
+    }
   });
 });

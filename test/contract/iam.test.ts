@@ -66,10 +66,13 @@ const SENDS: Record<string, QueueName[]> = {
   'share-backup': ['events'],
   'notify-run-finished': [],
   'check-status': ['vault', 'resources', 'checkpoint', 'share', 'events'],
+  'plan-firing-failed': ['events'],
 };
+const scheduleDlq = `arn:aws:sqs:${REGION}:${ACCOUNT}:cbr-flow-${STAGE}-schedules-dlq`;
 
 describe('IAM: one role per function, only what it uses', () => {
   it('no provider-wide role; every function has its own role resource', () => {
+    expect(Object.keys(SENDS).sort()).toEqual(Object.keys(fns).sort());
     expect(sls.provider.iam).toBeUndefined();
     const roles = Object.keys(fns).map(roleOf);
     expect(new Set(roles).size).toBe(Object.keys(fns).length);
@@ -121,12 +124,34 @@ describe('IAM: one role per function, only what it uses', () => {
     expect(Object.keys(QUEUE_LOGICAL_IDS).sort()).toEqual([...QUEUE_NAMES].sort());
   });
 
+  it('the schedules DLQ: only plan-firing-failed consumes it; only the async OnFailure sources (start-run, check-status) send to it', () => {
+    for (const fn of Object.keys(fns)) {
+      for (const a of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) expect(allows(roleOf(fn), a, scheduleDlq), `${fn} ${a}`).toBe(fn === 'plan-firing-failed');
+      expect(allows(roleOf(fn), 'sqs:SendMessage', scheduleDlq), `${fn} send`).toBe(fn === 'start-run' || fn === 'check-status');
+      expect(fns[fn]!.destinations?.onFailure !== undefined, `${fn} has an OnFailure destination`).toBe(fn === 'start-run' || fn === 'check-status');
+    }
+  });
+
+  it('plan-firing-failed creates the firing\'s run and marks it announced (PutItem, UpdateItem), sends run.finished, reads no secret and nothing else', () => {
+    const s = statementsOf(roleOf('plan-firing-failed'));
+    expect(s.flatMap((x) => x.actions).sort()).toEqual([
+      'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
+      'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage',
+    ]);
+    expect(allows(roleOf('plan-firing-failed'), 'dynamodb:PutItem', table)).toBe(true);
+    expect(allows(roleOf('plan-firing-failed'), 'dynamodb:GetItem', table)).toBe(false);
+    expect(allows(roleOf('plan-firing-failed'), 'dynamodb:Query', `${table}/index/recent`)).toBe(false);
+  });
+
   it("Scheduler has its own role: invoke start-run only, assumable by Scheduler for this account only; every plan schedule uses it", () => {
     const trust = resources.SchedulerRole!.Properties.AssumeRolePolicyDocument.Statement as Yaml[];
     expect(trust).toEqual([{ Effect: 'Allow', Principal: { Service: ['scheduler.amazonaws.com'] }, Action: ['sts:AssumeRole'], Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }]);
     const startRun = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:StartDashrunLambdaFunction`;
     expect(allows('SchedulerRole', 'lambda:InvokeFunction', startRun)).toBe(true);
     expect(allows('SchedulerRole', 'lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:GetDashrunLambdaFunction`)).toBe(false);
+    // A firing it could not deliver (after its retry policy) goes to the schedules DLQ with this role.
+    expect(allows('SchedulerRole', 'sqs:SendMessage', scheduleDlq)).toBe(true);
+    expect(allows('SchedulerRole', 'sqs:SendMessage', queueArn('intake'))).toBe(false);
     // Every plan's schedule (the samples are deployed to no stage, so check what each would deploy).
     const schedules = [
       ...fns['start-run']!.events.filter((e: Yaml) => e.schedule?.method === 'scheduler'),

@@ -51,7 +51,10 @@ describe('serverless.yml agrees with the code', () => {
       expect(existsSync(join(root, `functions/${name}.ts`)), name).toBe(true);
     }
     expect(fns['start-run']!.events).toEqual(expect.arrayContaining([{ httpApi: { method: 'POST', path: '/runs' } }]));
-    expect(fns['get-run']!.events).toEqual([{ httpApi: { method: 'GET', path: '/runs/{id}' } }, { httpApi: { method: 'GET', path: '/runs' } }]);
+    expect(fns['get-run']!.events).toEqual([
+      { httpApi: { method: 'GET', path: '/runs/{id}', authorizer: { name: 'runsReader' } } },
+      { httpApi: { method: 'GET', path: '/runs', authorizer: { name: 'runsReader' } } },
+    ]);
     expect(fns['check-status']!.events).toEqual([{ schedule: expect.objectContaining({ rate: 'rate(1 minute)' }) }]);
     for (const queue of QUEUE_NAMES) {
       const consumers = Object.entries(fns).filter(([, fn]) => fn.events.some((e) => e.sqs?.arn?.['Fn::GetAtt']?.[0] === QUEUE_LOGICAL_IDS[queue]));
@@ -61,6 +64,20 @@ describe('serverless.yml agrees with the code', () => {
         expect(sqs).toMatchObject({ batchSize: 10, functionResponseType: 'ReportBatchItemFailures' });
       }
     }
+  });
+
+  it('every GET route is behind the JWT authorizer, whose issuer and audience are configuration', () => {
+    const routes = Object.values(fns).flatMap((fn) => fn.events.filter((e) => e.httpApi).map((e) => e.httpApi as Yaml));
+    const gets = routes.filter((r) => r.method === 'GET');
+    expect(gets.length).toBeGreaterThanOrEqual(2);
+    for (const r of gets) expect(r.authorizer, `GET ${r.path}`).toEqual({ name: 'runsReader' });
+    // POST /runs is authenticated by its Standard Webhooks signature in the function instead.
+    expect(routes.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`)).toEqual(['POST /runs']);
+    expect(sls.provider.httpApi.authorizers.runsReader).toEqual({
+      type: 'jwt', identitySource: '$request.header.Authorization', issuerUrl: '${param:jwtIssuerUrl}', audience: ['${param:jwtAudience}'],
+    });
+    expect(sls.params.default.jwtIssuerUrl).toMatch(/^\$\{env:CBR_FLOW_JWT_ISSUER, 'https:\/\/[^']+\.invalid\//);
+    expect(sls.params.local.jwtIssuerUrl).toMatch(/^https:\/\//);
   });
 
   it('every queue has a DLQ with the redrive count the handlers use', () => {
@@ -93,6 +110,32 @@ describe('serverless.yml agrees with the code', () => {
       const dlq = resources[QUEUE_LOGICAL_IDS[queue].replace('Queue', 'DLQ')]!;
       expect(dlq, queue).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     }
+    // Every dead-letter target serverless.yml names: redrive targets, the schedule targets' DLQ, OnFailure destinations.
+    const dlqs = new Set<string>([
+      ...Object.values(resources).flatMap((r) => (r.Properties?.RedrivePolicy ? [r.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0] as string] : [])),
+      sls.custom.scheduleDlq.arn['Fn::GetAtt'][0] as string,
+      ...Object.values(fns).flatMap((fn) => ((fn as Yaml).destinations?.onFailure ? [(fn as Yaml).destinations.onFailure.arn['Fn::GetAtt'][0] as string] : [])),
+    ]);
+    expect([...dlqs]).toContain('ScheduleDLQ');
+    for (const id of dlqs) {
+      expect(resources[id], id).toMatchObject({ Type: 'AWS::SQS::Queue', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { MessageRetentionPeriod: 1209600 } });
+    }
+  });
+
+  it('no silently lost schedule: plan schedules and the checker retry, then dead-letter to the schedules DLQ, which plan-firing-failed drains', () => {
+    expect(sls.plugins).toContain('./scripts/serverless-schedule-dlq.cjs');
+    expect(sls.custom.scheduleDlq).toEqual({ arn: { 'Fn::GetAtt': ['ScheduleDLQ', 'Arn'] }, maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
+    // The functions schedules invoke asynchronously: Lambda's retries, then the invocation record to the DLQ.
+    for (const name of ['start-run', 'check-status']) {
+      expect((fns[name] as Yaml).destinations, name).toEqual({ onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': ['ScheduleDLQ', 'Arn'] } } });
+      expect((fns[name] as Yaml).maximumRetryAttempts, name).toBeGreaterThanOrEqual(1);
+    }
+    const consumers = Object.entries(fns).filter(([, fn]) => fn.events.some((e) => e.sqs?.arn?.['Fn::GetAtt']?.[0] === 'ScheduleDLQ'));
+    expect(consumers.map(([n]) => n)).toEqual(['plan-firing-failed']);
+    expect(consumers[0]![1].events[0]!.sqs).toMatchObject({ batchSize: 10, functionResponseType: 'ReportBatchItemFailures' });
+    // The checker rule dead-letters with the queue's permission, for that rule only.
+    const statement = resources.ScheduleDLQPolicy!.Properties.PolicyDocument.Statement[0];
+    expect(statement).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['CheckDashstatusEventsRuleSchedule1', 'Arn'] } } } });
   });
 
   it('no reserved concurrency; maximumConcurrency on every SQS mapping fits the per-project CBR rate with per-container buckets', () => {

@@ -47,6 +47,8 @@ export function makeHttpEvent(init: {
   headers?: Record<string, string>;
   pathParameters?: Record<string, string>;
   queryStringParameters?: Record<string, string>;
+  /** The JWT authorizer's claims (requestContext.authorizer.jwt.claims), as API Gateway passes them after verifying a token. */
+  claims?: Record<string, unknown>;
 }): APIGatewayProxyEventV2 {
   const routeKey = init.routeKey ?? `${init.method} ${init.path}`;
   return {
@@ -70,7 +72,8 @@ export function makeHttpEvent(init: {
       stage: '$default',
       time: '22/Nov/2026:10:00:00 +0000',
       timeEpoch: 1763805600000,
-    },
+      ...(init.claims ? { authorizer: { jwt: { claims: init.claims, scopes: null } } } : {}),
+    } as APIGatewayProxyEventV2['requestContext'],
   };
 }
 
@@ -104,3 +107,6 @@ export function makeContext(functionName = 'cbr-flow-test'): Context {
     succeed: () => {},
   };
 }
+
+/** Claims of a reader allowed to see every project (`cbr_projects: *`), for GET tests that are not about scope. */
+export const ALL_PROJECTS_READER = { sub: 'operator', cbr_projects: '*' } as const;

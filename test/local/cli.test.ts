@@ -3,7 +3,10 @@
  * a non-zero exit, both through the real bin entry (a child process) and through main() in-process.
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -83,5 +86,32 @@ describe('cbr-flow CLI', () => {
     const r = await runMain(['watch', RUN_ID, '--interval', '0.02', '--endpoint', `http://127.0.0.1:${port}`]);
     expect(r.code).toBe(3);
     expect(r.err).toContain('cannot reach cbr-flow');
+  });
+
+  it('reads send the bearer token (CBR_FLOW_TOKEN or --token-file); a refused token is exit 2 saying why; a file without a JWT is refused before sending', async () => {
+    const seen: Array<string | undefined> = [];
+    const server = createHttpServer((req, res) => {
+      seen.push(req.headers.authorization);
+      const ok = req.headers.authorization === 'Bearer aaa.bbb.ccc';
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(ok ? { runs: [] } : { message: 'Unauthorized' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'cbr-flow-cli-'));
+    try {
+      expect(await runMain(['list', '--endpoint', endpoint], { CBR_FLOW_TOKEN: 'aaa.bbb.ccc' })).toMatchObject({ code: 0, out: 'no runs yet' });
+      writeFileSync(join(dir, 'token'), 'aaa.bbb.ccc\n');
+      expect(await runMain(['list', '--endpoint', endpoint, '--token-file', join(dir, 'token')])).toMatchObject({ code: 0 });
+      expect(seen).toEqual(['Bearer aaa.bbb.ccc', 'Bearer aaa.bbb.ccc']);
+      const refused = await runMain(['status', RUN_ID, '--endpoint', endpoint], { CBR_FLOW_TOKEN: 'old.expired.token' });
+      expect(refused).toMatchObject({ code: 2, err: expect.stringContaining('refused as unauthenticated (HTTP 401): the token was not accepted') });
+      writeFileSync(join(dir, 'bad'), 'whsec_notajwt');
+      const bad = await runMain(['list', '--endpoint', endpoint, '--token-file', join(dir, 'bad')]);
+      expect(bad).toMatchObject({ code: 2, err: expect.stringContaining('does not hold a JWT') });
+      expect(seen).toHaveLength(3);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

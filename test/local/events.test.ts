@@ -16,9 +16,7 @@
  * test/local/service.test.ts re-packages concurrently.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { syncPlans } from '../../lib/plans/sync';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message as SqsMessage } from '@aws-sdk/client-sqs';
 import type {
@@ -41,12 +39,14 @@ import createVaultSqs from '../../events/create-vault.sqs.json';
 import getRunHttp from '../../events/get-run.http.json';
 import getRunListHttp from '../../events/get-run.list.http.json';
 import notifyRunFinishedSqs from '../../events/notify-run-finished.sqs.json';
+import planFiringFailedSqs from '../../events/plan-firing-failed.sqs.json';
 import shareBackupSqs from '../../events/share-backup.sqs.json';
 import startCheckpointSqs from '../../events/start-checkpoint.sqs.json';
 import startRunHttp from '../../events/start-run.http.json';
 import startRunInvoke from '../../events/start-run.invoke.json';
 import startRunSchedule from '../../events/start-run.schedule.json';
 import startRunSqs from '../../events/start-run.sqs.json';
+import { serviceCopy } from '../helpers/service-copy';
 
 const TYPED = {
   http: { 'start-run.http.json': startRunHttp, 'get-run.http.json': getRunHttp, 'get-run.list.http.json': getRunListHttp } satisfies Record<string, APIGatewayProxyEventV2>,
@@ -57,6 +57,7 @@ const TYPED = {
     'start-checkpoint.sqs.json': startCheckpointSqs,
     'share-backup.sqs.json': shareBackupSqs,
     'notify-run-finished.sqs.json': notifyRunFinishedSqs,
+    'plan-firing-failed.sqs.json': planFiringFailedSqs,
   } satisfies Record<string, SQSEvent>,
   // JSON imports widen string literals, so 'detail-type' is checked at run time below.
   eventbridge: { 'check-status.eventbridge.json': checkStatusEventBridge } satisfies Record<string, Omit<ScheduledEvent, 'detail-type'> & { 'detail-type': string }>,
@@ -64,7 +65,7 @@ const TYPED = {
   invoke: { 'start-run.invoke.json': startRunInvoke } satisfies Record<string, { id: string; type: string; version: number; runId: string; occurredAt: string; attempt: number; data: { request: object } }>,
 };
 
-type Kind = 'http' | 'sqs' | 'invoke' | 'scheduler-input' | 'rule-input' | 'eventbridge';
+type Kind = 'http' | 'sqs' | 'dlq' | 'invoke' | 'scheduler-input' | 'rule-input' | 'eventbridge';
 interface Sample { fn: string; kind: Kind; message?: MessageType; sender?: string }
 
 /** Every sample: the function it is for, how it is delivered and, for SQS, the message type and its sender. */
@@ -80,6 +81,7 @@ const SAMPLES: Record<string, Sample> = {
   'start-checkpoint.sqs.json': { fn: 'start-checkpoint', kind: 'sqs', message: 'resources.bound', sender: 'add-resources' },
   'share-backup.sqs.json': { fn: 'share-backup', kind: 'sqs', message: 'checkpoint.finished', sender: 'check-status' },
   'notify-run-finished.sqs.json': { fn: 'notify-run-finished', kind: 'sqs', message: 'run.finished', sender: 'share-backup' },
+  'plan-firing-failed.sqs.json': { fn: 'plan-firing-failed', kind: 'dlq' },
   'check-status.schedule.json': { fn: 'check-status', kind: 'rule-input' },
   'check-status.eventbridge.json': { fn: 'check-status', kind: 'eventbridge' },
 };
@@ -118,6 +120,7 @@ function writeSample(file: string, value: unknown): void {
 }
 
 let serviceDir: string;
+let service: ReturnType<typeof serviceCopy> | undefined;
 let emulator: Emulator;
 let runtime: LocalRuntime;
 let sqs: SQSClient;
@@ -226,15 +229,10 @@ async function expectSampleIsPublished(file: string): Promise<void> {
 
 beforeAll(async () => {
   const t0 = Date.now();
-  serviceDir = mkdtempSync(join(tmpdir(), 'cbr-flow-events-'));
-  for (const entry of readdirSync(PROJECT_ROOT)) {
-    if (['.serverless', '.esbuild', '.data', '.git', 'serverless.yml'].includes(entry)) continue;
-    symlinkSync(join(PROJECT_ROOT, entry), join(serviceDir, entry));
-  }
-  // osls refuses a symlinked config. The sample plans are deployed to no stage; this copy deploys the
-  // first one to the local stage, as a team would with `stages: [local]`.
-  const plans = readFileSync(join(PROJECT_ROOT, 'plans/plans.yml'), 'utf8').replace('# stages: [prod]', 'stages: [local]');
-  writeFileSync(join(serviceDir, 'serverless.yml'), syncPlans(readFileSync(join(PROJECT_ROOT, 'serverless.yml'), 'utf8'), plans));
+  // The sample plans are deployed to no stage; this copy deploys the first one to the local stage, as a
+  // team would with `stages: [local]`.
+  service = serviceCopy('cbr-flow-events-', 'local');
+  serviceDir = service.dir;
   // The emulator exactly as `npm run invoke` / `npm run emulator` start it: DEMO seed, default timings.
   emulator = await startEmulator();
   runtime = await startLocalRuntime({
@@ -263,7 +261,7 @@ afterAll(async () => {
   sqs?.destroy();
   await runtime?.stop();
   await emulator?.stop();
-  if (serviceDir) rmSync(serviceDir, { recursive: true, force: true }); // removes the symlinks, not their targets
+  service?.remove();
 });
 
 describe('events/*.json: the exact shapes AWS delivers', () => {
@@ -456,6 +454,23 @@ describe('each sample invoked through the local runtime against the emulator', (
     expect(runs).toHaveLength(4);
     expect(runs.find((r) => r.runId === CHAIN_RUN)?.state).toBe('COMPLETED');
     expect(runs.map((r) => r.runId)).toEqual(expect.arrayContaining([webhookRun, planRun]));
+  });
+
+  it("plan-firing-failed.sqs.json is Lambda's OnFailure record of a plan firing, from the schedules DLQ; it records that firing's run FAILED, once", async () => {
+    const e = readSample<SQSEvent>('plan-firing-failed.sqs.json');
+    const r = e.Records[0]!;
+    expect(r.eventSourceARN).toBe(queueOf('plan-firing-failed').arn);
+    expect(r.md5OfBody).toBe(md5(r.body));
+    const record = JSON.parse(r.body) as { requestContext: { functionArn: string; condition: string }; requestPayload: ScheduleTrigger };
+    expect(record.requestContext.functionArn).toBe(`arn:aws:lambda:${runtime.region}:000000000000:function:${runtime.functions.find((f) => f.key === 'start-run')!.functionName}:$LATEST`);
+    expect(record.requestContext.condition).toBe('RetriesExhausted');
+    const plan = readSample<ScheduleTrigger>('start-run.schedule.json');
+    expect(record.requestPayload).toEqual({ ...plan, scheduledTime: record.requestPayload.scheduledTime });
+    for (let i = 0; i < 2; i++) expect(await invoke('plan-firing-failed', 'plan-firing-failed.sqs.json')).toEqual({ batchItemFailures: [] });
+    const res = await invoke<APIGatewayProxyStructuredResultV2>('get-run', 'get-run.list.http.json');
+    const failed = (JSON.parse(res.body!) as { runs: Array<{ runId: string; state: string; reason?: string }> }).runs
+      .filter((x) => x.runId === runIdForPlan(plan.plan, record.requestPayload.scheduledTime));
+    expect(failed).toEqual([expect.objectContaining({ state: 'FAILED', reason: expect.stringMatching(/^plan firing failed: RetriesExhausted after 3 attempt\(s\) \(StoreError: /) })]);
   });
 
   it('a record on the wrong queue is reported as a batch item failure (so the [] above are meaningful)', async () => {

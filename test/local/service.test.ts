@@ -16,10 +16,12 @@ import { offlineEnv, packageService } from '../../local/package';
 import { PROJECT_ROOT, startLocalStack, type LocalStack } from '../../local/stack';
 import { demoRunRequest } from '../../local/start';
 import { readTemplate, type CfnTemplate } from '../../local/template';
+import { serviceCopy } from '../helpers/service-copy';
 
 type Resource = { Type: string; Properties?: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- CloudFormation JSON
 
 let deployTemplate: CfnTemplate;
+let deployService: ReturnType<typeof serviceCopy> | undefined;
 let packageMs = 0;
 let stack: LocalStack;
 let dataDir: string;
@@ -34,13 +36,17 @@ async function cli(args: string[], stdin = ''): Promise<{ code: number; out: str
   const err: string[] = [];
   const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => stdin };
   // The stack's key (in its own data folder), handed to the CLI the way a user would: CBR_FLOW_WEBHOOK_KEY.
-  const code = await main([...args, '--endpoint', stack.runtime.url], { CBR_FLOW_WEBHOOK_KEY: stack.webhooks.keys[0]! }, io);
+  // Reads: a token of its issuer (in the stack's data folder), handed over as CBR_FLOW_TOKEN.
+  const token = await stack.runtime.issuer!.mint({ sub: 'service-test', projects: '*' });
+  const code = await main([...args, '--endpoint', stack.runtime.url], { CBR_FLOW_WEBHOOK_KEY: stack.webhooks.keys[0]!, CBR_FLOW_TOKEN: token }, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 beforeAll(async () => {
-  ({ ms: packageMs } = await packageService(PROJECT_ROOT, 'dev'));
-  deployTemplate = readTemplate(PROJECT_ROOT).template;
+  // The dev package of a copy with a sample plan deployed to dev (the samples are deployed to no stage).
+  deployService = serviceCopy('cbr-flow-service-dev-', 'dev');
+  ({ ms: packageMs } = await packageService(deployService.dir, 'dev'));
+  deployTemplate = readTemplate(deployService.dir).template;
   dataDir = mkdtempSync(join(tmpdir(), 'cbr-flow-service-'));
   stack = await startLocalStack({
     dataDir,
@@ -55,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  deployService?.remove();
 });
 
 describe('serverless.yml packaged offline for a deployable stage', () => {
@@ -120,7 +127,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
 describe('the local stack of the real service', () => {
   it('wires every function of serverless.yml and points the handlers at the local stand-ins', () => {
     const keys = stack.runtime.functions.map((f) => f.key).sort();
-    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'notify-run-finished', 'share-backup', 'start-checkpoint', 'start-run']);
+    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'share-backup', 'start-checkpoint', 'start-run']);
     for (const f of stack.runtime.functions) {
       expect(f.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.runtime.dynamodbEndpoint);
       expect(f.env.AWS_ENDPOINT_URL_SQS).toBe(stack.runtime.sqsEndpoint);
@@ -170,4 +177,139 @@ describe('the local stack of the real service', () => {
     expect(code).toBe(2);
     expect(err.join('\n')).toMatch(/HTTP 401, missing_webhook_id.*CBR_FLOW_WEBHOOK_KEY/);
   });
+});
+
+describe('reads through the local HTTP API: JWT authorizer and per-caller scope, as deployed', () => {
+  const OTHER_PROJECT = 'ab'.repeat(16);
+  const get = (path: string, token?: string) => fetch(`${stack.runtime.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  let runId: string;
+  const SECRETS = ['alice', 'pa55word', 's3cretpath', 'qs3cret'];
+
+  beforeAll(async () => {
+    // A run whose notifyUrl carries credentials in its userinfo, path and query (loopback: allowed locally, refused connection).
+    const body = JSON.stringify({ ...demoRunRequest(), notifyUrl: 'http://alice:pa55word@127.0.0.1:9/hook/s3cretpath?token=qs3cret' });
+    const res = await fetch(`${stack.runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...stack.webhooks.sign(body) }, body });
+    expect(res.status).toBe(202);
+    ({ runId } = (await res.json()) as { runId: string });
+  });
+
+  it('every GET route of the packaged templates (dev and local) has the JWT authorizer; the local one is enforced', () => {
+    for (const template of [deployTemplate, readTemplate(PROJECT_ROOT).template]) {
+      const authorizers = Object.fromEntries(ofType(template, 'AWS::ApiGatewayV2::Authorizer'));
+      const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => String(r.Properties!.RouteKey).startsWith('GET '));
+      expect(gets).toHaveLength(2);
+      for (const [id, r] of gets) {
+        expect(r.Properties, id).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });
+        expect(authorizers[r.Properties!.AuthorizerId.Ref]!.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });
+      }
+    }
+    expect(stack.runtime.model.routes.filter((r) => r.method === 'GET').every((r) => r.jwtAuthorizer)).toBe(true);
+  });
+
+  it('no token, a token of another key, an expired token or a wrong audience -> 401 before the function runs', async () => {
+    const { SignJWT, generateKeyPair } = await import('jose');
+    const issuer = stack.runtime.issuer!;
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ cbr_projects: '*' }).setProtectedHeader({ alg: 'ES256', kid: 'local' }).setIssuer(issuer.issuer).setAudience(issuer.audience).setExpirationTime('1h').sign(privateKey);
+    const expired = await issuer.mint({ sub: 'late', projects: '*' }, -60);
+    for (const token of [undefined, forged, expired, 'not-a-jwt']) {
+      for (const path of ['/runs', `/runs/${runId}`]) {
+        const res = await get(path, token);
+        expect(res.status, `${path} with ${token?.slice(0, 12)}`).toBe(401);
+        expect(await res.json()).toEqual({ message: 'Unauthorized' });
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+      }
+    }
+  });
+
+  it("another project's run is 404 and absent from the list; the caller's own project sees it", async () => {
+    const issuer = stack.runtime.issuer!;
+    const outsider = await issuer.mint({ sub: 'outsider', projects: [OTHER_PROJECT] });
+    const owner = await issuer.mint({ sub: 'owner', projects: [String(demoRunRequest().projectId)] });
+    const hidden = await get(`/runs/${runId}`, outsider);
+    expect(hidden.status).toBe(404);
+    expect(((await (await get('/runs?limit=100', outsider)).json()) as { runs: unknown[] }).runs).toEqual([]);
+    expect((await get(`/runs/${runId}`, owner)).status).toBe(200);
+    const listed = (await (await get('/runs?limit=100', owner)).json()) as { runs: Array<{ runId: string }> };
+    expect(listed.runs.map((r) => r.runId)).toContain(runId);
+  });
+
+  it("the notifyUrl's userinfo, path and query appear in no read answer and no log line, also after a failed notification", async () => {
+    const token = await stack.runtime.issuer!.mint({ sub: 'reader', projects: '*' });
+    let text = '';
+    for (let i = 0; i < 60; i++) {
+      text = await (await get(`/runs/${runId}`, token)).text();
+      if (JSON.parse(text).notification) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(JSON.parse(text).request.notifyUrl).toBe('http://127.0.0.1:9/[REDACTED]');
+    const listed = await (await get('/runs?limit=100', token)).text();
+    for (const secret of SECRETS) {
+      expect(text).not.toContain(secret);
+      expect(listed).not.toContain(secret);
+      expect(logs.filter((l) => l.includes(secret))).toEqual([]);
+    }
+  }, 30_000);
+});
+
+describe('no silently lost schedule (schedules DLQ -> plan-firing-failed), through the local runtime', () => {
+  const until = async <T>(probe: () => Promise<T | undefined> | T | undefined, ms: number): Promise<T> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  it('the packaged template: retry policy + DLQ on every plan schedule and the checker rule, OnFailure destinations, the alarms', () => {
+    const dlq = { 'Fn::GetAtt': ['ScheduleDLQ', 'Arn'] };
+    const schedules = ofType(deployTemplate, 'AWS::Scheduler::Schedule');
+    expect(schedules.length).toBeGreaterThanOrEqual(1);
+    for (const [id, sch] of schedules) expect(sch.Properties!.Target, id).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 }, DeadLetterConfig: { Arn: dlq } });
+    const rules = ofType(deployTemplate, 'AWS::Events::Rule');
+    for (const [id, rule] of rules) for (const t of rule.Properties!.Targets) expect(t, id).toMatchObject({ RetryPolicy: expect.any(Object), DeadLetterConfig: { Arn: dlq } });
+    const configs = Object.fromEntries(ofType(deployTemplate, 'AWS::Lambda::EventInvokeConfig').map(([, c]) => [c.Properties!.FunctionName.Ref, c.Properties]));
+    for (const fn of ['StartDashrunLambdaFunction', 'CheckDashstatusLambdaFunction']) expect(configs[fn]?.DestinationConfig, fn).toEqual({ OnFailure: { Destination: dlq } });
+    const alarms = ofType(deployTemplate, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
+    expect(alarms).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['ScheduleDLQ', 'QueueName'] } }] }),
+      expect.objectContaining({ Namespace: 'cbr-flow', MetricName: 'PlanFiringFailed', Dimensions: [{ Name: 'Stage', Value: 'dev' }] }),
+    ]));
+    const consumer = ofType(deployTemplate, 'AWS::Lambda::EventSourceMapping').find(([, m]) => JSON.stringify(m.Properties!.EventSourceArn).includes('ScheduleDLQ'));
+    expect(JSON.stringify(consumer?.[1].Properties!.FunctionName)).toContain('PlanDashfiringDashfailed');
+  });
+
+  it('a plan firing that fails every async attempt lands in the schedules DLQ and is counted (PlanFiringFailed)', async () => {
+    const logged = logs.length;
+    // An async invocation of start-run as Scheduler makes it; this plan's request cannot start a run.
+    stack.runtime.invokeAsync('start-run', { source: 'cbr-flow.plan', plan: 'broken-plan', scheduledTime: new Date().toISOString(), request: { projectId: 'not-a-project' } });
+    const line = await until(() => logs.slice(logged).find((l) => l.includes('"PlanFiringFailed":1') && l.includes('broken-plan')), 20_000);
+    expect(line).toContain('RetriesExhausted after 3 attempt(s)');
+    expect(logs.slice(logged).some((l) => l.includes('OnFailure'))).toBe(true);
+  }, 30_000);
+
+  it('a plan firing EventBridge Scheduler could not deliver is a FAILED run in `cbr-flow list`, keyed like the run it would have made', async () => {
+    const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+    const sqs = new SQSClient({ endpoint: stack.runtime.sqsEndpoint, region: stack.runtime.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const scheduledTime = '2026-12-05T02:00:00Z';
+    const input = { source: 'cbr-flow.plan', plan: 'nightly-demo', scheduledTime, request: demoRunRequest() };
+    // What Scheduler puts in its DLQ once its retry policy is spent: the target Input + error attributes.
+    await sqs.send(new SendMessageCommand({
+      QueueUrl: stack.runtime.queue('ScheduleDLQ').url,
+      MessageBody: JSON.stringify(input),
+      MessageAttributes: { ERROR_CODE: { DataType: 'String', StringValue: 'AWS.Lambda.TooManyRequestsException' }, ERROR_MESSAGE: { DataType: 'String', StringValue: 'Rate exceeded' } },
+    }));
+    sqs.destroy();
+    const { runIdForPlan } = await import('../../lib/pipeline/start-run');
+    const runId = runIdForPlan('nightly-demo', scheduledTime);
+    const listed = await until(async () => {
+      const r = await cli(['list', '--limit', '50']);
+      return r.out.split('\n').find((l) => l.startsWith(runId));
+    }, 20_000);
+    expect(listed).toMatch(/FAILED/);
+    const status = await cli(['status', runId]);
+    expect(status.out).toContain('reason   plan firing failed: delivery failed (AWS.Lambda.TooManyRequestsException: Rate exceeded)');
+  }, 30_000);
 });

@@ -42,6 +42,33 @@ async function bodies(queueUrl: string): Promise<string[]> {
 }
 
 describe('SQS driver on virtual time', () => {
+  it("send() (Lambda's own delivery, e.g. an OnFailure destination) reaches that queue's mapping in the same pump", async () => {
+    const source = await queueWithDlq('drv-source', 3);
+    const dest = await queueWithDlq('drv-dest', 3);
+    const delivered: string[] = [];
+    driver.add({
+      queueUrl: source.url, queueArn: source.arn, queueName: 'drv-source', functionKey: 'fn',
+      batchSize: 10, maximumBatchingWindowInSeconds: 0, reportBatchItemFailures: true, pollers: 1,
+      // The destination's worker is idle while this batch is in flight; the record sent is still delivered in this pump.
+      invoke: async (event: SQSEvent) => {
+        for (const r of event.Records) await driver.send(dest.url, `record of ${r.body}`);
+        return { batchItemFailures: [] };
+      },
+    });
+    driver.add({
+      queueUrl: dest.url, queueArn: dest.arn, queueName: 'drv-dest', functionKey: 'on-failure',
+      batchSize: 10, maximumBatchingWindowInSeconds: 0, reportBatchItemFailures: true, pollers: 1,
+      invoke: async (event: SQSEvent) => {
+        delivered.push(...event.Records.map((r) => r.body));
+        return { batchItemFailures: [] };
+      },
+    });
+    await sqs.send(new SendMessageCommand({ QueueUrl: source.url, MessageBody: 'firing' }));
+    expect(await driver.pump()).toBe(2);
+    expect(delivered).toEqual(['record of firing']);
+    expect(await bodies(dest.url)).toEqual([]);
+  });
+
   it('deletes what succeeded, redelivers what batchItemFailures lists with the real receive count, and redrives it after maxReceiveCount receives', async () => {
     const q = await queueWithDlq('drv-partial', 3);
     const seen: Array<{ body: string; receives: string }> = [];

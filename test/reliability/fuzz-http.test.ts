@@ -34,7 +34,7 @@ import {
   uuid,
   watchProcess,
 } from '../helpers/arbitraries';
-import { makeContext, makeHttpEvent } from '../helpers/factories';
+import { ALL_PROJECTS_READER, makeContext, makeHttpEvent } from '../helpers/factories';
 import { AUTH_OFF, TEST_WEBHOOK_KEY, testWebhookAuth } from '../helpers/webhooks';
 import { makeWorld } from '../unit/pipeline/world';
 
@@ -355,7 +355,7 @@ describe('GET /runs/{id} and GET /runs under fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(id, fc.boolean(), async (value, withRouteKey) => {
         count('get.pathId');
-        const event = makeHttpEvent({ method: 'GET', path: `/runs/${encodeURIComponent(value)}`, pathParameters: { id: value }, ...(withRouteKey ? { routeKey: 'GET /runs/{id}' } : { routeKey: '$default' }) });
+        const event = makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: `/runs/${encodeURIComponent(value)}`, pathParameters: { id: value }, ...(withRouteKey ? { routeKey: 'GET /runs/{id}' } : { routeKey: '$default' }) });
         const res = await get(event);
         if (ids.includes(value)) {
           expect(res.statusCode).toBe(200);
@@ -371,7 +371,7 @@ describe('GET /runs/{id} and GET /runs under fuzzing', () => {
       { numRuns: runs(600), examples: [['../runs', true], ['%2e%2e%2f', true], ['', true]] },
     );
     // The route without its parameter is a 400 on `id`, not a listing or a crash.
-    const bare = await get(makeHttpEvent({ method: 'GET', path: '/runs/', routeKey: 'GET /runs/{id}' }));
+    const bare = await get(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs/', routeKey: 'GET /runs/{id}' }));
     expect(bare.statusCode).toBe(400);
     expect(expectNamedError(bare).field).toBe('id');
     expect(logger.errors()).toEqual([]);
@@ -386,7 +386,7 @@ describe('GET /runs/{id} and GET /runs under fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(query, async (params) => {
         count('get.query');
-        const event = makeHttpEvent({ method: 'GET', path: '/runs', routeKey: 'GET /runs', ...(params ? { queryStringParameters: params } : {}) });
+        const event = makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs', routeKey: 'GET /runs', ...(params ? { queryStringParameters: params } : {}) });
         const res = await get(event);
         const keys = Object.keys(params ?? {});
         const unknown = keys.filter((k) => k !== 'limit');

@@ -12,7 +12,7 @@ import { sqsStepHandler } from '../../lib/pipeline/edge/sqs';
 import { startRunHandler } from '../../lib/pipeline/edge/start-run';
 import { silentLogger } from '../../lib/wiring/log';
 import { startRun } from '../../lib/pipeline/start-run';
-import { makeContext, makeHttpEvent, makeSqsEvent, makeSqsRecord } from '../helpers/factories';
+import { ALL_PROJECTS_READER, makeContext, makeHttpEvent, makeSqsEvent, makeSqsRecord } from '../helpers/factories';
 import { AUTH_OFF } from '../helpers/webhooks'; // these properties are about bodies/contracts; auth is fuzzed in fuzz-http
 import { makeWorld, request } from '../unit/pipeline/world';
 
@@ -37,7 +37,7 @@ describe('fuzz findings (regressions)', () => {
 
   it('lib/contracts/parse.ts: a key that looks like an index or a path ("[ ", "a.b") stays one key', async () => {
     const w = makeWorld();
-    const res = await getRunHandler(w.memory, silentLogger)(makeHttpEvent({ method: 'GET', path: '/runs', routeKey: 'GET /runs', queryStringParameters: { '[ ': '1' } }), ctx);
+    const res = await getRunHandler(w.memory, silentLogger)(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs', routeKey: 'GET /runs', queryStringParameters: { '[ ': '1' } }), ctx);
     expect(body(res).field).toBe('query.[ ');
   });
 
@@ -48,7 +48,7 @@ describe('fuzz findings (regressions)', () => {
     expect([form.statusCode, body(form).field]).toEqual([415, 'headers.content-type']);
     const huge = (await handler(post(`{"projectId":"${'a'.repeat(300 * 1024)}"}`), ctx)) as APIGatewayProxyStructuredResultV2;
     expect([huge.statusCode, body(huge).field]).toEqual([413, 'body']);
-    const missing = (await getRunHandler(w.memory, silentLogger)(makeHttpEvent({ method: 'GET', path: '/runs/x', routeKey: 'GET /runs/{id}', pathParameters: { id: '0c9d6a1e-8f2b-4c3d-9e4f-5a6b7c8d9e0f' } }), ctx)) as APIGatewayProxyStructuredResultV2;
+    const missing = (await getRunHandler(w.memory, silentLogger)(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs/x', routeKey: 'GET /runs/{id}', pathParameters: { id: '0c9d6a1e-8f2b-4c3d-9e4f-5a6b7c8d9e0f' } }), ctx)) as APIGatewayProxyStructuredResultV2;
     expect([missing.statusCode, body(missing).field]).toEqual([404, 'id']);
   });
 
@@ -66,10 +66,10 @@ describe('fuzz findings (regressions)', () => {
     const w = makeWorld();
     const get = getRunHandler(w.memory, silentLogger);
     for (const limit of ['0x10', '1e1', ' 5', '0b11', '+3', '2.0']) {
-      const res = (await get(makeHttpEvent({ method: 'GET', path: '/runs', routeKey: 'GET /runs', queryStringParameters: { limit } }), ctx)) as APIGatewayProxyStructuredResultV2;
+      const res = (await get(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs', routeKey: 'GET /runs', queryStringParameters: { limit } }), ctx)) as APIGatewayProxyStructuredResultV2;
       expect([limit, res.statusCode, body(res).field]).toEqual([limit, 400, 'query.limit']);
     }
-    const ok = (await get(makeHttpEvent({ method: 'GET', path: '/runs', routeKey: 'GET /runs', queryStringParameters: { limit: '007' } }), ctx)) as APIGatewayProxyStructuredResultV2;
+    const ok = (await get(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs', routeKey: 'GET /runs', queryStringParameters: { limit: '007' } }), ctx)) as APIGatewayProxyStructuredResultV2;
     expect(ok.statusCode).toBe(200);
   });
 

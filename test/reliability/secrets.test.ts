@@ -110,6 +110,8 @@ let receiver: LoopbackServer;
 const haystack: Array<{ source: string; text: string }> = [];
 const consoleLines: string[] = [];
 const inboundSignatures = new Set<string>();
+/** Bearer tokens the reads sent (minted by the local issuer, as a reader's OIDC provider would). */
+const readTokens = new Set<string>();
 const figures: Record<string, unknown> = {};
 const receiverScript = new Map<string, number[]>(); // path -> statuses to answer first
 
@@ -193,6 +195,11 @@ function runBody(i: number, tag: 'aksk' | 'iam'): Record<string, unknown> {
 }
 
 async function call(runtime: LocalRuntime, source: string, method: string, path: string, body?: string, headers: Record<string, string> = {}) {
+  if (method === 'GET') {
+    const token = await runtime.issuer!.mint({ sub: 'secrets-test', projects: '*' });
+    readTokens.add(token);
+    headers = { ...headers, authorization: `Bearer ${token}` };
+  }
   const res = await fetch(`${runtime.url}${path}`, { method, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, body });
   const text = await res.text();
   haystack.push({ source: `api ${source} ${method} ${path} -> ${res.status}`, text: `${JSON.stringify(Object.fromEntries(res.headers))}\n${text}` });
@@ -319,6 +326,7 @@ describe('secrets never leak: whole runs with faults through the local runtime',
       ['webhook key 2 (base64 body)', WK2.slice(6)],
       ...[...proxy.wire.tokens].map((t, i): [string, string] => [`IAM token #${i + 1}`, t]),
       ...[...inboundSignatures].map((s, i): [string, string] => [`inbound webhook signature #${i + 1}`, s]),
+      ...[...readTokens].map((t, i): [string, string] => [`read bearer token #${i + 1}`, t]),
       ...[...outbound].map((s, i): [string, string] => [`notification signature #${i + 1}`, s]),
       ...[...proxy.wire.signatures].map((s, i): [string, string] => [`AK/SK request signature #${i + 1}`, s]),
     ];

@@ -10,7 +10,9 @@
  * window is answered with the same run (202, created: false). The webhook-id is therefore not claimed
  * up front (a claim made before a crash would refuse every retry as a replay). The option is
  * required, so no caller can forget it; `{ mode: 'off', stage: 'local' }` turns it off, on the local
- * stage only. The queue, schedule and direct-invoke edges are reachable by AWS principals only (IAM).
+ * stage only. A key scoped to some projects (lib/webhooks/keys.ts) may start runs of those projects
+ * only: another projectId is refused 403 before anything is recorded. The queue, schedule and
+ * direct-invoke edges are reachable by AWS principals only (IAM).
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -24,7 +26,7 @@ import { jsonLogger, withInvocationFields } from '../../wiring/log';
 import type { Logger } from '../../ports';
 import { verifiedWebhookOf, webhookAuth, type WebhookAuthOptions } from '../../webhooks/middleware';
 import { runIdForKey, runIdForPlan, runIdForWebhook, startRun } from '../start-run';
-import { httpHandler, readJsonBody } from './http';
+import { HttpError, httpHandler, readJsonBody } from './http';
 import { sqsStepHandler } from './sqs';
 
 export type StartRunEvent = APIGatewayProxyEventV2 | SQSEvent | ScheduleTrigger | Record<string, unknown>;
@@ -74,7 +76,16 @@ export function startRunHandler(deps: IntakeDeps, options: StartRunOptions) {
     const body = readJsonBody(event);
     const key = event.headers?.['idempotency-key'];
     const projectId = typeof body === 'object' && body !== null ? (body as { projectId?: unknown }).projectId : undefined;
-    const webhookId = verifiedWebhookOf(event)?.messageId;
+    const verified = verifiedWebhookOf(event);
+    const webhookId = verified?.messageId;
+    if (verified?.projects && typeof projectId === 'string' && !verified.projects.includes(projectId)) {
+      log('warn', 'run refused: project out of the webhook key\'s scope', { projectId, keyIndex: verified.keyIndex, webhookId });
+      throw new HttpError(
+        403,
+        `projectId '${projectId}' is not one of the projects webhook key #${verified.keyIndex + 1} may start runs for (${verified.projects.join(', ')}); sign with a key scoped to this project`,
+        { field: 'body.projectId' },
+      );
+    }
     const runId =
       typeof projectId !== 'string' ? undefined : key ? runIdForKey(projectId, key) : webhookId ? runIdForWebhook(projectId, webhookId) : undefined;
     const started = await startRun(deps, { request: body, ...(runId ? { runId } : {}), source: { kind: 'http' } });

@@ -6,7 +6,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { NotificationRecord } from '../run';
-import type { Clock, RecordNotificationResult, RunStore, SaveResult } from '../../ports';
+import type { Clock, RecentFilter, RecordNotificationResult, RunStore, SaveResult } from '../../ports';
 import { StoreError } from '../errors';
 import { isTerminal, RunRecord, TERMINAL_STATES, VaultLease } from '../run';
 import { DUE_INDEX, RECENT_INDEX } from './table';
@@ -137,7 +137,8 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
-  async listRecent(limit: number): Promise<RunRecord[]> {
+  /** With a project filter, pages on past runs of other projects (bounded by `recentDays`) until `limit` match. */
+  async listRecent(limit: number, filter: RecentFilter = {}): Promise<RunRecord[]> {
     const runs: RunRecord[] = [];
     const today = this.clock.now();
     for (let d = 0; d < (this.options.recentDays ?? 14) && runs.length < limit; d++) {
@@ -150,13 +151,13 @@ export class DynamoRunStore implements RunStore {
             KeyConditionExpression: 'recentDay = :d',
             ExpressionAttributeValues: { ':d': dayOf(today - d * DAY_MS) },
             ScanIndexForward: false,
-            Limit: limit - runs.length,
+            Limit: filter.projectIds ? Math.max(limit, 100) : limit - runs.length,
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         );
         for (const item of out.Items ?? []) {
           const run = this.fromItem(item);
-          if (run) runs.push(run);
+          if (run && (!filter.projectIds || filter.projectIds.has(run.request.projectId))) runs.push(run);
         }
         start = out.LastEvaluatedKey;
       } while (start && runs.length < limit);

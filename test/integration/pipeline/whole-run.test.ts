@@ -15,7 +15,7 @@ import { toSqsRecord } from '../../../local/sqs-driver';
 import { parseMessage } from '../../../lib/contracts';
 import { QUEUE_NAMES, type QueueName } from '../../../lib/ports';
 import { createRunsTable } from '../../../lib/store/dynamodb/table';
-import { makeContext, makeHttpEvent, makeScheduledEvent } from '../../helpers/factories';
+import { ALL_PROJECTS_READER, makeContext, makeHttpEvent, makeScheduledEvent } from '../../helpers/factories';
 import { signedPost, TEST_WEBHOOK_KEY } from '../../helpers/webhooks';
 
 let emulator: Emulator;
@@ -154,7 +154,7 @@ describe('a whole run on the emulator, dynalite and local-aws-sqs', () => {
     // 2. vault -> resources -> checkpoint, every batch delivered twice.
     await pumpSteps();
     const show = async () => {
-      const res = (await getRun(makeHttpEvent({ method: 'GET', path: `/runs/${runId}`, routeKey: 'GET /runs/{id}', pathParameters: { id: runId } }), ctx)) as APIGatewayProxyStructuredResultV2;
+      const res = (await getRun(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: `/runs/${runId}`, routeKey: 'GET /runs/{id}', pathParameters: { id: runId } }), ctx)) as APIGatewayProxyStructuredResultV2;
       expect(res.statusCode).toBe(200);
       return JSON.parse(res.body!) as { state: string; step: string; checkpoints: Array<{ id: string; status: string }>; shares: unknown[]; timeline: Array<{ event: string }> };
     };
@@ -218,7 +218,7 @@ describe('a whole run on the emulator, dynalite and local-aws-sqs', () => {
     emulator.clock.advance(15_000);
     await checkStatus(makeScheduledEvent(), ctx);
     await pumpSteps();
-    const res = (await getRun(makeHttpEvent({ method: 'GET', path: `/runs/${runId}`, routeKey: 'GET /runs/{id}', pathParameters: { id: runId } }), ctx)) as APIGatewayProxyStructuredResultV2;
+    const res = (await getRun(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: `/runs/${runId}`, routeKey: 'GET /runs/{id}', pathParameters: { id: runId } }), ctx)) as APIGatewayProxyStructuredResultV2;
     const run = JSON.parse(res.body!) as { state: string; reason: string; lastError: { code: string; message: string } };
     expect(run.state).toBe('FAILED');
     expect(run.reason).toContain('snapshot quota exceeded');

@@ -13,6 +13,7 @@ import type {
   CbrVaultView,
   CheckpointCreateBody,
   Clock,
+  RecentFilter,
   RunStore,
   SaveResult,
   VaultCreateBody,
@@ -280,8 +281,8 @@ export class CrashableStore implements RunStore {
   markAnnounced(runId: string) {
     return this.inner.markAnnounced(runId);
   }
-  listRecent(limit: number) {
-    return this.inner.listRecent(limit);
+  listRecent(limit: number, filter?: RecentFilter) {
+    return this.inner.listRecent(limit, filter);
   }
   getLease(key: string): Promise<VaultLease | undefined> {
     return this.inner.getLease(key);

@@ -8,7 +8,7 @@ import { getRunHandler } from '../../../lib/pipeline/edge/get-run';
 import { sqsStepHandler } from '../../../lib/pipeline/edge/sqs';
 import { startRunHandler } from '../../../lib/pipeline/edge/start-run';
 import { silentLogger } from '../../../lib/wiring/log';
-import { makeContext, makeHttpEvent, makeScheduledEvent, makeSqsEvent, makeSqsRecord } from '../../helpers/factories';
+import { ALL_PROJECTS_READER, makeContext, makeHttpEvent, makeScheduledEvent, makeSqsEvent, makeSqsRecord } from '../../helpers/factories';
 import { AUTH_OFF, signedPost, testWebhookAuth } from '../../helpers/webhooks';
 import { makeWorld, request } from './world';
 
@@ -140,14 +140,14 @@ describe('get-run handler', () => {
     const w = makeWorld();
     const run = await w.runToEnd();
     const handler = getRunHandler(w.memory, silentLogger);
-    const ok = await handler(makeHttpEvent({ method: 'GET', path: `/runs/${run.runId}`, routeKey: 'GET /runs/{id}', pathParameters: { id: run.runId } }), ctx);
+    const ok = await handler(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: `/runs/${run.runId}`, routeKey: 'GET /runs/{id}', pathParameters: { id: run.runId } }), ctx);
     expect(ok.statusCode).toBe(200);
     const body = json(ok);
     expect(body).toMatchObject({ runId: run.runId, state: 'COMPLETED', createdAt: new Date(run.createdAt).toISOString() });
     expect(body.timeline[0].at).toMatch(/^\d{4}-\d\d-\d\dT/);
-    const missing = await handler(makeHttpEvent({ method: 'GET', path: '/runs/x', routeKey: 'GET /runs/{id}', pathParameters: { id: '7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b' } }), ctx);
+    const missing = await handler(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs/x', routeKey: 'GET /runs/{id}', pathParameters: { id: '7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b' } }), ctx);
     expect(missing.statusCode).toBe(404);
-    const bad = await handler(makeHttpEvent({ method: 'GET', path: '/runs/..%2F', routeKey: 'GET /runs/{id}', pathParameters: { id: '../etc' } }), ctx);
+    const bad = await handler(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs/..%2F', routeKey: 'GET /runs/{id}', pathParameters: { id: '../etc' } }), ctx);
     expect(bad.statusCode).toBe(400);
     expect(json(bad)).toMatchObject({ field: 'id' });
   });
@@ -158,9 +158,9 @@ describe('get-run handler', () => {
     w.clock.advance(1000);
     const b = await w.runToEnd(request({ vault: { mode: 'create', name: 'other', billing: { chargingMode: 'post_paid', size: 100 } }, resources: [{ id: '0b1d9f3e-2c4a-4e6b-8d0f-1a3c5e7b9d2f', type: 'OS::Nova::Server' }] }));
     const handler = getRunHandler(w.memory, silentLogger);
-    const res = await handler(makeHttpEvent({ method: 'GET', path: '/runs', queryStringParameters: { limit: '10' } }), ctx);
+    const res = await handler(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs', queryStringParameters: { limit: '10' } }), ctx);
     expect(json(res).runs.map((r: { runId: string }) => r.runId)).toEqual([b.runId, a.runId]);
-    const bad = await handler(makeHttpEvent({ method: 'GET', path: '/runs', queryStringParameters: { limit: 'all' } }), ctx);
+    const bad = await handler(makeHttpEvent({ method: 'GET', claims: ALL_PROJECTS_READER, path: '/runs', queryStringParameters: { limit: 'all' } }), ctx);
     expect(bad.statusCode).toBe(400);
     expect(json(bad).field).toBe('query.limit');
   });

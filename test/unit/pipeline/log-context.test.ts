@@ -76,7 +76,7 @@ describe('log lines carry the invocation', () => {
     const w = makeWorld();
     const get = getRunHandler({ ...w.memory, get: async () => Promise.reject(new Error(`store down, credential ${secret}`)) } as never, jsonLogger);
     const ctx = makeContext('cbr-flow-dev-get-run');
-    const res = await get(makeHttpEvent({ method: 'GET', path: '/runs/0c9d6a1e-8f2b-4c3d-9e4f-5a6b7c8d9e0f', pathParameters: { id: '0c9d6a1e-8f2b-4c3d-9e4f-5a6b7c8d9e0f' } }), ctx);
+    const res = await get(makeHttpEvent({ method: 'GET', path: '/runs/0c9d6a1e-8f2b-4c3d-9e4f-5a6b7c8d9e0f', pathParameters: { id: '0c9d6a1e-8f2b-4c3d-9e4f-5a6b7c8d9e0f' }, claims: { cbr_projects: '*' } }), ctx);
     expect(res.statusCode).toBe(500);
     const failed = lines.find((l) => l.msg === 'request failed')!;
     expect(failed).toMatchObject({ function_request_id: ctx.awsRequestId, function_name: 'cbr-flow-dev-get-run', message: expect.stringContaining('[REDACTED]') });

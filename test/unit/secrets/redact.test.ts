@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSensitiveKey, redact, redactingLogger, redactText, REDACTED, SecretRegistry } from '../../../lib/secrets/redact';
+import { isSensitiveKey, redact, redactingLogger, redactText, REDACTED, redactUrl, SecretRegistry } from '../../../lib/secrets/redact';
 import type { Logger } from '../../../lib/ports';
 
 const SK = 'Sk7yQ2mN9pL4xR8tV3wZ';
@@ -89,5 +89,15 @@ describe('redactingLogger', () => {
     expect(lines[0]![1]).toBe(`retrying with ${REDACTED}`);
     expect(lines[0]![2]).toMatchObject({ error: { cause: { message: `sk ${REDACTED}` } }, headers: { 'X-Auth-Token': REDACTED } });
     expect(lines[1]).toEqual(['info', 'plain', undefined]);
+  });
+});
+
+describe('notifyUrl', () => {
+  it('a notifyUrl field is blanked in log lines; redactUrl keeps only the origin', () => {
+    expect(isSensitiveKey('notifyUrl')).toBe(true);
+    expect(redact({ runId: 'r', notifyUrl: 'https://u:p@h.example.com/x?token=t' }, [])).toEqual({ runId: 'r', notifyUrl: REDACTED });
+    expect(redactUrl('https://u:p@h.example.com/T0/B1/secret?token=t#f')).toBe(`https://h.example.com/${REDACTED}`);
+    expect(redactUrl('https://h.example.com:8443/')).toBe('https://h.example.com:8443');
+    expect(redactUrl('not a url with a secret')).toBe(REDACTED);
   });
 });

@@ -34,7 +34,7 @@ describe('webhook and notify environment', () => {
     const env = Env.parse({ STAGE: 'local', WEBHOOK_KEYS_JSON: JSON.stringify([KEY_1, KEY_2]) });
     const options = webhookAuthOptions(env, { replay: new MemoryReplayGuard() });
     expect(options.mode).toBeUndefined();
-    if (options.mode !== 'off') expect(await options.keys()).toEqual([KEY_1, KEY_2]);
+    if (options.mode !== 'off') expect(await options.keys()).toEqual({ keys: [KEY_1, KEY_2] });
     expect(webhookAuthOptions(Env.parse({ STAGE: 'local', WEBHOOK_AUTH: 'off' }), { replay: new MemoryReplayGuard() })).toEqual({ mode: 'off', stage: 'local' });
     expect(() => webhookKeysLoader(Env.parse({ STAGE: 'local', WEBHOOK_AUTH: 'off' }))).toThrow(/WEBHOOK_KEYS_SECRET/);
   });
