@@ -6,7 +6,7 @@ import { webhookAuthOptions } from '../lib/webhooks/setup';
 
 // Keys: WEBHOOK_KEYS_SECRET (Secrets Manager / SSM, cached SECRETS_TTL_SECONDS), or WEBHOOK_KEYS_JSON on the local stage.
 // Replays are answered idempotently by the handler (run id derived from the webhook-id), not by a claim.
-const webhookAuth = webhookAuthOptions(config, { replay: 'handler-idempotent', log, aws: { region: config.AWS_REGION } });
+const webhookAuth = webhookAuthOptions(config, { log, aws: { region: config.AWS_REGION } });
 if (webhookAuth.mode !== 'off') webhookAuth.keys().catch(() => {}); // cold start: read now; a failure is a 503 on use
 
 export const handler = startRunHandler(intakeDeps, { webhookAuth, publicBaseUrl: config.PUBLIC_BASE_URL, log });

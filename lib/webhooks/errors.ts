@@ -11,7 +11,6 @@ export type WebhookAuthReason =
   | 'timestamp_too_old'
   | 'timestamp_too_new'
   | 'no_matching_signature'
-  | 'replayed'
   | 'no_active_keys';
 
 const MESSAGES: Record<WebhookAuthReason, string> = {
@@ -24,7 +23,6 @@ const MESSAGES: Record<WebhookAuthReason, string> = {
   timestamp_too_old: 'the webhook-timestamp is more than 5 minutes in the past',
   timestamp_too_new: 'the webhook-timestamp is more than 5 minutes in the future',
   no_matching_signature: 'no signature in webhook-signature matches the body with an active key',
-  replayed: 'this webhook-id was already accepted (replay)',
   no_active_keys: 'no webhook key is configured, every request is refused',
 };
 

@@ -3,23 +3,18 @@
  *
  * `webhookAuth(...)` is a middy middleware whose `before` runs ahead of any body parsing: it
  * verifies the Standard Webhooks signature over the RAW body (base64-decoded when API Gateway says
- * isBase64Encoded), then deals with a reused webhook-id per `replay`. It answers early:
+ * isBase64Encoded). It answers early:
  *   401 `{ message, reason }`  for a missing/malformed/wrong/expired signature (a copy more than
- *       5 minutes old included), or a replayed id under a ReplayGuard;
- *   503 `{ message, reason: 'auth_unavailable' }` (+ retry-after) when the keys or the replay store
- *       cannot be read (the sender retries; a 5xx from us is never a 500 and never a pass).
+ *       5 minutes old included);
+ *   503 `{ message, reason: 'auth_unavailable' }` (+ retry-after) when the keys cannot be read (the
+ *       sender retries; a 5xx from us is never a 500 and never a pass).
  *
- * `replay`:
- * - a ReplayGuard: the id is claimed BEFORE the handler and a second copy is refused (401 'replayed').
- *   For handlers whose effect is not keyed by the webhook-id. When the request fails (the handler
- *   throws or answers 5xx) the claim is released so the sender's retry is processed; but if the
- *   function dies after the claim, nothing releases it, and the sender's retries (Standard Webhooks
- *   senders reuse the id) are refused as replays until the claim lapses.
- * - 'handler-idempotent': no claim. The handler keys its effect by the webhook-id and de-duplicates
- *   atomically itself (POST /runs: run id derived from the id, conditional create in the run store),
- *   so a copy, replayed or retried after our crash, is answered with the same result instead of 401.
- *   A replay then gains an attacker nothing (same signed body, same run), and stale copies still get
- *   401 from the timestamp check.
+ * A reused webhook-id is not refused here: the handler keys its effect by the id and de-duplicates
+ * atomically itself (POST /runs: run id derived from the id, conditional create in the run store), so
+ * a copy, replayed or retried after our crash, is answered with the same result instead of 401. A
+ * replay then gains an attacker nothing (same signed body, same run), and stale copies still get 401
+ * from the timestamp check. (Claiming the id up front would refuse every retry of a request we died
+ * in the middle of.) A new handler behind this middleware must be idempotent by webhook-id too.
  *
  * Off switch: `{ mode: 'off', stage: 'local' }` — explicit, and refused at construction for any other
  * stage, so a deployed stage cannot run unauthenticated by accident. The default is on.
@@ -29,7 +24,6 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { AppError } from '../errors';
 import { WebhookAuthError } from './errors';
 import type { Logger } from '../ports';
-import type { ReplayGuard } from './replay';
 import { verifyWebhook, WEBHOOK_TOLERANCE_SECONDS, type VerifiedWebhook } from './verify';
 
 
@@ -41,8 +35,6 @@ export interface WebhookAuthOn {
    * projects its key may start runs for.
    */
   keys: () => Promise<readonly string[] | WebhookKeySet>;
-  /** How a reused webhook-id is handled (see the header): claimed and refused, or left to the handler. */
-  replay: ReplayGuard | 'handler-idempotent';
   clock?: { now(): number };
   toleranceSeconds?: number;
   log?: Logger;
@@ -95,7 +87,7 @@ function assertLegalOff(options: WebhookAuthOptions): void {
 }
 
 /**
- * Authenticate one HTTP request: verify, then claim the id (under a ReplayGuard). Never throws; every failure is an answer
+ * Authenticate one HTTP request (verify its signature with the active keys). Never throws; every failure is an answer
  * (401 or 503). Usable without middy.
  */
 export async function authenticateWebhook(event: APIGatewayProxyEventV2, options: WebhookAuthOptions): Promise<AuthOutcome> {
@@ -126,19 +118,6 @@ export async function authenticateWebhook(event: APIGatewayProxyEventV2, options
     log?.('error', 'webhook keys unusable', { error: (error as Error)?.name, message: (error as Error)?.message });
     return { ok: false, response: unavailable(), reason: 'auth_unavailable' };
   }
-  if (options.replay === 'handler-idempotent') return { ok: true, verified };
-  let claimed: boolean;
-  try {
-    claimed = await options.replay.claim(verified.messageId, verified.acceptableUntil);
-  } catch (error) {
-    log?.('error', 'webhook replay store unavailable', { error: (error as Error)?.name, message: (error as Error)?.message });
-    return { ok: false, response: unavailable(), reason: 'auth_unavailable' };
-  }
-  if (!claimed) {
-    const error = new WebhookAuthError('replayed');
-    log?.('warn', 'webhook rejected', { reason: error.reason, webhookId: verified.messageId, sourceIp: source });
-    return { ok: false, response: unauthorized(error), reason: error.reason };
-  }
   return { ok: true, verified };
 }
 
@@ -161,32 +140,15 @@ export function webhookAuth(
     options.log?.('warn', 'webhook authentication is OFF (local stage)', { stage: options.stage });
     return { name: 'webhookAuth', before: () => undefined };
   }
-  // Keyed by the event object (one per invocation), not middy's request.internal, which middy shares
-  // between requests when a plugin passes one.
-  const release = async (event: APIGatewayProxyEventV2) => {
-    const verified = verifiedByEvent.get(event);
-    const guard = options.replay;
-    if (!verified || guard === 'handler-idempotent' || !guard.release) return;
-    verifiedByEvent.delete(event);
-    try {
-      await guard.release(verified.messageId);
-    } catch (error) {
-      options.log?.('warn', 'webhook replay claim not released', { webhookId: verified.messageId, error: (error as Error)?.name });
-    }
-  };
   return {
     name: 'webhookAuth',
     before: async (request) => {
       const outcome = await authenticateWebhook(request.event, options);
       if (!outcome.ok) return outcome.response;
+      // Keyed by the event object (one per invocation), not middy's request.internal, which middy
+      // shares between requests when a plugin passes one.
       if (outcome.verified) verifiedByEvent.set(request.event, outcome.verified);
       return undefined;
-    },
-    after: async (request) => {
-      if ((request.response?.statusCode ?? 200) >= 500) await release(request.event);
-    },
-    onError: async (request) => {
-      await release(request.event);
     },
   };
 }

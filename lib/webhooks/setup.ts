@@ -8,7 +8,6 @@ import type { SecretError } from '../secrets/errors';
 import type { WebhookEnv } from './env';
 import { WebhookKeys } from './keys';
 import { WebhookAuthConfigError, type WebhookAuthOptions } from './middleware';
-import type { ReplayGuard } from './replay';
 
 /** The active webhook keys, cached per container (TTL = SECRETS_TTL_SECONDS). */
 export function webhookKeysLoader(
@@ -33,9 +32,9 @@ export function webhookKeysLoader(
 /** The middleware options for this environment: on with the keys loader, or off (local stage only). */
 export function webhookAuthOptions(
   env: WebhookEnv,
-  deps: { replay: ReplayGuard | 'handler-idempotent'; keys?: SecretLoader<WebhookKeys>; log?: WebhookAuthOptions['log']; aws?: AwsSourceOptions },
+  deps: { keys?: SecretLoader<WebhookKeys>; log?: WebhookAuthOptions['log']; aws?: AwsSourceOptions },
 ): WebhookAuthOptions {
   if (env.WEBHOOK_AUTH === 'off') return { mode: 'off', stage: env.STAGE, ...(deps.log ? { log: deps.log } : {}) };
   const loader = deps.keys ?? webhookKeysLoader(env, deps.aws ?? {});
-  return { keys: () => loader.get(), replay: deps.replay, ...(deps.log ? { log: deps.log } : {}) };
+  return { keys: () => loader.get(), ...(deps.log ? { log: deps.log } : {}) };
 }

@@ -32,7 +32,7 @@ export interface VerifiedWebhook {
   timestamp: number;
   /** Position of the key that matched (rotation metrics: is the old key still used?). */
   keyIndex: number;
-  /** Epoch ms after which this message is refused as too old anyway (the replay record's lifetime). */
+  /** Epoch ms after which a copy of this message is refused as too old. */
   acceptableUntil: number;
 }
 

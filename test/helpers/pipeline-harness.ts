@@ -38,7 +38,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index';
-import type { CallEvent } from '../../lib/cbr';
+import type { CallEvent } from '../../lib/cbr/http';
 import { parseMessage, type Message } from '../../lib/contracts';
 import { stableUuid } from '../../lib/contracts/ids';
 import type { RunRequestInput } from '../../lib/contracts/run-request';
@@ -59,7 +59,7 @@ import { SqsBus } from '../../lib/queue/sqs';
 import { DynamoRunStore } from '../../lib/store/dynamodb/store';
 import { createRunsTable } from '../../lib/store/dynamodb/table';
 import { isTerminal, type RunRecord } from '../../lib/store/run';
-import { MemoryReplayGuard, signWebhook } from '../../lib/webhooks';
+import { signWebhook } from '../../lib/webhooks/verify';
 import { startLocalDynamo, startLocalSqs, type LocalServer } from '../../local/servers';
 import { SqsDriver } from '../../local/sqs-driver';
 import { mulberry32 } from '../../emulator/random';
@@ -481,7 +481,7 @@ interface Handlers {
 /** Phase 5: the handlers, with the same bindings as functions/*.ts. */
 function bindHandlers({ deps, log }: Pipeline, clock: VirtualClock): Handlers {
   const startRun = startRunHandler(deps, {
-    webhookAuth: { keys: async () => [WEBHOOK_KEY], replay: new MemoryReplayGuard(clock), clock },
+    webhookAuth: { keys: async () => [WEBHOOK_KEY], clock },
     publicBaseUrl: 'http://127.0.0.1',
     log,
   });

@@ -1,10 +1,8 @@
 /**
- * Inbound webhook authentication for handler tests: a test key, the start-run option with that key and
- * an in-memory replay guard, the explicit "off" (local stage) for tests that are about something else,
+ * Inbound webhook authentication for handler tests: a test key, the start-run option with that key, the explicit "off" (local stage) for tests that are about something else,
  * and a signer that makes a POST /runs event exactly as a Standard Webhooks sender would.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { MemoryReplayGuard } from '../../lib/webhooks/replay';
 import { signWebhook } from '../../lib/webhooks/verify';
 import type { WebhookAuthOff, WebhookAuthOn } from '../../lib/webhooks/middleware';
 import { makeHttpEvent } from './factories';
@@ -14,9 +12,9 @@ export const TEST_WEBHOOK_KEY = `whsec_${Buffer.from('cbr-flow handler tests: 32
 /** Authentication explicitly off — only legal on the local stage; for tests about body validation. */
 export const AUTH_OFF: WebhookAuthOff = { mode: 'off', stage: 'local' };
 
-/** Authentication on with TEST_WEBHOOK_KEY (or `keys`) and a fresh in-memory replay guard. */
-export function testWebhookAuth(keys: readonly string[] = [TEST_WEBHOOK_KEY], clock: { now(): number } = Date): WebhookAuthOn & { replay: MemoryReplayGuard } {
-  return { keys: async () => keys, replay: new MemoryReplayGuard(clock), clock };
+/** Authentication on with TEST_WEBHOOK_KEY (or `keys`). */
+export function testWebhookAuth(keys: readonly string[] = [TEST_WEBHOOK_KEY], clock: { now(): number } = Date): WebhookAuthOn {
+  return { keys: async () => keys, clock };
 }
 
 let counter = 0;

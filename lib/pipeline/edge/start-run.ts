@@ -8,7 +8,7 @@
  * it (unless an Idempotency-Key names the run), and the run store's conditional create lets only one
  * copy create the run, so a sender's retry — also after we died mid-request — or a replay within the
  * window is answered with the same run (202, created: false). The webhook-id is therefore not claimed
- * up front (a claim made before a crash would refuse every retry as a replay). The option is
+ * up front (a claim made before a crash would refuse every retry as a replay). Authentication is
  * required, so no caller can forget it; `{ mode: 'off', stage: 'local' }` turns it off, on the local
  * stage only. A key scoped to some projects (lib/webhooks/keys.ts) may start runs of those projects
  * only: another projectId is refused 403 before anything is recorded. The queue, schedule and
@@ -61,8 +61,7 @@ function assertInvokable(event: unknown): asserts event is Record<string, unknow
 export interface StartRunOptions {
   /**
    * Inbound webhook authentication of POST /runs (lib/webhooks: on with keys, or off on the local
-   * stage). Its `replay` is overridden with 'handler-idempotent' (see the header): a ReplayGuard
-   * given here is not used.
+   * stage).
    */
   webhookAuth: WebhookAuthOptions;
   publicBaseUrl?: string | undefined;
@@ -106,7 +105,7 @@ export function startRunHandler(deps: IntakeDeps, options: StartRunOptions) {
         if (body !== undefined && body !== null && typeof body !== 'string') throw new ValidationError('body', 'must be the raw JSON text (a string)');
       },
     })
-    .use(webhookAuth({ log, ...options.webhookAuth, ...(options.webhookAuth.mode === 'off' ? {} : { replay: 'handler-idempotent' as const }) }));
+    .use(webhookAuth({ log, ...options.webhookAuth }));
 
   const intake = sqsStepHandler(
     { type: 'run.requested', step: 'create-vault', run: (d, m) => startRun(d, { request: m.data.request, runId: m.runId, source: { kind: 'queue' } }) },

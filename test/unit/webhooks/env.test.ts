@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { checkNotifyEnv, notifyEnvShape } from '../../../lib/notify/env';
 import { checkWebhookEnv, webhookEnvShape } from '../../../lib/webhooks/env';
 import { webhookAuthOptions, webhookKeysLoader } from '../../../lib/webhooks/setup';
-import { MemoryReplayGuard } from '../../../lib/webhooks/replay';
 import { KEY_1, KEY_2 } from './helpers';
 
 // The way lib/config.ts is meant to use the fragments: spread the shapes, call the checks.
@@ -32,10 +31,10 @@ describe('webhook and notify environment', () => {
 
   it('builds middleware options from the environment (inline keys on the local stage)', async () => {
     const env = Env.parse({ STAGE: 'local', WEBHOOK_KEYS_JSON: JSON.stringify([KEY_1, KEY_2]) });
-    const options = webhookAuthOptions(env, { replay: new MemoryReplayGuard() });
+    const options = webhookAuthOptions(env, {});
     expect(options.mode).toBeUndefined();
     if (options.mode !== 'off') expect(await options.keys()).toEqual({ keys: [KEY_1, KEY_2] });
-    expect(webhookAuthOptions(Env.parse({ STAGE: 'local', WEBHOOK_AUTH: 'off' }), { replay: new MemoryReplayGuard() })).toEqual({ mode: 'off', stage: 'local' });
+    expect(webhookAuthOptions(Env.parse({ STAGE: 'local', WEBHOOK_AUTH: 'off' }), {})).toEqual({ mode: 'off', stage: 'local' });
     expect(() => webhookKeysLoader(Env.parse({ STAGE: 'local', WEBHOOK_AUTH: 'off' }))).toThrow(/WEBHOOK_KEYS_SECRET/);
   });
 });
