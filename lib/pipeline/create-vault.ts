@@ -26,7 +26,7 @@ import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, vaultLeaseKey, type RunRecord } from '../store/run';
 import { endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, scheduleAt, watchdog, type StepOutcome } from './common';
-import { AnswerMissingFieldError } from './errors';
+import { AnswerMissingFieldError, CredentialsNotMappedError } from './errors';
 import { preflight, preflightReason, type OwnVault, type PreflightResult as Checked } from './preflight';
 import type { PipelineDeps } from '../wiring/deps';
 
@@ -105,7 +105,14 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
   if (await expireIfLate(deps, run)) return 'expired';
 
   const { projectId, region, vault: spec } = run.request;
-  const cbr = await deps.cbr({ projectId, region });
+  let cbr: CbrApi;
+  try {
+    cbr = await deps.cbr({ projectId, region });
+  } catch (error) {
+    if (!(error instanceof CredentialsNotMappedError)) throw error;
+    await endRun(deps, run.runId, 'FAILED', error.message, { code: error.code, message: error.message, step: 'create-vault', at: deps.clock.now() });
+    return 'failed-run';
+  }
   const wanted = objectTypeOf(run.request);
 
   let vault: CbrVaultView | undefined;
