@@ -14,7 +14,7 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, root =
 
 /**
  * `input` (what the caller sent) lets a missing field read "is required" instead of zod's "expected
- * string, received undefined" (or a format rule such as "must be a UUID" for a value never sent).
+ * string, received undefined"; a rule's own message (a refinement, `custom`) is kept.
  */
 export function toValidationError(error: z.ZodError, root = '', input?: unknown): ValidationError {
   // zod reports unknown keys once, on the parent object; name each key instead, so `{"vault":{"nmae":..}}`
@@ -22,7 +22,7 @@ export function toValidationError(error: z.ZodError, root = '', input?: unknown)
   const issues = error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ field: fieldOf(root, [...issue.path, key]), message: 'is not a known field' }))
-      : [{ field: fieldOf(root, issue.path), message: input !== undefined && isMissing(input, issue.path) ? requiredMessage(issue) : issue.message }],
+      : [{ field: fieldOf(root, issue.path), message: input !== undefined && issue.code !== 'custom' && isMissing(input, issue.path) ? requiredMessage(issue) : issue.message }],
   );
   const first = issues[0] ?? { field: root || '(root)', message: 'invalid input' };
   return new ValidationError(first.field, first.message, { cause: error, issues });
