@@ -59,6 +59,19 @@ describe('pre-flight: resources are checked before any vault is created', () => 
     expect(h.emulator.state.snapshot().vaults.some((v) => v.name === 'second_vault')).toBe(false);
   });
 
+  it('a deleted server: CBR still answers it, with status "deleted"; the run fails before CreateVault naming it', async () => {
+    h = await startHarness({ emulator: emulatorOptions });
+    const [gone, kept] = [servers[0]!.id, servers[1]!.id];
+    expect(h.emulator.state.deleteResource(gone)).toBe(true);
+    const started = await h.startRun(runBody('gone_vault', [kept, gone]));
+    await h.drive({ runIds: [started.runId!] });
+    const run = await h.run(started.runId!);
+    expect(run).toMatchObject({ state: 'FAILED', lastError: { code: 'PREFLIGHT_FAILED' } });
+    expect(run.lastError!.details).toEqual([{ resourceId: gone, declaredType: 'OS::Nova::Server', problem: 'deleted', message: 'server is deleted' }]);
+    expect(count('CreateVault')).toBe(0);
+    expect(h.emulator.state.snapshot().vaults).toEqual([]);
+  });
+
   it('a good run is unchanged: one ShowProtectable per resource, then CreateVault, COMPLETED', async () => {
     h = await startHarness({ emulator: emulatorOptions });
     const ids = servers.map((s) => s.id);
