@@ -44,6 +44,10 @@ export async function findVaultsByName(cbr: CbrApi, name: string): Promise<CbrVa
 
 type PreflightResult = Checked & { skipped?: string };
 
+function preflightDetail(c: Checked): string {
+  return `${c.checked} resource(s) checked with ${c.calls} CBR call(s)${c.inVault > 0 ? `, ${c.inVault} already in the vault` : ''}`;
+}
+
 /**
  * The pre-flight (preflight.ts) of a run about to create or use its vault. A credential not allowed to
  * read CBR's protectable listing (403) skips it, said on the run's timeline, rather than failing every
@@ -55,7 +59,7 @@ async function checkResources(cbr: CbrApi, request: RunRequest, own: OwnVault): 
   } catch (error) {
     const e = cbrErrorOf(error);
     if (e?.httpStatus !== 403) throw error;
-    return { problems: [], calls: 0, skipped: `CBR refused the protectable listing (${e.errorCode ?? 'HTTP 403'}): resources not checked before the vault; allow ListProtectable/ShowProtectable for this credential` };
+    return { problems: [], calls: 0, checked: 0, inVault: 0, skipped: `CBR refused the protectable listing (${e.errorCode ?? 'HTTP 403'}): resources not checked before the vault; allow ListProtectable/ShowProtectable for this credential` };
   }
 }
 
@@ -132,7 +136,7 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
   let checked: PreflightResult | undefined;
   try {
     vault = (await findVaultsByName(cbr, spec.name))[0];
-    if (vault || spec.mode === 'create') checked = await checkResources(cbr, run.request, { id: vault?.id, name: spec.name });
+    if (vault || spec.mode === 'create') checked = await checkResources(cbr, run.request, { id: vault?.id, name: spec.name, resourceIds: vault?.resources?.map((r) => r.id) });
   } catch (error) {
     // Nothing was created yet: let the next delivery take the lease at once.
     if (holder) await deps.store.releaseLease(leaseKey, holder, deps.clock.now());
@@ -196,7 +200,7 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
       draft.state = 'RUNNING';
       draft.step = 'add-resources';
       watchdog(draft, now, deps.settings);
-      if (checked) addEvent(draft, now, 'create-vault', checked.skipped ? 'preflight-skipped' : 'preflight-passed', checked.skipped ?? `${run.request.resources.length} resource(s) checked with ${checked.calls} CBR call(s)`);
+      if (checked) addEvent(draft, now, 'create-vault', checked.skipped ? 'preflight-skipped' : 'preflight-passed', checked.skipped ?? preflightDetail(checked));
       addEvent(draft, now, 'create-vault', created ? 'vault-created' : 'vault-found', found.id);
       return draft;
     },

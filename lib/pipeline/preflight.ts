@@ -9,7 +9,8 @@
  * single id, so a filtered list is no cheaper than a show). Resources not found as their declared type
  * are looked up once more as the other type (server <-> disk), to say "declared server, is a disk".
  * So a run of n <= SHOW_MAX resources costs n calls (+1 per missing one); a larger run costs
- * ceil(position of the last wanted instance / 50) pages. Every call goes through the same client (rate
+ * ceil(position of the last wanted instance / 50) pages. Resources already in the run's own vault (a
+ * nightly run into the same vault) are not looked up: such a run costs no call at all. Every call goes through the same client (rate
  * limiter per project, the invocation's deadline check).
  */
 import { cbrErrorOf, type CbrApi, type CbrProtectableType, type CbrProtectableView } from '../ports';
@@ -29,12 +30,17 @@ export interface PreflightResult {
   problems: PreflightProblem[];
   /** CBR calls the check made. */
   calls: number;
+  /** Resources looked up; the others are already in the run's own vault. */
+  checked: number;
+  inVault: number;
 }
 
 /** The vault the run will use, when it already exists (found by name): resources in it are fine. */
 export interface OwnVault {
   id?: string | undefined;
   name: string;
+  /** Resources the vault already holds (ListVault lists them): fine as they are, not looked up again. */
+  resourceIds?: ReadonlyArray<string> | undefined;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -105,8 +111,10 @@ export async function preflight(cbr: CbrApi, request: RunRequest, own: OwnVault)
     calls++;
   };
   const problems: PreflightProblem[] = [];
+  const inOwn = new Set(own.resourceIds ?? []);
+  const resources = request.resources.filter((r) => !inOwn.has(r.id));
   const byType = new Map<CbrProtectableType, string[]>();
-  for (const r of request.resources) {
+  for (const r of resources) {
     const t = TYPE_OF[r.type];
     byType.set(t, [...(byType.get(t) ?? []), r.id]);
   }
@@ -124,7 +132,7 @@ export async function preflight(cbr: CbrApi, request: RunRequest, own: OwnVault)
     for (const [id, v] of await lookUp(cbr, other(type), ids, count)) asOther.set(id, v);
   }
 
-  for (const r of request.resources) {
+  for (const r of resources) {
     const declared = TYPE_OF[r.type];
     const instance = found.get(r.id);
     const base = { resourceId: r.id, declaredType: r.type };
@@ -151,7 +159,7 @@ export async function preflight(cbr: CbrApi, request: RunRequest, own: OwnVault)
       problems.push({ ...base, problem: 'not-protectable', message: `CBR says it cannot be protected${why ? `: ${why}` : ''}` });
     }
   }
-  return { problems, calls };
+  return { problems, calls, checked: resources.length, inVault: request.resources.length - resources.length };
 }
 
 /** One line for the run's reason: every problem, resource by resource. */

@@ -92,10 +92,15 @@ describe('pre-flight: resources are checked before any vault is created', () => 
     await h.drive({ runIds: [first.runId!] });
     expect((await h.run(first.runId!)).state).toBe('COMPLETED');
 
-    const again = await h.startRun(runBody('own_vault', [s0], { vault: { mode: 'reuse', name: 'own_vault' } }));
+    const shows = count('ShowProtectable');
+
+    const again = await h.startRun(runBody('own_vault', [s0, servers[1]!.id], { vault: { mode: 'reuse', name: 'own_vault' } }));
     await h.drive({ runIds: [again.runId!] });
     const run = await h.run(again.runId!);
     expect(run.state).toBe('COMPLETED');
     expect(run.vault).toMatchObject({ name: 'own_vault', created: false });
+    // What the vault already holds (ListVault lists it) is not looked up again: one call, for the new server.
+    expect(count('ShowProtectable') - shows).toBe(1);
+    expect(run.timeline.find((e) => e.event === 'preflight-passed')?.detail).toBe('1 resource(s) checked with 1 CBR call(s), 1 already in the vault');
   });
 });
