@@ -58,8 +58,10 @@ export function createState(store: Store, service: CbrService, counts: RequestCo
     },
     reset: () => store.reset(),
     deleteResource(resourceId) {
-      if (!store.catalogue.delete(resourceId)) return false;
+      const entry = store.catalogue.get(resourceId);
+      if (!entry || !store.catalogue.delete(resourceId)) return false;
       store.deletedResources.add(resourceId);
+      store.deletedCatalogue.set(resourceId, entry);
       return true;
     },
     payOrder(orderId) {

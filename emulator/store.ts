@@ -264,6 +264,8 @@ export class Store {
   readonly catalogue = new Map<string, CatalogueEntry>();
   /** Resources deleted (admin call) while a vault may still list them: shown as protect_status "deleted". */
   readonly deletedResources = new Set<string>();
+  /** The catalogue entries of deleted resources: ShowProtectable answers them with status "deleted". */
+  readonly deletedCatalogue = new Map<string, CatalogueEntry>();
   readonly vaults = new Map<string, VaultRec>();
   readonly vaultsByProject = new Map<string, Map<string, VaultRec>>();
   /** resource id -> the vault it is bound to (exclusive binding across vaults and projects). */

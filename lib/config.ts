@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { parseWith } from './contracts/parse';
 import { checkNotifyEnv, notifyEnvShape } from './notify/env';
 import { checkWebhookEnv, webhookEnvShape } from './webhooks/env';
+import { DEFAULT_PROJECT_KEY, parseCredentialsMap } from './wiring/credentials-map';
 import type { PipelineSettings } from './wiring/deps';
 import type { QueueName } from './ports';
 
@@ -37,6 +38,11 @@ export const Config = z
     CBR_CREDENTIALS_SECRET: z.string().min(1).optional(),
     /** Local stage only (set by the local runner): the credentials JSON itself. */
     CBR_CREDENTIALS_JSON: z.string().min(2).optional(),
+    /**
+     * Many accounts: `{"<projectId>": "<secret ref>", "*": "<default ref>"}` (lib/wiring/credentials.ts);
+     * CBR_CREDENTIALS_SECRET / _JSON, when set, are the "*" entry.
+     */
+    CBR_CREDENTIALS_MAP: z.string().min(2).optional(),
     /** Base URL for statusUrl in 202 answers; default: derived from the request's Host header. */
     PUBLIC_BASE_URL: url.optional(),
     /** Lowest level written: info (default), warn, error or silent. */
@@ -94,8 +100,14 @@ export const Config = z
     if (c.CBR_CREDENTIALS_JSON !== undefined && c.STAGE !== 'local') {
       ctx.addIssue({ code: 'custom', path: ['CBR_CREDENTIALS_JSON'], message: 'is only allowed when STAGE=local; deployed stages read CBR_CREDENTIALS_SECRET' });
     }
-    if (c.CBR_CREDENTIALS_JSON === undefined && c.CBR_CREDENTIALS_SECRET === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['CBR_CREDENTIALS_SECRET'], message: 'is required (or CBR_CREDENTIALS_JSON on the local stage)' });
+    if (c.CBR_CREDENTIALS_MAP !== undefined) {
+      const { entries, issues } = parseCredentialsMap(c.CBR_CREDENTIALS_MAP, c.STAGE);
+      for (const issue of issues) ctx.addIssue({ code: 'custom', path: issue.key ? ['CBR_CREDENTIALS_MAP', issue.key] : ['CBR_CREDENTIALS_MAP'], message: issue.message });
+      if (entries.has(DEFAULT_PROJECT_KEY) && (c.CBR_CREDENTIALS_SECRET !== undefined || c.CBR_CREDENTIALS_JSON !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['CBR_CREDENTIALS_MAP', DEFAULT_PROJECT_KEY], message: 'and CBR_CREDENTIALS_SECRET (or _JSON) both give the default credentials; keep one' });
+      }
+    } else if (c.CBR_CREDENTIALS_JSON === undefined && c.CBR_CREDENTIALS_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['CBR_CREDENTIALS_SECRET'], message: 'is required (or CBR_CREDENTIALS_MAP, or CBR_CREDENTIALS_JSON on the local stage)' });
     }
   });
 export type Config = z.infer<typeof Config>;

@@ -89,12 +89,35 @@ export interface CbrOpLogView {
   extra_info?: { resource?: { id?: string | null | undefined } | null | undefined } | null | undefined;
 }
 
+/** A protectable instance (ListProtectable/ShowProtectable): `protectable.vault` is the vault holding it. */
+export interface CbrProtectableView {
+  id: string;
+  name?: string | null | undefined;
+  type?: string | null | undefined;
+  /** `active`, `deleted`, `error` (recorded answers send `ACTIVE`). */
+  status?: string | null | undefined;
+  protectable?: {
+    result?: boolean | null | undefined;
+    code?: string | null | undefined;
+    reason?: string | null | undefined;
+    message?: string | null | undefined;
+    vault?: { id?: string | null | undefined; name?: string | null | undefined } | null | undefined;
+  } | null | undefined;
+}
+export type CbrProtectableType = 'server' | 'disk';
+
 export interface CbrApi {
   /** `count` (total matches) is absent from some answers: page until a short page then. */
   listVault(query: { name?: string; limit?: number; offset?: number }): Promise<{ vaults: ReadonlyArray<CbrVaultView>; count?: number | null | undefined }>;
   /** A vault, or for a yearly/monthly vault an order to pay (no `vault` until it is paid). */
   createVault(body: VaultCreateBody, opts?: CallOptions): Promise<{ vault?: CbrVaultView | null | undefined; orders?: ReadonlyArray<CbrVaultOrder> | null | undefined }>;
   showVault(vaultId: string): Promise<{ vault: CbrVaultView }>;
+  /** Only for an orphaned vault cbr-flow created (lib/pipeline/orphaned-vaults.ts), after the caller confirmed. */
+  deleteVault(vaultId: string): Promise<void>;
+  /** Pre-flight (lib/pipeline/preflight.ts): one page of the project's protectables of a type (limit <= 50). */
+  listProtectable(type: CbrProtectableType, query: { limit?: number; offset?: number }): Promise<{ instances: ReadonlyArray<CbrProtectableView>; count?: number | null | undefined }>;
+  /** Pre-flight: one instance; a 404 (`6302`) when the project has no such instance of that type. */
+  showProtectable(type: CbrProtectableType, instanceId: string): Promise<{ instance: CbrProtectableView }>;
   /** A POST: the client repeats it on 429/5xx/network errors only with `{ idempotent: true }`. */
   addVaultResource(vaultId: string, body: { resources: Array<{ id: string; type: string; name?: string }> }, opts?: CallOptions): Promise<{ add_resource_ids?: ReadonlyArray<string> | null | undefined }>;
   createCheckpoint(body: CheckpointCreateBody, opts?: CallOptions): Promise<{ checkpoint: CbrCheckpointView }>;

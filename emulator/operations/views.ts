@@ -213,7 +213,7 @@ export function renderOpLog(s: CbrService, o: OpLogRec, now: number): Json {
   };
 }
 
-export function renderProtectable(s: CbrService, e: CatalogueEntry, now: number): Json {
+export function renderProtectable(s: CbrService, e: CatalogueEntry, now: number, status: 'active' | 'deleted' = 'active'): Json {
   const bound = s.store.boundVault(e.id, now);
   const type = e.type;
   return {
@@ -221,7 +221,7 @@ export function renderProtectable(s: CbrService, e: CatalogueEntry, now: number)
     name: e.name,
     type,
     size: e.sizeGb,
-    status: 'active',
+    status,
     children: e.disks.map((d) => ({
       id: d.id,
       name: d.name,

@@ -88,6 +88,10 @@ export interface CbrClient {
   deleteMember(backupId: string, memberId: string, opts?: CallOptions): Promise<void>;
   listOpLogs(query?: S.ListOpLogsQuery, opts?: CallOptions): Promise<S.ListOpLogsResponse>;
   showOpLog(operationLogId: string, opts?: CallOptions): Promise<S.OperationLogResponse>;
+  /** One page of the project's protectable instances of a type (`limit` at most 50). */
+  listProtectable(type: S.ProtectableType, query?: S.ListProtectableQuery, opts?: CallOptions): Promise<S.ListProtectableResponse>;
+  /** One instance (`server` or `disk`); 404 `6302` when the project has no such instance of that type. */
+  showProtectable(type: 'server' | 'disk', instanceId: string, opts?: CallOptions): Promise<S.ShowProtectableResponse>;
 }
 
 const USER_AGENT = 'cbr-flow/0.1 (undici)';
@@ -371,6 +375,20 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
       const id = assertCbrId('operationLogId', operationLogId);
       checkCallOptions(opts);
       return json(S.OperationLogResponse, { operation: 'ShowOpLog', method: 'GET', path: `/operation-logs/${id}`, opts });
+    },
+
+    async listProtectable(type, query, opts) {
+      const t = parseInput(S.ProtectableType, type, 'type');
+      checkCallOptions(opts);
+      const q = parseInput(S.ListProtectableQuery, query ?? {}, 'query');
+      return json(S.ListProtectableResponse, { operation: 'ListProtectable', method: 'GET', path: `/protectables/${t}/instances`, query: q, opts });
+    },
+
+    async showProtectable(type, instanceId, opts) {
+      if (type !== 'server' && type !== 'disk') throw new CbrValidationError('type', `must be 'server' or 'disk', got ${JSON.stringify(type)?.slice(0, 40)}`);
+      const id = assertCbrId('instanceId', instanceId);
+      checkCallOptions(opts);
+      return json(S.ShowProtectableResponse, { operation: 'ShowProtectable', method: 'GET', path: `/protectables/${type}/instances/${id}`, opts });
     },
   };
   return client;

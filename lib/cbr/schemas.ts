@@ -326,6 +326,23 @@ export const ListOpLogsQuery = z.lazy(() =>
 );
 export type ListOpLogsQuery = z.input<typeof ListOpLogsQuery>;
 
+/** `protectable_type` of ListProtectable (ShowProtectable takes only `server` and `disk`), cbr-api.md §6.2. */
+export const ProtectableType = z.enum(['server', 'disk', 'turbo', 'workspace', 'workspace_v2']);
+export type ProtectableType = z.infer<typeof ProtectableType>;
+
+export const ListProtectableQuery = z.lazy(() =>
+  z.strictObject({
+    limit: int(1, 50).optional(),
+    offset: Offset.optional(),
+    marker: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    status: z.string().min(1).optional(),
+    id: z.string().min(1).optional(),
+    server_id: CbrId.optional(),
+  }),
+);
+export type ListProtectableQuery = z.input<typeof ListProtectableQuery>;
+
 // ---------------------------------------------------------------- responses
 //
 // The tolerant reader (issue 10): a response schema requires only what cbr-flow reads (ids, statuses,
@@ -647,3 +664,38 @@ export const OperationLogResponse = z.lazy(() =>
   z.looseObject({ operation_log: OperationLog }),
 );
 export type OperationLogResponse = z.infer<typeof OperationLogResponse>;
+
+/**
+ * A protectable instance (ListProtectable/ShowProtectable, cbr-api.md §6.2). Recorded answers send
+ * `status: "ACTIVE"` (the doc says active|deleted|error), `code: ""` and `vault: null`: the status is
+ * kept as sent (compare it case-insensitively), `protectable.vault` names the vault holding the resource.
+ */
+export const ProtectableInstance = z.lazy(() =>
+  z.looseObject({
+    id: z.string(),
+    name: str,
+    type: str,
+    size: optNum,
+    status: str,
+    children: z.array(z.unknown()).nullish(),
+    detail: z.unknown().optional(),
+    protectable: z
+      .looseObject({
+        result: bool,
+        code: idLike,
+        reason: str,
+        message: str,
+        vault: z.looseObject({ id: str, name: str }).nullish(),
+      })
+      .nullish(),
+  }),
+);
+export type ProtectableInstance = z.infer<typeof ProtectableInstance>;
+export const ListProtectableResponse = z.lazy(() =>
+  z.looseObject({ instances: z.array(ProtectableInstance), count: optNum }),
+);
+export type ListProtectableResponse = z.infer<typeof ListProtectableResponse>;
+export const ShowProtectableResponse = z.lazy(() =>
+  z.looseObject({ instance: ProtectableInstance }),
+);
+export type ShowProtectableResponse = z.infer<typeof ShowProtectableResponse>;

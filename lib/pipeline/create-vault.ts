@@ -26,7 +26,8 @@ import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, vaultLeaseKey, type RunRecord } from '../store/run';
 import { endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, scheduleAt, watchdog, type StepOutcome } from './common';
-import { AnswerMissingFieldError } from './errors';
+import { AnswerMissingFieldError, CredentialsNotMappedError } from './errors';
+import { preflight, preflightReason, type OwnVault, type PreflightResult as Checked } from './preflight';
 import type { PipelineDeps } from '../wiring/deps';
 
 /** Every vault whose name is exactly `name`, oldest first (pages through ListVault). */
@@ -39,6 +40,27 @@ export async function findVaultsByName(cbr: CbrApi, name: string): Promise<CbrVa
     if (page.vaults.length < limit || (typeof page.count === 'number' && offset + limit >= page.count)) break;
   }
   return found.sort((a, b) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')) || a.id.localeCompare(b.id));
+}
+
+type PreflightResult = Checked & { skipped?: string };
+
+function preflightDetail(c: Checked): string {
+  return `${c.checked} resource(s) checked with ${c.calls} CBR call(s)${c.inVault > 0 ? `, ${c.inVault} already in the vault` : ''}`;
+}
+
+/**
+ * The pre-flight (preflight.ts) of a run about to create or use its vault. A credential not allowed to
+ * read CBR's protectable listing (403) skips it, said on the run's timeline, rather than failing every
+ * run of a deployment whose IAM policy predates the check.
+ */
+async function checkResources(cbr: CbrApi, request: RunRequest, own: OwnVault): Promise<PreflightResult> {
+  try {
+    return await preflight(cbr, request, own);
+  } catch (error) {
+    const e = cbrErrorOf(error);
+    if (e?.httpStatus !== 403) throw error;
+    return { problems: [], calls: 0, checked: 0, inVault: 0, skipped: `CBR refused the protectable listing (${e.errorCode ?? 'HTTP 403'}): resources not checked before the vault; allow ListProtectable/ShowProtectable for this credential` };
+  }
 }
 
 export function vaultCreateBody(request: RunRequest): VaultCreateBody {
@@ -87,7 +109,14 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
   if (await expireIfLate(deps, run)) return 'expired';
 
   const { projectId, region, vault: spec } = run.request;
-  const cbr = await deps.cbr({ projectId, region });
+  let cbr: CbrApi;
+  try {
+    cbr = await deps.cbr({ projectId, region });
+  } catch (error) {
+    if (!(error instanceof CredentialsNotMappedError)) throw error;
+    await endRun(deps, run.runId, 'FAILED', error.message, { code: error.code, message: error.message, step: 'create-vault', at: deps.clock.now() });
+    return 'failed-run';
+  }
   const wanted = objectTypeOf(run.request);
 
   let vault: CbrVaultView | undefined;
@@ -104,8 +133,10 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
       return await requeueLater(deps, 'vault', message, 'VAULT_LEASE_BUSY', `vault name '${spec.name}' is being created by run ${other}`, 'create-vault', untilMs);
     }
   }
+  let checked: PreflightResult | undefined;
   try {
     vault = (await findVaultsByName(cbr, spec.name))[0];
+    if (vault || spec.mode === 'create') checked = await checkResources(cbr, run.request, { id: vault?.id, name: spec.name, resourceIds: vault?.resources?.map((r) => r.id) });
   } catch (error) {
     // Nothing was created yet: let the next delivery take the lease at once.
     if (holder) await deps.store.releaseLease(leaseKey, holder, deps.clock.now());
@@ -116,6 +147,14 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
     await endRun(deps, run.runId, 'FAILED', `no vault named '${spec.name}' in project ${projectId} (${region})`, {
       code: 'VAULT_NOT_FOUND', message: `no vault named '${spec.name}'`, step: 'create-vault', at: now,
     });
+    return 'failed-run';
+  }
+  if (checked && checked.problems.length > 0) {
+    // Before anything billable: no vault is created for a run that cannot succeed.
+    if (holder) await deps.store.releaseLease(leaseKey, holder, deps.clock.now());
+    const now = deps.clock.now();
+    const reason = preflightReason(checked.problems);
+    await endRun(deps, run.runId, 'FAILED', reason, { code: 'PREFLIGHT_FAILED', message: reason, step: 'create-vault', at: now, details: checked.problems });
     return 'failed-run';
   }
   if (!vault) {
@@ -161,6 +200,7 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
       draft.state = 'RUNNING';
       draft.step = 'add-resources';
       watchdog(draft, now, deps.settings);
+      if (checked) addEvent(draft, now, 'create-vault', checked.skipped ? 'preflight-skipped' : 'preflight-passed', checked.skipped ?? preflightDetail(checked));
       addEvent(draft, now, 'create-vault', created ? 'vault-created' : 'vault-found', found.id);
       return draft;
     },

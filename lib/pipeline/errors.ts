@@ -34,3 +34,21 @@ export class StepRetryError extends AppError {
     this.code = code;
   }
 }
+
+/**
+ * No CBR credentials for a run's project: CBR_CREDENTIALS_MAP has no entry for it and no "*" default
+ * (lib/wiring/credentials.ts). Not retryable: the deployment's setting must change; the run fails.
+ */
+export class CredentialsNotMappedError extends AppError {
+  override readonly name = 'CredentialsNotMappedError';
+  readonly code = 'CREDENTIALS_NOT_MAPPED';
+  constructor(
+    readonly projectId: string,
+    mapped: ReadonlyArray<string>,
+  ) {
+    super(
+      `no CBR credentials for project ${projectId}: CBR_CREDENTIALS_MAP has no entry for it and no "*" default (mapped: ${mapped.length > 0 ? mapped.join(', ') : 'none'}); add "${projectId}": "<secret name/ARN or ssm:<param>>" to it`,
+      { retryable: false },
+    );
+  }
+}

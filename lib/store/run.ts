@@ -31,12 +31,25 @@ export function isTerminal(state: RunState): boolean {
 export const Step = z.enum(['create-vault', 'await-payment', 'add-resources', 'start-checkpoint', 'check-status', 'share-backup', 'done']);
 export type Step = z.infer<typeof Step>;
 
+/** One resource a run's pre-flight refused (lib/pipeline/preflight.ts), before any vault was created. */
+export const PreflightProblem = z.object({
+  resourceId: z.string(),
+  declaredType: z.string(),
+  problem: z.enum(['not-found', 'wrong-type', 'deleted', 'bound-elsewhere', 'not-protectable']),
+  message: z.string(),
+  /** The vault holding the resource (bound-elsewhere). */
+  vault: z.object({ id: z.string(), name: z.string().optional() }).optional(),
+});
+export type PreflightProblem = z.infer<typeof PreflightProblem>;
+
 export const RunError = z.object({
   code: z.string(),
   message: z.string(),
   requestId: z.string().optional(),
   step: Step.optional(),
   at: z.number(),
+  /** PREFLIGHT_FAILED: every resource that cannot be backed up, and why. */
+  details: z.array(PreflightProblem).optional(),
 });
 export type RunError = z.infer<typeof RunError>;
 

@@ -1,7 +1,7 @@
 /**
- * Builds the CBR port from lib/cbr: one client per (project, region), cached for the container's
- * life (the client keeps its own keep-alive pool) and rebuilt only when the credentials change (a
- * rotated secret, re-read after SECRETS_TTL_SECONDS). IAM tokens are registered for redaction as they
+ * Builds the CBR port from lib/cbr: one client per (project, region), signed with that project's
+ * account credentials, cached for the container's life (the client keeps its own keep-alive pool) and
+ * rebuilt only when the credentials change (a rotated secret, re-read after SECRETS_TTL_SECONDS). IAM tokens are registered for redaction as they
  * are issued, so no logger ever prints one. Only the step functions that call CBR import this module;
  * start-run and get-run never do (cold-start rule, checked by test/unit/pipeline/bundles.test.ts).
  */
@@ -41,7 +41,8 @@ function fingerprintOf(creds: CbrCredentials): string {
 
 export function cbrFactory(
   config: Pick<Config, 'CBR_ENDPOINT' | 'IAM_ENDPOINT' | 'CBR_TIMEOUT_MS'> & Partial<Pick<Config, 'CBR_RATE_LIMIT_RPS' | 'CBR_RATE_LIMIT_BURST'>>,
-  credentials: () => Promise<CbrCredentials>,
+  /** The credentials of a project's account (lib/wiring/credentials.ts projectCredentials: CBR_CREDENTIALS_MAP). */
+  credentials: (projectId: string) => Promise<CbrCredentials>,
   extras: CbrClientExtras = {},
 ): CbrFactory {
   const clients = new Map<string, { fingerprint: string; client: CbrApi }>();
@@ -69,7 +70,7 @@ export function cbrFactory(
 
   // A failed secret read rejects this call only; the next call reads again (the loader never caches failures).
   return async ({ projectId, region }) => {
-    const creds = await credentials();
+    const creds = await credentials(projectId);
     const key = `${projectId}|${region}`;
     const fingerprint = fingerprintOf(creds);
     const cached = clients.get(key);

@@ -1,18 +1,18 @@
 /**
  * Wiring for the steps that call CBR: the shared runtime plus a CBR client factory whose credentials
- * come from one secret loader per container (cached for SECRETS_TTL_SECONDS, concurrent callers share
+ * come from one secret loader per secret reference and container (per project: CBR_CREDENTIALS_MAP) (cached for SECRETS_TTL_SECONDS, concurrent callers share
  * one read). The first read starts at cold start (module load) so the first record does not wait for
  * Secrets Manager serially; a failed read is retried by the next call.
  */
 import { DEFAULT_RETRY } from '../cbr/http';
 import { callBudgetMs } from '../pipeline/deadline';
 import { cbrFactory } from './cbr-factory';
-import { credentialsLoader } from './credentials';
+import { projectCredentials } from './credentials';
 import type { PipelineDeps } from './deps';
 import { config, intakeDeps, log } from './runtime';
 
-const credentials = credentialsLoader(config);
-credentials.get().catch((error: unknown) => {
+const credentials = projectCredentials(config);
+credentials.warm().catch((error: unknown) => {
   // Surfaces again on first use; logged here so a bad deployment is visible at cold start.
   log('error', 'CBR credentials could not be loaded at cold start', { error: (error as Error).name, message: (error as Error).message });
 });
@@ -20,6 +20,6 @@ credentials.get().catch((error: unknown) => {
 // The clients use DEFAULT_RETRY and CBR_TIMEOUT_MS (cbr-factory.ts): a step starts no call that cannot finish in time.
 export const pipelineDeps: PipelineDeps = {
   ...intakeDeps,
-  cbr: cbrFactory(config, () => credentials.get()),
+  cbr: cbrFactory(config, credentials),
   cbrCallBudgetMs: callBudgetMs({ timeoutMs: config.CBR_TIMEOUT_MS, ...DEFAULT_RETRY }),
 };

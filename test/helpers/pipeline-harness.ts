@@ -44,6 +44,7 @@ import { stableUuid } from '../../lib/contracts/ids';
 import type { RunRequestInput } from '../../lib/contracts/run-request';
 import { addResources } from '../../lib/pipeline/add-resources';
 import { cbrFactory } from '../../lib/wiring/cbr-factory';
+import type { CbrCredentials } from '../../lib/wiring/credentials';
 import type { SweepResult } from '../../lib/pipeline/check-status';
 import { createVault } from '../../lib/pipeline/create-vault';
 import { DEFAULT_SETTINGS, type CrashPoint, type PipelineDeps, type PipelineSettings } from '../../lib/wiring/deps';
@@ -143,6 +144,8 @@ export interface HarnessOptions {
   echoLogs?: boolean;
   /** Keep info lines in `logs` (default true; load tests keep warn/error only). */
   retainInfoLogs?: boolean;
+  /** CBR credentials per project (lib/wiring/credentials.ts projectCredentials). Default: DEMO's AK/SK for every project. */
+  credentials?: (projectId: string) => Promise<CbrCredentials>;
 }
 
 export interface DuplicatePolicy {
@@ -434,7 +437,7 @@ function pipelineDeps(
   };
   const baseFactory = cbrFactory(
     { CBR_ENDPOINT: backends.emulator.url, IAM_ENDPOINT: backends.emulator.url, CBR_TIMEOUT_MS: options.cbrTimeoutMs ?? 10_000 },
-    async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }),
+    options.credentials ?? (async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk })),
     {
       now: () => new Date(clock.now()),
       onCall: (e) => calls.push(e),

@@ -39,7 +39,7 @@ let watch: ReturnType<typeof watchProcess>;
 const ID = '(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})';
 /** Every path lib/cbr may send (cbr-api.md §2-§6), ids in their places. */
 const CBR_PATH = new RegExp(
-  `^/v3/[0-9a-f]{32}/(?:vaults(?:/${ID}(?:/(?:addresources|removeresources))?)?|checkpoints(?:/${ID})?|backups(?:/${ID}(?:/members(?:/${ID})?)?)?|operation-logs(?:/${ID})?)$`,
+  `^/v3/[0-9a-f]{32}/(?:vaults(?:/${ID}(?:/(?:addresources|removeresources))?)?|checkpoints(?:/${ID})?|backups(?:/${ID}(?:/members(?:/${ID})?)?)?|operation-logs(?:/${ID})?|protectables/(?:server|disk|turbo|workspace|workspace_v2)/instances(?:/${ID})?)$`,
 );
 const QUERY_PAIR = /^[A-Za-z0-9_.~-]+=(?:[A-Za-z0-9_.~-]|%[0-9A-F]{2})*$/;
 const ID_PARAMS = new Set(['id', 'vault_id', 'checkpoint_id', 'dest_project_id', 'resource_id', 'parent_id', 'image_type_id', 'member_id', 'project_id']);
@@ -97,6 +97,7 @@ describe('lib/cbr client: path ids are validated before anything is sent', () =>
     { op: 'deleteMember', param: 'backupId', call: (c, id) => c.deleteMember(id, P), path: (id) => `/backups/${id}/members/${P}` },
     { op: 'deleteMember', param: 'memberId', call: (c, id) => c.deleteMember(V, id), path: (id) => `/backups/${V}/members/${id}` },
     { op: 'showOpLog', param: 'operationLogId', call: (c, id) => c.showOpLog(id), path: (id) => `/operation-logs/${id}` },
+    { op: 'showProtectable', param: 'instanceId', call: (c, id) => c.showProtectable('server', id), path: (id) => `/protectables/server/instances/${id}` },
     // Query filters carrying ids: refused the same way (they are encoded anyway, but never sent malformed).
     { op: 'listBackups', param: 'query.vault_id', call: (c, id) => c.listBackups({ vault_id: id }), path: () => '/backups' },
     { op: 'listBackups', param: 'query.checkpoint_id', call: (c, id) => c.listBackups({ checkpoint_id: id }), path: () => '/backups' },

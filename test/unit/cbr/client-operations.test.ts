@@ -319,6 +319,26 @@ const cases: OpCase[] = [
     reply: { body: { operation_log: OPLOG } },
     check: (r: { operation_log: { status: string } }) => expect(r.operation_log.status).toBe('success'),
   },
+  {
+    // The body of a recorded ListProtectable (../shared/cbr-recordings c7n/56d90e13a2e8): status "ACTIVE", code "", vault null.
+    name: 'listProtectable (recorded answer)',
+    call: (c) => c.listProtectable('server', { limit: 50, offset: 0 }),
+    method: 'GET',
+    path: `/v3/${P}/protectables/server/instances`,
+    query: 'limit=50&offset=0',
+    reply: { body: { instances: [{ id: SERVER_ID, type: 'OS::Nova::Server', name: 'ecs-legally-tagged', size: 40, status: 'ACTIVE', protectable: { result: true, code: '', reason: '', vault: null }, detail: { status: 'ACTIVE' }, children: [{ id: 'ad2d1d67-f8ed-42ec-aa23-7d2adfba3381', type: 'OS::Cinder::Volume', children: [] }] }], count: 1 } },
+    check: (r: { instances: Array<{ id: string; status: string; protectable: { result: boolean; vault: unknown } }>; count: number }) =>
+      expect(r).toMatchObject({ instances: [{ id: SERVER_ID, status: 'ACTIVE', protectable: { result: true, vault: null } }], count: 1 }),
+  },
+  {
+    name: 'showProtectable (bound: protectable.vault names the holder)',
+    call: (c) => c.showProtectable('disk', SERVER_ID),
+    method: 'GET',
+    path: `/v3/${P}/protectables/disk/instances/${SERVER_ID}`,
+    reply: { body: { instance: { id: SERVER_ID, type: 'OS::Cinder::Volume', status: 'active', protectable: { result: false, code: 6103, vault: { id: VAULT_ID, name: 'holder' } } } } },
+    check: (r: { instance: { protectable: { code: string; vault: { id: string; name: string } } } }) =>
+      expect(r.instance.protectable).toMatchObject({ code: '6103', vault: { id: VAULT_ID, name: 'holder' } }),
+  },
 ];
 
 describe('every CBR operation on the wire', () => {
@@ -338,13 +358,13 @@ describe('every CBR operation on the wire', () => {
     });
   }
 
-  it('covers all 19 operations of INTERFACES.md §1', () => {
+  it('covers all 19 operations of INTERFACES.md §1 and the two protectable reads of the pre-flight', () => {
     const ops = new Set(cases.map((c) => c.name.split(' ')[0]));
     expect([...ops].sort()).toEqual(
       [
         'addMember', 'addVaultResource', 'createCheckpoint', 'createVault', 'deleteBackup', 'deleteMember', 'deleteVault', 'listBackups',
         'listOpLogs', 'listVault', 'removeVaultResource', 'showBackup', 'showCheckpoint', 'showMemberDetail', 'showMembersDetail',
-        'showOpLog', 'showVault', 'updateMemberStatus', 'updateVault',
+        'showOpLog', 'showVault', 'updateMemberStatus', 'updateVault', 'listProtectable', 'showProtectable',
       ].sort(),
     );
   });

@@ -5,7 +5,7 @@ import { recordDeliveryFailure } from '../../../lib/pipeline/record-failure';
 import { startRun } from '../../../lib/pipeline/start-run';
 import { vaultLeaseKey } from '../../../lib/store/run';
 import { CrashError, FakeCbrError } from './fakes';
-import { makeWorld, PROJECT, request } from './world';
+import { makeWorld, PROJECT, request, SERVER_A, SERVER_B } from './world';
 
 async function started(w: ReturnType<typeof makeWorld>, input = request()) {
   const { runId } = await startRun(w.deps, { request: input, source: { kind: 'http' } });
@@ -148,5 +148,45 @@ describe('create-vault', () => {
     const again = w.bus.drain('vault')[0]!.message as MessageOf<'run.requested'>;
     expect(await createVault(w.deps, again)).toBe('failed-run');
     expect((await w.memory.get(runId))!).toMatchObject({ state: 'FAILED', lastError: { code: 'VAULT_LEASE_BUSY' } });
+  });
+});
+
+describe('create-vault pre-flight', () => {
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+
+  it('more resources than SHOW_MAX are listed (50 a page, stopping once all are found) instead of one call each', async () => {
+    const w = makeWorld();
+    const servers = ids(60);
+    // The project has 120 servers; the run's 60 are the first ones listed: two pages, not 60 shows.
+    for (const id of [...servers, ...ids(120).slice(60).map((x) => x.replace('4000', '4001'))]) w.cbr.boundTo.set(id, 'none');
+    const { runId, message } = await started(w, request({ resources: servers.map((id) => ({ id, type: 'OS::Nova::Server' })) }));
+    expect(await createVault(w.deps, message)).toBe('done');
+    expect(w.cbr.callCount('listProtectable')).toBe(2);
+    expect(w.cbr.callCount('showProtectable')).toBe(0);
+    expect((await w.memory.get(runId))!.timeline.find((e) => e.event === 'preflight-passed')?.detail).toBe('60 resource(s) checked with 2 CBR call(s)');
+  });
+
+  it('a deleted or not-protectable resource fails before CreateVault; a 403 on the listing skips the check, said on the timeline', async () => {
+    const w = makeWorld();
+    const original = w.cbr.showProtectable.bind(w.cbr);
+    w.cbr.showProtectable = async (type, id) => {
+      const r = await original(type, id);
+      return id === SERVER_A ? { instance: { ...r.instance, status: 'DELETED' } } : { instance: { ...r.instance, protectable: { result: false, code: 'BackupService.6151', reason: 'agent missing' } } };
+    };
+    const { runId, message } = await started(w);
+    expect(await createVault(w.deps, message)).toBe('failed-run');
+    expect(w.cbr.callCount('createVault')).toBe(0);
+    expect((await w.memory.get(runId))!.lastError!.details!.map((d) => [d.resourceId, d.problem, d.message])).toEqual([
+      [SERVER_A, 'deleted', 'server is deleted'],
+      [SERVER_B, 'not-protectable', 'CBR says it cannot be protected: BackupService.6151 agent missing'],
+    ]);
+    expect(w.memory.leases.get(vaultLeaseKey(PROJECT, 'ap-southeast-1', 'my_vault'))?.holder).toBeUndefined();
+
+    const w2 = makeWorld();
+    w2.cbr.failNext('showProtectable', new FakeCbrError(403, 'APIGW.0302', 'The IAM user is forbidden'));
+    const second = await started(w2);
+    expect(await createVault(w2.deps, second.message)).toBe('done');
+    const run = (await w2.memory.get(second.runId))!;
+    expect(run.timeline.find((e) => e.event === 'preflight-skipped')?.detail).toContain('APIGW.0302');
   });
 });

@@ -58,12 +58,22 @@ describe('step deadlines', () => {
 
   it('time running out mid-step stops before the call that would not fit, after the ones that did', async () => {
     const { w, ids, records } = await worldWithRuns(1);
-    // 60 s left until the first CBR call has run (it took 30 s), 30 s after it.
-    const ctx = { ...makeContext(), getRemainingTimeInMillis: () => (w.cbr.calls.listVault ? 30_000 : 60_000) };
+    // 60 s left until the lookup and the pre-flight (one ShowProtectable per resource) have run, 30 s after them.
+    const ctx = { ...makeContext(), getRemainingTimeInMillis: () => ((w.cbr.calls.showProtectable ?? 0) >= 2 ? 30_000 : 60_000) };
     const handler = sqsStepHandler({ type: 'run.requested', step: 'create-vault', run: createVault }, w.deps, silentLogger);
     const res = await handler(makeSqsEvent(records), ctx);
     expect(res.batchItemFailures).toHaveLength(1);
-    expect(w.cbr.calls).toEqual({ listVault: 1 }); // the lookup ran; CreateVault never started
+    expect(w.cbr.calls).toEqual({ listVault: 1, showProtectable: 2 }); // the lookup and the pre-flight ran; CreateVault never started
     expect((await w.memory.get(ids[0]!))!.lastError).toMatchObject({ code: 'DEADLINE', message: expect.stringContaining('not started createVault') });
+  });
+
+  it('the pre-flight\'s calls are deadline-checked like any other: refused before the first that would not fit, the vault-name lease released', async () => {
+    const { w, ids, records } = await worldWithRuns(1);
+    const ctx = { ...makeContext(), getRemainingTimeInMillis: () => (w.cbr.calls.listVault ? BUDGET - 1 : 90_000) };
+    const handler = sqsStepHandler({ type: 'run.requested', step: 'create-vault', run: createVault }, w.deps, silentLogger);
+    expect((await handler(makeSqsEvent(records), ctx)).batchItemFailures).toHaveLength(1);
+    expect(w.cbr.calls).toEqual({ listVault: 1 });
+    expect((await w.memory.get(ids[0]!))!.lastError).toMatchObject({ code: 'DEADLINE', message: expect.stringContaining('not started showProtectable') });
+    expect([...w.memory.leases.values()].every((l) => l.holder === undefined || l.leaseUntil <= w.clock.now())).toBe(true);
   });
 });

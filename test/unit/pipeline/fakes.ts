@@ -10,6 +10,8 @@ import type {
   CbrCheckpointView,
   CbrMemberView,
   CbrOpLogView,
+  CbrProtectableType,
+  CbrProtectableView,
   CbrVaultView,
   CheckpointCreateBody,
   Clock,
@@ -70,6 +72,8 @@ export class FakeCbr implements CbrApi {
   readonly busyResources = new Set<string>();
   /** Resources of type volume are catalogued here; everything else is a server. */
   readonly volumes = new Set<string>();
+  /** Resource ids the project does not have (ShowProtectable answers 6302, the pre-flight fails). */
+  readonly unknownResources = new Set<string>();
   /** Errors to throw (once each, in order) before performing an operation. */
   readonly failures: Record<string, Error[]> = {};
   /** Hooks called after an operation succeeded (e.g. to crash the store right after). */
@@ -116,6 +120,49 @@ export class FakeCbr implements CbrApi {
     const page = all.slice(offset, offset + (query.limit ?? 1000)).map((v) => this.view(v));
     this.leave('listVault');
     return { vaults: page, count: all.length };
+  }
+
+  private protectableView(id: string): CbrProtectableView {
+    const holder = this.boundTo.get(id);
+    const v = holder ? this.vaults.get(holder) : undefined;
+    return {
+      id,
+      type: this.volumes.has(id) ? 'OS::Cinder::Volume' : 'OS::Nova::Server',
+      status: 'active',
+      protectable: { result: true, vault: v ? { id: v.id, name: v.name } : null },
+    };
+  }
+
+  private catalogue(type: CbrProtectableType): string[] {
+    const ids = new Set([...this.volumes, ...this.boundTo.keys()]);
+    return [...ids].filter((id) => !this.unknownResources.has(id) && (type === 'disk') === this.volumes.has(id));
+  }
+
+  async showProtectable(type: CbrProtectableType, instanceId: string) {
+    this.enter('showProtectable');
+    if (this.unknownResources.has(instanceId) || (type === 'disk') !== this.volumes.has(instanceId)) {
+      throw new FakeCbrError(404, svc('6302'), `The resource does not exist. instance_id: ${instanceId}`);
+    }
+    this.leave('showProtectable');
+    return { instance: this.protectableView(instanceId) };
+  }
+
+  /** Lists what the fake knows (volumes, bound resources); servers it was never told about are not listed. */
+  async listProtectable(type: CbrProtectableType, query: { limit?: number; offset?: number }) {
+    this.enter('listProtectable');
+    const all = this.catalogue(type);
+    const offset = query.offset ?? 0;
+    this.leave('listProtectable');
+    return { instances: all.slice(offset, offset + (query.limit ?? 50)).map((id) => this.protectableView(id)), count: all.length };
+  }
+
+  async deleteVault(vaultId: string) {
+    this.enter('deleteVault');
+    const v = this.vaults.get(vaultId);
+    if (!v) throw new FakeCbrError(404, svc('6105'), 'The vault does not exist.');
+    this.vaults.delete(vaultId);
+    for (const r of v.resources) this.boundTo.delete(r.id);
+    this.leave('deleteVault');
   }
 
   async createVault(body: VaultCreateBody) {

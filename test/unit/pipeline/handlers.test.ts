@@ -77,6 +77,28 @@ describe('start-run handler', () => {
     expect(w.bus.on('vault')).toHaveLength(1); // the hand-off the dead invocation never sent
   });
 
+  it('a missing field answers "is required" naming the path as sent, every problem at once; a wrong value keeps its rule', async () => {
+    const w = makeWorld();
+    const handler = startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger });
+    const { projectId: _omit, ...rest } = request();
+    const body = { ...rest, vault: { name: 'v1' }, resources: [{ type: 'OS::Nova::Server' }, { id: 'not-an-id', type: 'OS::Nova::Server' }] };
+    const res = (await handler(post(JSON.stringify(body)), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(res.statusCode).toBe(400);
+    const answer = json(res);
+    expect(answer.issues).toEqual([
+      { field: 'projectId', message: 'is required' },
+      { field: 'vault.mode', message: "is required: one of 'reuse' | 'create'" },
+      { field: 'resources[0].id', message: 'is required' },
+      { field: 'resources[1].id', message: 'must be a UUID' },
+    ]);
+    expect(answer).toMatchObject({ field: 'projectId', message: 'projectId: is required' });
+    expect(JSON.stringify(answer)).not.toContain('received undefined');
+    // Sent but null is not "missing": the rule of the field is said.
+    const nul = (await handler(post(JSON.stringify({ ...request(), projectId: null })), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(json(nul).issues).toEqual([{ field: 'projectId', message: expect.not.stringContaining('required') }]);
+    expect(w.memory.runs.size).toBe(0);
+  });
+
   it('answers 400 naming the field, 400 for malformed JSON, 415 for a non-JSON body; nothing is stored', async () => {
     const w = makeWorld();
     const handler = startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger });

@@ -82,10 +82,10 @@ describe('add-resources', () => {
     expect(w.cbr.vaults.get(message.data.vaultId)!.resources).toHaveLength(2);
   });
 
-  it('a resource bound to another vault (6103) fails the run with that reason', async () => {
+  it('a resource bound to another vault after the pre-flight (6103) fails the run with that reason', async () => {
     const w = makeWorld();
-    w.cbr.seedVault('someone_elses', 'server', [{ id: SERVER_B, type: 'OS::Nova::Server' }]);
     const { runId, message } = await upTo(w, 'add-resources');
+    w.cbr.seedVault('someone_elses', 'server', [{ id: SERVER_B, type: 'OS::Nova::Server' }]);
     expect(await addResources(w.deps, message)).toBe('failed-run');
     const run = (await w.memory.get(runId))!;
     expect(run).toMatchObject({ state: 'FAILED', lastError: { code: 'BackupService.6103', step: 'add-resources' } });
