@@ -27,8 +27,11 @@ const post = () => makeHttpEvent({ method: 'POST', path: '/runs', body: JSON.str
 
 describe('log lines carry the invocation', () => {
   it('the first invocation in the container is the cold start, the next ones are not', async () => {
+    // A fresh container: new module instances (the unit project shares modules between files).
+    vi.resetModules();
+    const fresh = { ...(await import('../../../lib/pipeline/edge/start-run')), ...(await import('../../../lib/wiring/log')) };
     const w = makeWorld();
-    const handler = startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: jsonLogger });
+    const handler = fresh.startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: fresh.jsonLogger });
     await handler(post(), makeContext('cbr-flow-dev-start-run'));
     await handler(post(), makeContext('cbr-flow-dev-start-run'));
     const accepted = lines.filter((l) => l.msg === 'run accepted');
