@@ -88,6 +88,12 @@ export interface DayFigures {
   /** Lambda invocations by function. */
   lambda: Record<string, number>;
   sweeps: number;
+  /** Lambda-billed time of the checker's invocations (modelled, ms). */
+  checkerBilledMs: number;
+  /** Largest run record written (JSON bytes, ≈ the DynamoDB item). */
+  maxRecordBytes: number;
+  /** Σ ⌈record bytes / 1 KB⌉ over the run records written (create, save): DynamoDB's write units on the table alone. */
+  recordKb: number;
   /** Highest CBR requests in any 1 s window of one project (modelled moments), and which project. */
   peakRps: number;
   peakProject: string;
@@ -201,6 +207,8 @@ export async function simulateDay(o: DayOptions): Promise<DayFigures> {
 
     // The store, every call counted.
     const storeCounts: Record<string, number> = {};
+    let maxRecordBytes = 0;
+    let recordKb = 0;
     const memory = new MemoryRunStore(emu.clock);
     const store = new Proxy(memory, {
       get(target, p, receiver) {
@@ -208,6 +216,11 @@ export async function simulateDay(o: DayOptions): Promise<DayFigures> {
         if (typeof v !== 'function' || typeof p !== 'string') return v;
         return (...args: unknown[]) => {
           storeCounts[p] = (storeCounts[p] ?? 0) + 1;
+          if (p === 'create' || p === 'save') {
+            const bytes = Buffer.byteLength(JSON.stringify(args[0]));
+            maxRecordBytes = Math.max(maxRecordBytes, bytes);
+            recordKb += Math.ceil(bytes / 1024);
+          }
           current.storeCalls++;
           return (v as (...a: unknown[]) => unknown).apply(target, args);
         };
@@ -325,12 +338,14 @@ export async function simulateDay(o: DayOptions): Promise<DayFigures> {
 
     // The day: EventBridge's minute tick of the checker (one invocation: sweeps every 10 s within 50 s).
     let sweeps = 0;
+    let checkerBilledMs = 0;
     for (let tick = dayStart + MIN; ; tick += MIN) {
       await advanceTo(tick);
       if (tick > dayStart + DAY && finished >= plans.length && [...queues.values()].every((q) => q.length === 0)) break;
       if (tick > dayStart + DAY + 6 * 60 * MIN) throw new Error(`P9: ${plans.length - finished} runs not finished 6 h after the day`);
-      await invoke('check-status', () =>
-        checkStatusExclusive(deps, log, async () => {
+      // Billed: from the tick to the end of its last sweep (the sleeps between sweeps included, as Lambda bills them).
+      checkerBilledMs += await invoke('check-status', async () => {
+        await checkStatusExclusive(deps, log, async () => {
           sweeps++;
           return checkStatusWindow(deps, log, {
             sleep: async (ms) => {
@@ -340,8 +355,9 @@ export async function simulateDay(o: DayOptions): Promise<DayFigures> {
               sweeps++;
             },
           });
-        }),
-      );
+        });
+        return emu.clock.now() - tick + elapsed(current);
+      });
     }
 
     // Outcomes and detection lag (backup end = checkpoint creation + its scripted duration).
@@ -383,6 +399,9 @@ export async function simulateDay(o: DayOptions): Promise<DayFigures> {
       sqs,
       lambda,
       sweeps,
+      checkerBilledMs,
+      maxRecordBytes,
+      recordKb,
       peakRps,
       peakProject,
       lagMs: { p50: quantile(lags, 0.5), p95: quantile(lags, 0.95), max: Math.max(...lags) },
@@ -415,6 +434,10 @@ export function predicted(runs: number, k: number = SCALE.k) {
     sqs: runs * 6,
     /** Section 3: steps V·M3, notify-run-finished 2V (the events queue), one checker every minute. */
     lambda: runs * 5 + runs * 2 + 1440,
+    /** Section 5: write units on the table, Σ⌈item / 1 KB⌉ per run (P9's record sizes at k servers). */
+    writeKbPerRun: 68,
+    /** Section 3: the checker is billed until its last sweep of the minute's window: at most 50 s + a sweep, 1,440 times a day. */
+    checkerBilledS: 1440 * 50,
     /** Section 2: one run sends about 1/L requests per second to its project while it shares. */
     rps: 1000 / SCALE.latencyMs,
   };
@@ -476,6 +499,24 @@ export const p9: Benchmark = {
         bound: round(p.writes, 0),
         boundLabel: `${label}: V·(9 + n) + 2·1,440`,
         note: `by method: ${list(Object.fromEntries(Object.entries(f.store).filter(([m]) => m !== 'get' && m !== 'getLease' && m !== 'listDue' && m !== 'listRecent')))} (acquireLease/releaseLease: the checker's sweep lease every invocation, and create-vault's vault lease)`,
+      },
+      {
+        id: 'P9.store.kb',
+        figure: 'P9 run-record write units in the day (table only, Σ⌈item/1 KB⌉)',
+        measured: f.recordKb,
+        unit: 'WCU',
+        bound: round(V * p.writeKbPerRun, 0),
+        boundLabel: `${label} §5: ${p.writeKbPerRun}·V`,
+        note: `largest record ${f.maxRecordBytes.toLocaleString('en-US')} B at ${round(k, 1)} servers (P7's 2-server run: ~3 KB); ${round(f.recordKb / V, 1)} KB-units per run over ${round(((f.store['create'] ?? 0) + (f.store['save'] ?? 0)) / V, 1)} record writes; each GSI with ProjectionType ALL writes the item again`,
+      },
+      {
+        id: 'P9.checker.billed',
+        figure: 'P9 checker billed time in the day',
+        measured: round(f.checkerBilledMs / 1000, 0),
+        unit: 's',
+        bound: p.checkerBilledS,
+        boundLabel: `${label} §3: ≤ 1,440 · 50 s`,
+        note: `${(f.lambda['check-status'] ?? 0).toLocaleString('en-US')} invocations, ${round(f.checkerBilledMs / 1000 / Math.max(1, f.lambda['check-status'] ?? 0), 1)} s each on average: from the minute's tick to its last 10 s sweep (the sleeps between sweeps are billed), + the modelled sweep time (C = ${DEFAULT_SETTINGS.checkConcurrency} calls of L in flight, 8 ms per store call)`,
       },
       {
         id: 'P9.store.reads',
