@@ -435,7 +435,7 @@ export function predicted(runs: number, k: number = SCALE.k) {
     /** Section 3: steps V·M3, notify-run-finished 2V (the events queue), one checker every minute. */
     lambda: runs * 5 + runs * 2 + 1440,
     /** Section 5: write units on the table, Σ⌈item / 1 KB⌉ per run (P9's record sizes at k servers). */
-    writeKbPerRun: 68,
+    writeKbPerRun: 68.5,
     /** Section 3: the checker is billed until its last sweep of the minute's window: at most 50 s + a sweep, 1,440 times a day. */
     checkerBilledS: 1440 * 50,
     /** Section 2: one run sends about 1/L requests per second to its project while it shares. */
