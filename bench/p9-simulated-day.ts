@@ -105,10 +105,7 @@ export interface DayFigures {
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 /** Project id of (tenant, region): 32 lowercase hex. */
-export const projectIdOf = (tenant: number, region: number) => `9${hex(tenant, 15)}${hex(region, 16)}`;
-
-const STORE_READS = new Set(['get', 'getLease']);
-const STORE_QUERIES = new Set(['listDue', 'listRecent']);
+const projectIdOf = (tenant: number, region: number) => `9${hex(tenant, 15)}${hex(region, 16)}`;
 
 /** Lambda invocation in flight, for the modelled clock. */
 interface Invocation {
