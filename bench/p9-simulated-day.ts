@@ -19,7 +19,8 @@
  *
  * Schedules: docs/scale.md A8 (plans spread over the day): each plan's cron minute and hour are drawn
  * uniformly (seeded). Vaults exist before the day, with their servers bound (a schedule's steady
- * state, as docs/scale.md's c_run assumes); seeding is not counted. Backups take T = 10 min (A5).
+ * state, as docs/scale.md's c_run assumes); seeding is not counted. Each vault's backup is scripted to take
+ * 9-11 min (T = 10 min ± 10 %, A5), so the backup end and the detection lag are known per run.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createCbrClient } from '../lib/cbr/client';
