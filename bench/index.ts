@@ -3,6 +3,7 @@
  * table (figure | measured | bound or peer | ratio | goal met?) with numbered notes.
  *   --small        CI size: few repetitions; proves every benchmark runs and yields its rows
  *   --only P3,P6   run a subset
+ *   --full         full size where the default is scaled down (P9: one tenth of docs/scale.md's day, minutes)
  *   --json         print {rows, failures, small} as JSON instead of the table
  * Exit code 1 only when a benchmark crashed (its row then reads n/a); a missed goal is a finding,
  * shown as NO in the table, not a failure of the harness.
@@ -21,10 +22,10 @@ export interface BenchReport {
   failures: Array<{ benchmark: string; error: string }>;
 }
 
-export async function runBenchmarks(o: { small: boolean; only?: readonly string[]; root: string; log?: (m: string) => void }): Promise<BenchReport> {
+export async function runBenchmarks(o: { small: boolean; full?: boolean; only?: readonly string[]; root: string; log?: (m: string) => void }): Promise<BenchReport> {
   const outDir = join(o.root, 'node_modules', '.cache', 'cbr-flow-bench');
   mkdirSync(outDir, { recursive: true });
-  const ctx: BenchContext = { small: o.small, root: o.root, outDir, log: o.log ?? ((m) => process.stderr.write(`${m}\n`)) };
+  const ctx: BenchContext = { small: o.small, full: o.full ?? false, root: o.root, outDir, log: o.log ?? ((m) => process.stderr.write(`${m}\n`)) };
   const selected = o.only?.length ? benchmarks.filter((b) => o.only!.includes(b.id)) : benchmarks;
   const unknown = (o.only ?? []).filter((id) => !benchmarks.some((b) => b.id === id));
   if (unknown.length) throw new Error(`--only: unknown benchmark(s) ${unknown.join(', ')}; known: ${benchmarks.map((b) => b.id).join(', ')}`);
@@ -45,10 +46,10 @@ export async function runBenchmarks(o: { small: boolean; only?: readonly string[
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { small: { type: 'boolean', default: false }, only: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { small: { type: 'boolean', default: false }, full: { type: 'boolean', default: false }, only: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const root = join(import.meta.dirname, '..');
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
-  const report = await runBenchmarks({ small: values.small, root, ...(only ? { only } : {}) });
+  const report = await runBenchmarks({ small: values.small, full: values.full, root, ...(only ? { only } : {}) });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {

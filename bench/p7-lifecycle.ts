@@ -21,13 +21,14 @@ interface Tally {
 }
 
 const STORE_READS = new Set(['get', 'getLease']);
-const STORE_WRITES = new Set(['create', 'save', 'acquireLease', 'resolveLease', 'releaseLease']);
+const STORE_WRITES = new Set(['create', 'save', 'markAnnounced', 'recordNotification', 'acquireLease', 'resolveLease', 'releaseLease']);
 const STORE_QUERIES = new Set(['listDue', 'listRecent']);
 
 /** Counts every store call and the largest record written (≈ DynamoDB item bytes: the adapter stores the record's fields as attributes). */
 function countStore(store: RunStore, t: Tally): void {
   const s = store as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const name of [...STORE_READS, ...STORE_WRITES, ...STORE_QUERIES]) {
+    if (typeof s[name] !== 'function') continue; // recordNotification: notify-run-finished's, not every store has it
     const inner = s[name]!.bind(store);
     s[name] = (...args: unknown[]) => {
       if (STORE_READS.has(name)) t.reads++;

@@ -11,7 +11,8 @@ import { p4 } from './p4-per-record';
 import { p6 } from './p6-cold-start';
 import { p7 } from './p7-lifecycle';
 import { p8 } from './p8-detection-lag';
+import { p9 } from './p9-simulated-day';
 import { p10 } from './p10-cost';
 import type { Benchmark } from './types';
 
-export const benchmarks: Benchmark[] = [p1, p2, p3, p4, p6, p7, p8, p10];
+export const benchmarks: Benchmark[] = [p1, p2, p3, p4, p6, p7, p8, p9, p10];

@@ -33,6 +33,8 @@ export interface BenchRow {
 export interface BenchContext {
   /** CI size: few repetitions, only proves every benchmark runs and yields its rows. */
   small: boolean;
+  /** `--full`: benchmarks whose default is a scaled-down run (P9) run their full size. */
+  full?: boolean;
   /** Project root (absolute). */
   root: string;
   /** Scratch folder for bundles and profiles (inside node_modules/.cache, so never committed). */
