@@ -10,6 +10,7 @@ import { DEMO } from '../../emulator/index';
 import { loadConfig } from '../../lib/config';
 import { projectCredentials } from '../../lib/wiring/credentials';
 import { runBody, startHarness, type Harness } from '../helpers/pipeline-harness';
+import { UNREACHABLE_AWS_ENV } from '../helpers/factories';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -19,13 +20,7 @@ afterEach(async () => {
 
 const BASE_ENV = {
   STAGE: 'local',
-  TABLE_NAME: 'runs',
-  INTAKE_QUEUE_URL: 'http://127.0.0.1:1/q/intake',
-  VAULT_QUEUE_URL: 'http://127.0.0.1:1/q/vault',
-  RESOURCES_QUEUE_URL: 'http://127.0.0.1:1/q/resources',
-  CHECKPOINT_QUEUE_URL: 'http://127.0.0.1:1/q/checkpoint',
-  SHARE_QUEUE_URL: 'http://127.0.0.1:1/q/share',
-  EVENTS_QUEUE_URL: 'http://127.0.0.1:1/q/events',
+  ...UNREACHABLE_AWS_ENV,
   WEBHOOK_AUTH: 'off',
 };
 const owner = { type: 'aksk', ak: DEMO.ak, sk: DEMO.sk };

@@ -110,3 +110,14 @@ export function makeContext(functionName = 'cbr-flow-test'): Context {
 
 /** Claims of a reader allowed to see every project (`cbr_projects: *`), for GET tests that are not about scope. */
 export const ALL_PROJECTS_READER = { sub: 'operator', cbr_projects: '*' } as const;
+
+/** The table and queue settings every function's config requires, pointing nowhere (tests that only build config). */
+export const UNREACHABLE_AWS_ENV = {
+  TABLE_NAME: 'runs',
+  INTAKE_QUEUE_URL: 'http://127.0.0.1:1/q/intake',
+  VAULT_QUEUE_URL: 'http://127.0.0.1:1/q/vault',
+  RESOURCES_QUEUE_URL: 'http://127.0.0.1:1/q/resources',
+  CHECKPOINT_QUEUE_URL: 'http://127.0.0.1:1/q/checkpoint',
+  SHARE_QUEUE_URL: 'http://127.0.0.1:1/q/share',
+  EVENTS_QUEUE_URL: 'http://127.0.0.1:1/q/events',
+} as const;

@@ -10,18 +10,13 @@ import { ValidationError } from '../../../lib/errors';
 import { knownSecrets, redactText } from '../../../lib/secrets/redact';
 import { projectCredentials } from '../../../lib/wiring/credentials';
 import { fakeClientConfig, startFakeAws, type FakeAws } from './aws-fake';
+import { UNREACHABLE_AWS_ENV } from '../../helpers/factories';
 
 const P1 = '0605767b5780d5762fc5c0118072a564';
 const P2 = '075e6035d300d48c2fd0c00b78b71ebf';
 const P3 = 'b2d4f6a8c0e1f3a5b7c9d1e3f5a7b9c1';
 const ENV = {
-  TABLE_NAME: 'runs',
-  INTAKE_QUEUE_URL: 'http://127.0.0.1:1/q/intake',
-  VAULT_QUEUE_URL: 'http://127.0.0.1:1/q/vault',
-  RESOURCES_QUEUE_URL: 'http://127.0.0.1:1/q/resources',
-  CHECKPOINT_QUEUE_URL: 'http://127.0.0.1:1/q/checkpoint',
-  SHARE_QUEUE_URL: 'http://127.0.0.1:1/q/share',
-  EVENTS_QUEUE_URL: 'http://127.0.0.1:1/q/events',
+  ...UNREACHABLE_AWS_ENV,
   WEBHOOK_KEYS_SECRET: 'cbr-flow/prod/webhook-keys',
 };
 
