@@ -59,9 +59,10 @@ export const RetentionRules = z
     }
     if (keepsSomething(rules)) return;
     const fix = 'set keepLast, floor or a gfs period to 1 or more, or set maxAgeDays';
-    const zeroes: Array<'keepLast' | 'gfs' | 'floor'> = (['keepLast', 'floor'] as const).filter((f) => rules[f] === 0);
-    if (rules.gfs) zeroes.splice(1, 0, 'gfs');
-    if (zeroes.length === 0) {
+    const zeroes = (['keepLast', 'gfs', 'floor'] as const).filter((f) => (f === 'gfs' ? rules.gfs !== undefined : rules[f] === 0));
+    const present = rules.keepLast !== undefined || rules.maxAgeDays !== undefined || rules.gfs !== undefined || rules.floor !== undefined;
+    // A present field that is out of range has its own issue already (zod goes on to refinements).
+    if (!present) {
       ctx.addIssue({ code: 'custom', path: [], message: `has no rule that keeps a backup, so every backup would be deleted: ${fix}` });
     }
     for (const field of zeroes) {
