@@ -166,7 +166,7 @@ function expiredBy(d: Dated, rules: RetentionRules, nowMs: number): Array<Retent
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The calendar date (year, month 1-12, day) of the instant `ms` in `zone`. */
-export function localDate(ms: number, zone: string): { year: number; month: number; day: number } {
+function localDate(ms: number, zone: string): { year: number; month: number; day: number } {
   let f = formatters.get(zone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone: zone, year: 'numeric', month: 'numeric', day: 'numeric', era: 'short' });
@@ -193,7 +193,7 @@ const epochDay = (year: number, month: number, day: number): number => Date.UTC(
  * starts the week (weeks), year x 12 + month (months), the year (years). Calendar arithmetic on the
  * local date, so a DST change never moves a backup into another day.
  */
-export function periodKey(ms: number, period: GfsPeriod, zone: string): number {
+function periodKey(ms: number, period: GfsPeriod, zone: string): number {
   const { year, month, day } = localDate(ms, zone);
   switch (period) {
     case 'days':
