@@ -115,15 +115,16 @@ export function decide(backups: readonly RetentionBackup[], rules: RetentionRule
       }
     }
     if (rules.gfs) {
+      const dates = available.map((d) => localDate(d.ms, zone));
       for (const period of GFS_PERIODS) {
         const n = rules.gfs[period];
         if (n === 0) continue;
         // The newest backup of each period (the list is newest first), then the n latest periods.
         const newestOf = new Map<number, Dated>();
-        for (const d of available) {
-          const key = periodKey(d.ms, period, zone);
+        available.forEach((d, i) => {
+          const key = periodKey(dates[i]!, period);
           if (!newestOf.has(key)) newestOf.set(key, d);
-        }
+        });
         [...newestOf.keys()]
           .sort((a, b) => b - a)
           .slice(0, n)
@@ -165,8 +166,15 @@ function expiredBy(d: Dated, rules: RetentionRules, nowMs: number): Array<Retent
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** The calendar date (year, month 1-12, day) of the instant `ms` in `zone`. */
-function localDate(ms: number, zone: string): { year: number; month: number; day: number } {
+interface LocalDate {
+  readonly year: number;
+  /** 1-12 */
+  readonly month: number;
+  readonly day: number;
+}
+
+/** The calendar date of the instant `ms` in `zone`. */
+function localDate(ms: number, zone: string): LocalDate {
   let f = formatters.get(zone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone: zone, year: 'numeric', month: 'numeric', day: 'numeric', era: 'short' });
@@ -193,8 +201,7 @@ const epochDay = (year: number, month: number, day: number): number => Date.UTC(
  * starts the week (weeks), year x 12 + month (months), the year (years). Calendar arithmetic on the
  * local date, so a DST change never moves a backup into another day.
  */
-function periodKey(ms: number, period: GfsPeriod, zone: string): number {
-  const { year, month, day } = localDate(ms, zone);
+function periodKey({ year, month, day }: LocalDate, period: GfsPeriod): number {
   switch (period) {
     case 'days':
       return epochDay(year, month, day);

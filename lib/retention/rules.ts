@@ -59,7 +59,7 @@ export const RetentionRules = z
     }
     if (keepsSomething(rules)) return;
     const fix = 'set keepLast, floor or a gfs period to 1 or more, or set maxAgeDays';
-    const zeroes = (['keepLast', 'gfs', 'floor'] as const).filter((f) => (f === 'gfs' ? rules.gfs !== undefined : rules[f] === 0));
+    const zeroes = (['keepLast', 'gfs', 'floor'] as const).filter((f) => (f === 'gfs' ? rules.gfs !== undefined && GFS_PERIODS.every((p) => rules.gfs![p] === 0) : rules[f] === 0));
     const present = rules.keepLast !== undefined || rules.maxAgeDays !== undefined || rules.gfs !== undefined || rules.floor !== undefined;
     // A present field that is out of range has its own issue already (zod goes on to refinements).
     if (!present) {
