@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { cronToAws, parsePlanFile, requestOf, scheduleEventOf } from '../../lib/plans/plans';
 import { runIdForPlan } from '../../lib/pipeline/start-run';
+import { renderPlanBlocks } from '../../lib/plans/sync';
 
 const plan = (over: Record<string, unknown> = {}) => ({
   name: 'nightly',
@@ -60,6 +62,11 @@ describe('plans', () => {
     expect(issuesOf([plan({ request: { ...plan().request, retention: { floor: 0 } } })]).map((i) => i.field)).toEqual(['plans.yml.plans[0].request.retention.floor']);
     const both = plan({ retention: { keepLast: 3 }, request: { ...plan().request, retention: { keepLast: 5 } } });
     expect(issuesOf([both]).map((i) => i.field)).toEqual(['plans.yml.plans[0].request.retention']);
+  });
+
+  it('plan sync fails on a rule set that keeps nothing, naming the field', () => {
+    const yaml = stringify({ plans: [plan({ stages: ['prod'], retention: { keepLast: 3 } }), plan({ name: 'other', retention: { keepLast: 0, gfs: { weeks: 0 } } })] });
+    expect(() => renderPlanBlocks(yaml)).toThrow(expect.objectContaining({ name: 'ValidationError', field: 'plans.yml.plans[1].retention.keepLast', message: expect.stringContaining('keeps nothing') }));
   });
 
   it('a firing carries the plan\'s retention, GFS in the plan\'s time zone unless the rules name one', () => {
