@@ -3,6 +3,7 @@
  * because it is cbr-flow's own API; the use-cases map it to CBR's snake_case bodies.
  */
 import * as z from 'zod';
+import { RetentionRules } from '../retention/rules';
 import { CbrId, ProjectId, Region } from './ids';
 import { NO_CONTROL_CHARS, text } from './text';
 
@@ -90,6 +91,11 @@ export const RunRequest = z
       // Checked on the raw text first: URL parsing would silently drop CR/LF/tab and accept the rest.
       .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
       .optional(),
+    /**
+     * Which backups of these resources cbr-flow keeps (lib/retention/rules.ts). GFS periods are in
+     * `retention.timezone`, else the plan's time zone, else UTC. Absent: every backup is kept.
+     */
+    retention: RetentionRules.optional(),
   })
   .superRefine((req, ctx) => {
     const seen = new Set<string>();

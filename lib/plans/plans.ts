@@ -7,6 +7,7 @@ import { CronExpressionParser } from 'cron-parser';
 import * as z from 'zod';
 import { parseWith } from '../contracts/parse';
 import { RunRequest } from '../contracts/run-request';
+import { RetentionRules } from '../retention/rules';
 
 export const Plan = z.strictObject({
   /** Also part of the schedule's name and of every run id it derives. */
@@ -24,6 +25,11 @@ export const Plan = z.strictObject({
   /** In a stage it is deployed to: false creates the schedule paused (DISABLED). */
   enabled: z.boolean().default(true),
   request: RunRequest,
+  /**
+   * Which backups of the plan's resources cbr-flow keeps (lib/retention/rules.ts); GFS periods are in
+   * the plan's `timezone` unless the rules name their own. Set here or in `request`, not both.
+   */
+  retention: RetentionRules.optional(),
 });
 export type Plan = z.infer<typeof Plan>;
 
@@ -34,7 +40,10 @@ export const PlanFile = z
     file.plans.forEach((p, i) => {
       if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['plans', i, 'name'], message: `duplicate plan name ${p.name}` });
       names.add(p.name);
-      if (JSON.stringify(p.request).length > 7000) {
+      if (p.retention !== undefined && p.request.retention !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['plans', i, 'request', 'retention'], message: 'is also set on the plan: set retention on the plan or in its request, not both' });
+      }
+      if (JSON.stringify(requestOf(p)).length > 7000) {
         ctx.addIssue({ code: 'custom', path: ['plans', i, 'request'], message: 'is too large for a schedule input (8 KB)' });
       }
       try {
@@ -84,6 +93,16 @@ export function cronToAws(expr: string): string {
   return `cron(${min} ${hour} ${awsDom} ${mon.toUpperCase()} ${awsDowField} *)`;
 }
 
+/**
+ * The run request a firing of `plan` sends: its `request`, carrying the plan's `retention` (when set)
+ * with the GFS time zone resolved to the plan's, so every run record holds the rules that apply to it.
+ */
+export function requestOf(plan: Plan): RunRequest {
+  const retention = plan.retention ?? plan.request.retention;
+  if (retention === undefined) return plan.request;
+  return { ...plan.request, retention: { ...retention, timezone: retention.timezone ?? plan.timezone } };
+}
+
 /** The plans that are deployed to at least one stage, in file order (each becomes one schedule event). */
 export function deployedPlans(plans: readonly Plan[]): Plan[] {
   return plans.filter((p) => p.stages.length > 0);
@@ -120,7 +139,7 @@ export function scheduleEventOf(plan: Plan, service: string) {
         source: 'cbr-flow.plan',
         plan: plan.name,
         scheduledTime: '<aws.scheduler.scheduled-time>',
-        request: plan.request,
+        request: requestOf(plan),
       },
     },
   };

@@ -78,4 +78,13 @@ describe('run request rules', () => {
     const fields = issuesOf({ ...valid, resources, checkpoint: { name: 'x'.repeat(29) }, notifyUrl: 'file:///etc/passwd', projectId: 'ABC' }).map((i) => i.field);
     expect(fields).toEqual(expect.arrayContaining(['resources', 'resources[1].id', 'checkpoint.name', 'notifyUrl', 'projectId']));
   });
+
+  it('accepts optional retention rules and names the field of a bad one', () => {
+    expect(issuesOf({ ...valid, retention: { keepLast: 7, maxAgeDays: 30 } })).toEqual([]);
+    expect(issuesOf({ ...valid, retention: { keepLast: 0 } })).toEqual([{ field: 'retention.keepLast', message: expect.stringContaining('keeps nothing') }]);
+    expect(issuesOf({ ...valid, retention: { gfs: { days: 0, weeks: 0 }, floor: 0 } }).map((i) => i.field)).toEqual(['retention.gfs', 'retention.floor']);
+    expect(issuesOf({ ...valid, retention: { maxAgeDays: 0 } }).map((i) => i.field)).toEqual(['retention.maxAgeDays']);
+    expect(issuesOf({ ...valid, retention: { keeplast: 3 } }).map((i) => i.field)).toEqual(['retention.keeplast', 'retention']);
+    expect(issuesOf({ ...valid, retention: { gfs: { weeks: 2.5 } } }).map((i) => i.field)).toEqual(['retention.gfs.weeks']);
+  });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cronToAws, parsePlanFile } from '../../lib/plans/plans';
+import { stringify } from 'yaml';
+import { cronToAws, parsePlanFile, requestOf, scheduleEventOf } from '../../lib/plans/plans';
 import { runIdForPlan } from '../../lib/pipeline/start-run';
+import { renderPlanBlocks } from '../../lib/plans/sync';
 
 const plan = (over: Record<string, unknown> = {}) => ({
   name: 'nightly',
@@ -36,6 +38,51 @@ describe('plans', () => {
     expect(errorOf([plan({ request: { ...plan().request, projectId: 'nope' } })])).toEqual(['plans.yml.plans[0].request.projectId']);
     expect(errorOf([plan({ stages: ['prod', 'bad stage'] })])).toEqual(['plans.yml.plans[0].stages[1]']);
     expect(errorOf([plan({ stages: 'prod' })])).toEqual(['plans.yml.plans[0].stages']);
+  });
+
+  it('validates a plan\'s retention at load, naming plans.yml.plans[i].retention.<field>', () => {
+    const issuesOf = (plans: unknown[]) => {
+      try {
+        parsePlanFile({ plans });
+        return [];
+      } catch (e) {
+        return (e as { issues: Array<{ field: string; message: string }> }).issues;
+      }
+    };
+    expect(issuesOf([plan({ retention: { keepLast: 7, gfs: { weeks: 4, months: 12 }, floor: 2 } })])).toEqual([]);
+    expect(issuesOf([plan(), plan({ name: 'other', retention: { keepLast: 0 } })])).toEqual([
+      { field: 'plans.yml.plans[1].retention.keepLast', message: expect.stringMatching(/^keeps nothing, .* every backup would be deleted/) },
+    ]);
+    expect(issuesOf([plan({ retention: { gfs: { days: 0 } } })]).map((i) => i.field)).toEqual(['plans.yml.plans[0].retention.gfs']);
+    expect(issuesOf([plan({ retention: {} })]).map((i) => i.field)).toEqual(['plans.yml.plans[0].retention']);
+    expect(issuesOf([plan({ retention: { keepLast: -1 } })]).map((i) => i.field)).toEqual(['plans.yml.plans[0].retention.keepLast']);
+    expect(issuesOf([plan({ retention: { maxAgeDays: 30, timezone: 'Mars/Olympus' } })]).map((i) => i.field)).toEqual(['plans.yml.plans[0].retention.timezone']);
+    expect(issuesOf([plan({ retention: { keepLast: 3, keepForever: true } })]).map((i) => i.field)).toEqual(['plans.yml.plans[0].retention.keepForever']);
+    expect(issuesOf([plan({ retention: { gfs: { weeks: 4, fortnights: 2 } } })]).map((i) => i.field)).toEqual(['plans.yml.plans[0].retention.gfs.fortnights']);
+    expect(issuesOf([plan({ request: { ...plan().request, retention: { floor: 0 } } })]).map((i) => i.field)).toEqual(['plans.yml.plans[0].request.retention.floor']);
+    const both = plan({ retention: { keepLast: 3 }, request: { ...plan().request, retention: { keepLast: 5 } } });
+    expect(issuesOf([both]).map((i) => i.field)).toEqual(['plans.yml.plans[0].request.retention']);
+  });
+
+  it('plan sync fails on a rule set that keeps nothing, naming the field', () => {
+    const yaml = stringify({ plans: [plan({ stages: ['prod'], retention: { keepLast: 3 } }), plan({ name: 'other', retention: { keepLast: 0, gfs: { weeks: 0 } } })] });
+    expect(() => renderPlanBlocks(yaml)).toThrow(expect.objectContaining({ name: 'ValidationError', field: 'plans.yml.plans[1].retention.keepLast', message: expect.stringContaining('keeps nothing') }));
+  });
+
+  it('a firing carries the plan\'s retention, GFS in the plan\'s time zone unless the rules name one', () => {
+    const [onPlan, inRequest, own, none] = parsePlanFile({
+      plans: [
+        plan({ name: 'a', retention: { gfs: { days: 7 } } }),
+        plan({ name: 'b', timezone: 'Europe/Berlin', request: { ...plan().request, retention: { keepLast: 3 } } }),
+        plan({ name: 'c', retention: { keepLast: 3, timezone: 'UTC' } }),
+        plan({ name: 'd' }),
+      ],
+    }).plans as [never, never, never, never];
+    expect(requestOf(onPlan).retention).toEqual({ gfs: { days: 7, weeks: 0, months: 0, years: 0 }, timezone: 'Asia/Shanghai' });
+    expect(scheduleEventOf(onPlan, 'cbr-flow').schedule.input.request.retention?.timezone).toBe('Asia/Shanghai');
+    expect(requestOf(inRequest).retention).toEqual({ keepLast: 3, timezone: 'Europe/Berlin' });
+    expect(requestOf(own).retention).toEqual({ keepLast: 3, timezone: 'UTC' });
+    expect(requestOf(none)).not.toHaveProperty('retention');
   });
 
   it('derives one run id per plan firing (same minute -> same run; next firing -> new run)', () => {

@@ -135,6 +135,17 @@ export const runRequest: fc.Arbitrary<RunRequestInput> = fc
       shareWith: fc.uniqueArray(hex32, { maxLength: 3 }),
       completionWindowMinutes: fc.integer({ min: 5, max: 7 * 24 * 60 }),
       notifyUrl: fc.constantFrom('https://hooks.example.com/cbr', 'http://127.0.0.1:8080/done?x=1'),
+      // keepLast >= 1: a rule set that keeps nothing is refused (lib/retention/rules.ts)
+      retention: fc.record(
+        {
+          keepLast: fc.integer({ min: 1, max: 50 }),
+          maxAgeDays: fc.integer({ min: 1, max: 3650 }),
+          gfs: fc.record({ days: fc.nat(31), weeks: fc.nat(52), months: fc.nat(24), years: fc.nat(10) }, { requiredKeys: [] }),
+          floor: fc.nat(10),
+          timezone: fc.constantFrom('UTC', 'Europe/Berlin', 'Asia/Shanghai', 'America/Santiago'),
+        },
+        { requiredKeys: ['keepLast'] },
+      ),
     },
     { requiredKeys: ['projectId', 'vault', 'resources'] },
   )

@@ -115,6 +115,20 @@ describe('start-run handler', () => {
     expect(w.memory.runs.size).toBe(0);
   });
 
+  it('POST /runs with retention rules: kept on the run record; a rule set that keeps nothing is a 400 naming the field', async () => {
+    const w = makeWorld();
+    const handler = startRunHandler(w.deps, { webhookAuth: AUTH_OFF, log: silentLogger });
+    const none = (await handler(post(JSON.stringify({ ...request(), retention: { keepLast: 0 } })), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(none.statusCode).toBe(400);
+    expect(json(none)).toMatchObject({ field: 'retention.keepLast', message: expect.stringContaining('keeps nothing') });
+    expect(w.memory.runs.size).toBe(0);
+    const retention = { keepLast: 7, gfs: { weeks: 4 }, floor: 2, timezone: 'Europe/Berlin' };
+    const ok = (await handler(post(JSON.stringify({ ...request(), retention })), ctx)) as APIGatewayProxyStructuredResultV2;
+    expect(ok.statusCode).toBe(202);
+    const [record] = [...w.memory.runs.values()] as Array<{ request: { retention?: unknown } }>;
+    expect(record?.request.retention).toEqual({ ...retention, gfs: { days: 0, weeks: 4, months: 0, years: 0 } });
+  });
+
   it('the same Idempotency-Key starts one run (two signed messages, two webhook-ids)', async () => {
     const w = makeWorld();
     const handler = startRunHandler(w.deps, { webhookAuth: testWebhookAuth(), log: silentLogger });
