@@ -12,8 +12,8 @@
  * POST /runs is authenticated locally too: the stack keeps a webhook key in .data/webhook-keys.json,
  * the demo and the CLI sign with it (Standard Webhooks).
  */
-import { createWriteStream, existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO } from '../emulator/index';
 import { ApiClient, CliError } from './cli/client';
@@ -65,6 +65,7 @@ async function start(argv: string[]): Promise<number> {
         'rate-scale': { type: 'string' },
         'timeout': { type: 'string' },
         'verbose': { type: 'boolean' },
+        'data': { type: 'string' },
       },
       strict: true,
     }).values;
@@ -83,14 +84,16 @@ async function start(argv: string[]): Promise<number> {
   const rateScale = num('rate-scale', args['rate-scale'], DEFAULT_RATE_SCALE, (n) => n > 0 && n <= 1);
   const timeoutS = num('timeout', args.timeout, 120, (n) => n > 0);
 
-  const dataDir = join(PROJECT_ROOT, '.data');
+  if (args.data === '') usageError('--data: needs a folder');
+  const dataDir = resolve(args.data ?? (process.env.CBR_FLOW_DATA_DIR || join(PROJECT_ROOT, '.data')));
   const holder = dataDirHolder(dataDir);
   if (holder !== undefined) {
     throw new CliError(`${dataDir} is in use by process ${holder} (\`npm start -- --serve\`?); stop it first${args.reset ? ' before --reset' : ''}`, 1);
   }
   if (args.reset && existsSync(dataDir)) {
+    const entries = readdirSync(dataDir).sort();
     rmSync(dataDir, { recursive: true, force: true });
-    console.log(`reset: removed ${dataDir}`);
+    console.log(`reset: removed ${dataDir}${entries.length ? `: ${entries.map((e) => describeDataEntry(e)).join(', ')}` : ' (empty)'}`);
   }
   mkdirSync(dataDir, { recursive: true });
   // The demo keeps its console for the run's progress; handler and runtime logs go to a file.
@@ -169,6 +172,22 @@ async function start(argv: string[]): Promise<number> {
     if (logStream) printLogTail(logFile);
     return 1;
   }
+}
+
+/** What a file or folder of the data folder holds, for --reset's account of what it discarded. */
+const DATA_ENTRIES: Record<string, string> = {
+  'dynamodb': 'the run store (every run)',
+  'emulator-state.json': "the emulator's vaults, checkpoints and backups",
+  'webhook-keys.json': 'the local webhook key',
+  'jwt-issuer.json': "the local token issuer's key",
+  'runtime.lock': 'a stale lock',
+  'local.log': 'the log',
+  'stack.json': "the stack's URL",
+};
+
+function describeDataEntry(name: string): string {
+  const what = DATA_ENTRIES[name];
+  return what ? `${name} (${what})` : name;
 }
 
 function printLogTail(file: string): void {
