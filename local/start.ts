@@ -12,14 +12,15 @@
  * POST /runs is authenticated locally too: the stack keeps a webhook key in .data/webhook-keys.json,
  * the demo and the CLI sign with it (Standard Webhooks).
  */
-import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO } from '../emulator/index';
-import { ApiClient, CliError } from './cli/client';
+import { ApiClient, CliError, STACK_FILE } from './cli/client';
 import { watchRun } from './cli/watch';
 import { dataDirHolder } from './runtime';
-import { PROJECT_ROOT, startLocalStack, type LocalStack } from './stack';
+import { startLocalStack, type LocalStack } from './stack';
+import { DEFAULT_DATA_DIR } from './webhook-keys';
 
 /** The checker runs every minute in production; locally every 3 s (60 s x 0.05). */
 const DEFAULT_RATE_SCALE = 0.05;
@@ -85,7 +86,7 @@ async function start(argv: string[]): Promise<number> {
   const timeoutS = num('timeout', args.timeout, 120, (n) => n > 0);
 
   if (args.data === '') usageError('--data: needs a folder');
-  const dataDir = resolve(args.data ?? (process.env.CBR_FLOW_DATA_DIR || join(PROJECT_ROOT, '.data')));
+  const dataDir = resolve(args.data ?? DEFAULT_DATA_DIR);
   const holder = dataDirHolder(dataDir);
   if (holder !== undefined) {
     throw new CliError(`${dataDir} is in use by process ${holder} (\`npm start -- --serve\`?); stop it first${args.reset ? ' before --reset' : ''}`, 1);
@@ -109,6 +110,7 @@ async function start(argv: string[]): Promise<number> {
   const shutdown = async (): Promise<void> => {
     const s = stack;
     stack = undefined;
+    if (s) rmSync(join(dataDir, STACK_FILE), { force: true });
     await s?.stop();
     await new Promise<void>((resolve) => (logStream ? logStream.end(resolve) : resolve()));
   };
@@ -123,6 +125,7 @@ async function start(argv: string[]): Promise<number> {
     console.log('cbr-flow: starting the local stack (emulator, DynamoDB, SQS, handlers from serverless.yml)...');
     stack = await startLocalStack({ dataDir, httpPort: port, rateScale, log, webhookAuth: args['no-auth'] ? 'off' : 'on' });
     const { runtime } = stack;
+    writeStackFile(dataDir, runtime.url);
     console.log(`cbr-flow: ready in ${((Date.now() - launchedAt) / 1000).toFixed(1)} s since launch`);
     console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs)`);
     console.log(`  CBR        ${stack.cbrEndpoint}${stack.emulator ? ' (embedded emulator, demo credentials)' : ''}`);
@@ -172,6 +175,16 @@ async function start(argv: string[]): Promise<number> {
     if (logStream) printLogTail(logFile);
     return 1;
   }
+}
+
+/**
+ * Where a running stack says where it listens (the CLI's default endpoint, local/cli/client.ts):
+ * written once ready, removed on stop.
+ */
+function writeStackFile(dataDir: string, url: string): void {
+  const file = join(dataDir, STACK_FILE);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify({ url, port: Number(new URL(url).port), pid: process.pid, startedAt: new Date().toISOString() })}\n`);
+  renameSync(`${file}.tmp`, file);
 }
 
 /** What a file or folder of the data folder holds, for --reset's account of what it discarded. */
