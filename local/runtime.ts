@@ -65,6 +65,8 @@ export interface LocalRuntimeOptions {
   log?: (line: string) => void;
   /** Called after every invocation, whatever triggered it. */
   onInvocation?: (record: InvocationRecord) => void;
+  /** Called as each start-up phase begins (`npm start` prints them), e.g. 'packaging serverless.yml for stage local'. */
+  onPhase?: (phase: string) => void;
 }
 
 export interface QueueInfo { logicalId: string; name: string; url: string; arn: string }
@@ -242,6 +244,7 @@ interface Settings {
   rateScale: number;
   sources: { http: boolean; sqs: boolean; schedules: boolean };
   log: (line: string) => void;
+  phase: (phase: string) => void;
 }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -251,6 +254,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const cleanups = new Cleanups(log);
   try {
     const model = await loadModel(settings, options.package ?? 'auto');
+    settings.phase('backends: DynamoDB (dynalite), SQS (local-aws-sqs)');
     const backends = await startBackends(settings, model, options.dataDir, cleanups);
     const issuer = await localIssuer(model, backends.dataDir);
     const localFunctions = new Map<string, LocalFunction>();
@@ -269,6 +273,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const names = localNames(model, backends.sqs.url, http?.url);
     await createTables(model, names.resolver, backends.dynamo.url, log);
     await createQueues(model, names.resolver, backends.sqs.url, settings.rateScale);
+    settings.phase(`functions: loading ${model.functions.length} handlers`);
     const functionInfos = createFunctions(settings, model, names, backends, options, localFunctions);
     cleanups.add(() => Promise.all([...localFunctions.values()].map((f) => f.stop())).then(() => undefined));
     if (options.warm ?? true) await Promise.all([...localFunctions.values()].map((f) => f.warm()));
@@ -298,12 +303,14 @@ function runtimeSettings(options: LocalRuntimeOptions): Settings {
     rateScale,
     sources: { http: true, sqs: true, schedules: true, ...options.sources },
     log: options.log ?? ((line: string) => { process.stdout.write(`${line}\n`); }),
+    phase: options.onPhase ?? (() => undefined),
   };
 }
 
 /** Phase 1: the packaged template (packaged now unless a fresh one exists, per `mode`). */
-async function loadModel({ serviceDir, stage, log }: Settings, mode: 'auto' | 'always' | 'never'): Promise<ServiceModel> {
+async function loadModel({ serviceDir, stage, log, phase }: Settings, mode: 'auto' | 'always' | 'never'): Promise<ServiceModel> {
   if (mode === 'always' || (mode === 'auto' && !isPackageFresh(serviceDir, stage))) {
+    phase(`packaging serverless.yml for stage ${stage} (osls package; only when it changed)`);
     const { ms } = await packageService(serviceDir, stage);
     log(`[runtime] packaged ${serviceDir} for stage ${stage} in ${ms} ms`);
   }

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index';
 import { loadConfig, settingsFrom } from '../lib/config';
-import { systemClock } from '../lib/ports';
+import { systemClock, type RunStore } from '../lib/ports';
+import type { PipelineSettings } from '../lib/wiring/deps';
 import { DynamoRunStore } from '../lib/store/dynamodb/store';
 import { mutateRun } from '../lib/store/mutate';
 import { isTerminal } from '../lib/store/run';
@@ -79,6 +80,8 @@ export interface LocalStack {
   webhooks: LocalWebhooks;
   /** Unfinished runs found in the run store at start (their step is re-driven by the checker's next sweep). */
   resumed: number;
+  /** The functions' run store, read from this process (undefined when the service has no checker). */
+  runStore: RunStore | undefined;
   stop(): Promise<void>;
 }
 
@@ -111,6 +114,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let emulator: Emulator | undefined;
   let cbrEndpoint = processEnv.CBR_ENDPOINT;
   if (!cbrEndpoint) {
+    runtimeOptions.onPhase?.(`CBR emulator${dataDir !== undefined ? ` (state in ${join(dataDir, EMULATOR_STATE_FILE)})` : ''}`);
     emulator = await startEmulator({ ...(dataDir !== undefined ? { stateFile: join(dataDir, EMULATOR_STATE_FILE) } : {}), ...emulatorOptions });
     cbrEndpoint = emulator.url;
     log(`[stack] CBR emulator on ${emulator.url} (demo project ${DEMO.projectId}, region ${DEMO.region})`);
@@ -139,10 +143,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     });
     log(`[stack] webhook authentication ${webhookAuth === 'on' ? `ON (keys: ${stored.file ?? 'in memory'})` : 'OFF (--no-auth, local stage only)'}`);
+    const runs = openRunStore(runtime);
     let resumed = 0;
     try {
-      resumed = dataDir === undefined ? 0 : await resumeUnfinishedRuns(runtime);
+      resumed = dataDir === undefined || !runs ? 0 : await resumeUnfinishedRuns(runs.store, runs.settings);
     } catch (err) {
+      runs?.close();
       await runtime.stop();
       throw err;
     }
@@ -153,8 +159,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cbrEndpoint,
       webhooks,
       resumed,
+      runStore: runs?.store,
       async stop() {
         await runtime.stop();
+        runs?.close();
         await emulator?.stop();
       },
     };
@@ -165,41 +173,43 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /**
+ * The run store of the stack's functions (the same table and settings as the checker's), opened from this
+ * process: to resume unfinished runs at start and to print their events (local/run-console.ts).
+ */
+function openRunStore(runtime: LocalRuntime): { store: RunStore; settings: PipelineSettings; close(): void } | undefined {
+  const checker = runtime.functions.find((f) => f.key === 'check-status');
+  if (!checker) return undefined;
+  const config = loadConfig(checker.env);
+  const client = new DynamoDBClient({ region: runtime.region, endpoint: runtime.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return { store: new DynamoRunStore(client, config.TABLE_NAME, systemClock), settings: settingsFrom(config), close: () => client.destroy() };
+}
+
+/**
  * After a restart the local queues are empty (local-aws-sqs keeps messages in memory only), so the
  * message of every unfinished run's current step is gone. Each such run is made due now, and the
  * checker's watchdog (lib/pipeline/check-status.ts) re-publishes its step's input in its next sweep, as
  * it does for any run whose message was lost; the steps are idempotent. Runs in check-status need no
  * message (the checker polls them). Returns how many unfinished runs were found.
  */
-export async function resumeUnfinishedRuns(runtime: LocalRuntime): Promise<number> {
-  const checker = runtime.functions.find((f) => f.key === 'check-status');
-  if (!checker) return 0;
-  const config = loadConfig(checker.env);
-  const settings = settingsFrom(config);
-  const client = new DynamoDBClient({ region: runtime.region, endpoint: runtime.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  try {
-    const store = new DynamoRunStore(client, config.TABLE_NAME, systemClock);
-    const now = Date.now();
-    let found = 0;
-    for (let shard = 0; shard < settings.dueShards; shard++) {
-      let cursor: string | undefined;
-      do {
-        const page = await store.listDue(shard, Number.MAX_SAFE_INTEGER, 1000, cursor);
-        cursor = page.cursor;
-        for (const run of page.runs) {
-          if (isTerminal(run.state)) continue;
-          found++;
-          if (run.step === 'check-status' || !run.due || run.due.at <= now) continue;
-          await mutateRun(store, run.runId, (draft) => {
-            if (draft.step === 'check-status' || draft.step === 'done' || !draft.due || draft.due.at <= now) return undefined;
-            draft.due = { ...draft.due, at: now };
-            return draft;
-          }, { now, initial: run });
-        }
-      } while (cursor);
-    }
-    return found;
-  } finally {
-    client.destroy();
+export async function resumeUnfinishedRuns(store: RunStore, settings: PipelineSettings): Promise<number> {
+  const now = Date.now();
+  let found = 0;
+  for (let shard = 0; shard < settings.dueShards; shard++) {
+    let cursor: string | undefined;
+    do {
+      const page = await store.listDue(shard, Number.MAX_SAFE_INTEGER, 1000, cursor);
+      cursor = page.cursor;
+      for (const run of page.runs) {
+        if (isTerminal(run.state)) continue;
+        found++;
+        if (run.step === 'check-status' || !run.due || run.due.at <= now) continue;
+        await mutateRun(store, run.runId, (draft) => {
+          if (draft.step === 'check-status' || draft.step === 'done' || !draft.due || draft.due.at <= now) return undefined;
+          draft.due = { ...draft.due, at: now };
+          return draft;
+        }, { now, initial: run });
+      }
+    } while (cursor);
   }
+  return found;
 }
