@@ -69,14 +69,14 @@ export class RunConsole {
   }
 
   private show(run: RunRecord, s: Shown): void {
-    const head = `${new Date().toISOString().slice(11, 19)}  run ${run.runId.slice(0, 8)}`;
-    for (const e of run.timeline.slice(s.events)) this.print(`${head}  ${formatEvent(e, run.createdAt)}`);
+    const head = (at: number): string => `${new Date(at).toISOString().slice(11, 19)}  run ${run.runId.slice(0, 8)}`;
+    for (const e of run.timeline.slice(s.events)) this.print(`${head(e.at)}  ${formatEvent(e, run.createdAt)}`);
     s.events = Math.max(s.events, run.timeline.length);
     if (run.state !== s.state) {
       s.state = run.state;
       if (isTerminal(run.state)) {
         const took = run.finishedAt !== undefined ? ` in ${seconds(run.finishedAt - run.createdAt)}` : '';
-        this.print(`${head}  ${run.state}${took}${run.reason ? `: ${run.reason}` : ''}`);
+        this.print(`${head(run.finishedAt ?? run.updatedAt)}  ${run.state}${took}${run.reason ? `: ${run.reason}` : ''}`);
       }
     }
   }
