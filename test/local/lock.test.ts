@@ -48,6 +48,8 @@ describe.skipIf(process.platform !== 'linux')('data-folder lock', () => {
     const parent = spawn('bash', ['-c', 'sleep 60 & echo $!; exec sleep 120'], { stdio: ['ignore', 'pipe', 'ignore'] });
     pids.push(parent.pid!);
     const holder = await new Promise<number>((resolve) => parent.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim()))));
+    // Until bash has become `sleep 120` it would reap the killed child itself.
+    for (let i = 0; i < 100 && readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await sleep(20);
     writeFileSync(lock, `${holder} ${startTicks(holder)}`);
     expect(dataDirHolder(dir)).toBe(holder);
     process.kill(holder, 'SIGKILL');
