@@ -19,7 +19,8 @@ export function runIdOfLogLine(line: string): string | undefined {
   return m?.[1];
 }
 
-interface Shown { events: number; state: string; busy: boolean; again: boolean }
+/** What was printed of a run: up to `lastAt`, `atLastAt` events stamped `lastAt` (the timeline drops old progress events past 200, so no index). */
+interface Shown { lastAt: number; atLastAt: number; state: string; busy: boolean; again: boolean }
 
 export class RunConsole {
   private readonly runs = new Map<string, Shown>();
@@ -40,7 +41,7 @@ export class RunConsole {
   /** Prints what happened to a run since its last lines (at most one read in flight per run). */
   refresh(runId: string): void {
     let shown = this.runs.get(runId);
-    if (!shown) this.runs.set(runId, (shown = { events: 0, state: '', busy: false, again: false }));
+    if (!shown) this.runs.set(runId, (shown = { lastAt: -Infinity, atLastAt: 0, state: '', busy: false, again: false }));
     if (shown.busy) {
       shown.again = true;
       return;
@@ -70,8 +71,18 @@ export class RunConsole {
 
   private show(run: RunRecord, s: Shown): void {
     const head = (at: number): string => `${new Date(at).toISOString().slice(11, 19)}  run ${run.runId.slice(0, 8)}`;
-    for (const e of run.timeline.slice(s.events)) this.print(`${head(e.at)}  ${formatEvent(e, run.createdAt)}`);
-    s.events = Math.max(s.events, run.timeline.length);
+    let sameAt = 0;
+    for (const e of run.timeline) {
+      if (e.at < s.lastAt) continue;
+      if (e.at === s.lastAt && ++sameAt <= s.atLastAt) continue;
+      this.print(`${head(e.at)}  ${formatEvent(e, run.createdAt)}`);
+      if (e.at === s.lastAt) s.atLastAt++;
+      else {
+        s.lastAt = e.at;
+        s.atLastAt = 1;
+        sameAt = 1;
+      }
+    }
     if (run.state !== s.state) {
       s.state = run.state;
       if (isTerminal(run.state)) {
