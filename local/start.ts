@@ -220,7 +220,7 @@ function writeStackFile(dataDir: string, url: string): void {
 
 /** What a file or folder of the data folder holds, for --reset's account of what it discarded. */
 const DATA_ENTRIES: Record<string, string> = {
-  'dynamodb': 'the run store (every run)',
+  'dynamodb': 'the run store: every run',
   'emulator-state.json': "the emulator's vaults, checkpoints and backups",
   'webhook-keys.json': 'the local webhook key',
   'jwt-issuer.json': "the local token issuer's key",

@@ -4,7 +4,7 @@
  * event of a run, in order, while the handlers' JSON log lines go to <data>/local.log only.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +36,26 @@ describe('npm start console', () => {
       expect(stdout.split('\n').filter((l) => l.trimStart().startsWith(`${flag} `))).toHaveLength(1);
     }
   }, 60_000);
+
+  it('--reset names each file and folder it removes and what it held', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cbr-flow-reset-'));
+    dirs.push(dataDir);
+    mkdirSync(join(dataDir, 'dynamodb'));
+    writeFileSync(join(dataDir, 'emulator-state.json'), '{}');
+    writeFileSync(join(dataDir, 'webhook-keys.json'), '{}');
+    const child = spawn(process.execPath, [START, '--reset', '--serve', '--port', '0', '--data', dataDir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    for (let i = 0; i < 600 && !stdout.includes('reset:'); i++) await sleep(100);
+    child.kill('SIGTERM');
+    await exited;
+    const line = stdout.split('\n').find((l) => l.startsWith('reset:')) ?? stdout;
+    expect(line).toContain(`reset: removed ${dataDir}: `);
+    expect(line).toContain('dynamodb (the run store: every run)');
+    expect(line).toContain("emulator-state.json (the emulator's vaults, checkpoints and backups)");
+    expect(line).toContain('webhook-keys.json (the local webhook key)');
+  }, 90_000);
 
   it('--serve: phases, stack.json for the CLI, one line per run event in order, JSON logs only in the log file', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cbr-flow-console-'));
