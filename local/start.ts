@@ -138,8 +138,11 @@ async function start(argv: string[]): Promise<number> {
     const s = stack;
     stack = undefined;
     if (s) rmSync(join(dataDir, STACK_FILE), { force: true });
+    // The run console reads the run store, which stops with the stack: let it finish first.
+    const rc = runConsole;
+    runConsole = undefined;
+    await rc?.idle();
     await s?.stop();
-    await runConsole?.idle();
     await new Promise<void>((resolve) => logStream.end(resolve));
   };
   const onSignal = (signal: NodeJS.Signals): void => {
