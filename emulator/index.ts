@@ -21,10 +21,12 @@ import { CbrListener } from './server';
 import type { RequestCounts } from './server';
 import { createState } from './state';
 import type { EmulatorState } from './state';
+import { readStateFile, restoreStore, serializeStore, writeStateFile } from './persist';
 import { Store } from './store';
 import type { CatalogueEntry } from './store';
 
 export { DEMO } from './demo';
+export { EmulatorStateError } from './persist';
 export type { EmulatorClock } from './clock';
 export type { CheckpointScript, CheckpointScriptInput, FaultController, FaultRule, FaultRuleInput, FaultStats, LatencySpec } from './faults';
 export type { EmulatorConfig, EmulatorConfigInput, EmulatorOptions, Quirks, RequestLogEntry } from './options';
@@ -105,7 +107,7 @@ function close(server: Server): Promise<void> {
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const { clock: clockOption, log, ...serialisable } = options;
+  const { clock: clockOption, log, stateFile, ...serialisable } = options;
   const parsed = EmulatorConfig.safeParse(serialisable);
   if (!parsed.success) throw new EmulatorConfigError(`invalid emulator options:\n${z.prettifyError(parsed.error)}`);
   const config = parsed.data;
@@ -116,6 +118,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (projectIds.size !== projects.length) throw new EmulatorConfigError('projects: duplicate project id');
   const store = new Store(config, clock, projects);
   buildCatalogue(config.resources ?? [...DEMO.resources], projectIds, store, config.resources === undefined);
+  const saved = stateFile ? readStateFile(stateFile) : undefined;
+  if (stateFile && saved !== undefined) restoreStore(store, saved, stateFile);
+  /** Writes the state file (when there is one): after every change, before its answer; fsync'd on stop. */
+  const save = (sync = false): void => {
+    if (stateFile) writeStateFile(stateFile, serializeStore(store), sync);
+  };
 
   let service: CbrService | undefined;
   const faults = createFaultEngine(config.seed, (id, outcome, reason) => service!.resolveCheckpoint(id, outcome, reason));
@@ -126,7 +134,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const auth = new Authenticator(store, config, config.credentials ?? [...DEMO.credentials], config.users ?? [...DEMO.users]);
   const counts: RequestCounts = { total: 0, byOperation: {}, byStatus: {} };
   const state = createState(store, service, counts);
-  const listener = new CbrListener({ config, clock, service, auth, faults, counts, log });
+  const listener = new CbrListener({ config, clock, service, auth, faults, counts, log, afterChange: stateFile ? () => save() : undefined });
 
   const server = createServer({ keepAlive: true }, listener.onRequest);
   server.keepAliveTimeout = 30_000;
@@ -134,7 +142,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let adminServer: Server | undefined;
   let adminUrl: string | undefined;
   if (config.admin) {
-    adminServer = createServer(createAdminHandler({ state, faults, clock }));
+    const admin = createAdminHandler({ state, faults, clock });
+    adminServer = createServer(stateFile ? (req, res) => { res.once('finish', () => save()); admin(req, res); } : admin);
     try {
       adminUrl = `http://127.0.0.1:${await listen(adminServer, config.adminPort)}`;
     } catch (e) {
@@ -155,6 +164,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       stopped ??= (async () => {
         listener.shutdown();
         await Promise.all([close(server), adminServer ? close(adminServer) : Promise.resolve()]);
+        save(true);
       })();
       return stopped;
     },

@@ -177,4 +177,9 @@ export type EmulatorOptions = EmulatorConfigInput & {
   clock?: ClockOption;
   /** One entry per answered request (never contains credentials, tokens or bodies). */
   log?: (entry: RequestLogEntry) => void;
+  /**
+   * Keeps the state (vaults, checkpoints, backups, members, op logs, tokens, the id stream's position) in
+   * this JSON file: loaded at start when it exists, rewritten after every change (emulator/persist.ts).
+   */
+  stateFile?: string;
 };

@@ -4,25 +4,34 @@
  * emulator must stay dependency-free apart from zod.
  */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.float();
 }
 
 const HEX = '0123456789abcdef';
 
 export class Rng {
-  private next: () => number;
+  /** mulberry32's whole state (one 32-bit word), kept here so it can be saved and restored. */
+  private a: number;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.a = seed >>> 0;
   }
   reseed(seed: number): void {
-    this.next = mulberry32(seed);
+    this.a = seed >>> 0;
+  }
+  /** The stream's position: `restore(position())` continues exactly where it was (ids are never drawn twice). */
+  position(): number {
+    return this.a;
+  }
+  restore(position: number): void {
+    this.a = position >>> 0;
+  }
+  private next(): number {
+    this.a = (this.a + 0x6d2b79f5) >>> 0;
+    let t = this.a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
   /** Uniform in [0, 1). */
   float(): number {

@@ -40,6 +40,11 @@ export interface CbrListenerDeps {
   faults: FaultEngine;
   counts: RequestCounts;
   log?: ((e: RequestLogEntry) => void) | undefined;
+  /**
+   * Called once a request that may have changed the state (any method but GET/HEAD) is handled, before
+   * its answer is written (or when it ends without one: an injected reset or hang). Persistence hooks here.
+   */
+  afterChange?: (() => void) | undefined;
 }
 
 export class CbrListener {
@@ -90,6 +95,7 @@ export class CbrListener {
     counts.byOperation[operation] = (counts.byOperation[operation] ?? 0) + 1;
     const decision = this.d.faults.decide(operation);
     const finish = (status: number | 'reset' | 'hang', fault?: string) => {
+      if (typeof status !== 'number' && method !== 'GET' && method !== 'HEAD') this.d.afterChange?.();
       counts.byStatus[status] = (counts.byStatus[status] ?? 0) + 1;
       this.d.log?.({ requestId, method, path: rawPath, operation, status: typeof status === 'number' ? status : 0, durationMs: performance.now() - started, ...(fault ? { fault } : {}) });
     };
@@ -246,6 +252,8 @@ export class CbrListener {
 
   private send(res: ServerResponse, requestId: string, a: Answer): void {
     if (res.headersSent || res.destroyed) return;
+    const method = res.req?.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') this.d.afterChange?.();
     const headers: Record<string, string | number> = { 'X-Request-Id': requestId, ...a.headers };
     if (a.status === 204 || a.body === undefined) {
       res.writeHead(a.status, headers);

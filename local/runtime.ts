@@ -46,7 +46,10 @@ export interface LocalRuntimeOptions {
   env?: Record<string, string>;
   /** Environment for every function that the template may override (local-friendly defaults). */
   envDefaults?: Record<string, string>;
-  /** Multiplies every rate() interval and async-retry delay (0.05 turns 1 minute into 3 s); default 1. */
+  /**
+   * Multiplies every rate() interval, async-retry delay and queue VisibilityTimeout (0.05 turns 1 minute
+   * into 3 s, and a failed message comes back after 27 s instead of 540 s); default 1.
+   */
   rateScale?: number;
   /** Port of the HTTP API on 127.0.0.1; default 0 (any free port). */
   httpPort?: number;
@@ -62,6 +65,8 @@ export interface LocalRuntimeOptions {
   log?: (line: string) => void;
   /** Called after every invocation, whatever triggered it. */
   onInvocation?: (record: InvocationRecord) => void;
+  /** Called as each start-up phase begins (`npm start` prints them), e.g. 'packaging serverless.yml for stage local'. */
+  onPhase?: (phase: string) => void;
 }
 
 export interface QueueInfo { logicalId: string; name: string; url: string; arn: string }
@@ -118,19 +123,42 @@ export function resolveHandler(serviceDir: string, handler: string): { file: str
 /** Lambda's retry delays for failed asynchronous invocations (about 1 and 2 minutes). */
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
 
-/** The process holding a data folder (a live local runtime), if any. */
+/**
+ * A process's start time (clock ticks since boot, /proc/<pid>/stat field 22) and whether it is a zombie
+ * (killed, not yet reaped by its parent: it holds nothing any more); undefined without /proc (not Linux).
+ */
+function procStat(pid: number): { startTicks: string; zombie: boolean } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid ..." — comm may hold spaces and parentheses, so split after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { zombie: fields[0] === 'Z' || fields[0] === 'X', startTicks: fields[19] ?? '' };
+}
+
+/**
+ * The process holding a data folder (a live local runtime), if any. The lock file names the holder's pid
+ * and its start time: a lock whose process is gone, is a zombie (killed, not yet reaped) or is another
+ * process that got the same pid later is stale.
+ */
 export function dataDirHolder(dataDir: string): number | undefined {
   const lock = join(dataDir, 'runtime.lock');
   if (!existsSync(lock)) return undefined;
-  const pid = Number(readFileSync(lock, 'utf8').trim());
+  const [pidText, startTicks] = readFileSync(lock, 'utf8').trim().split(/\s+/);
+  const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   if (pid === process.pid) return pid;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch {
     return undefined; // a stale lock of a process that is gone
   }
+  const stat = procStat(pid);
+  if (stat && (stat.zombie || (startTicks !== undefined && stat.startTicks !== startTicks))) return undefined;
+  return pid;
 }
 
 /** Holds the data folder for one process: dynalite's LevelDB cannot be opened twice. */
@@ -141,7 +169,8 @@ function lockDataDir(dataDir: string): () => void {
     throw new LocalRuntimeError(`the data folder ${dataDir} is in use by process ${holder} (another local runtime, e.g. \`npm start -- --serve\`); stop it or use another data folder`);
   }
   const lock = join(dataDir, 'runtime.lock');
-  writeFileSync(lock, String(process.pid));
+  const startTicks = procStat(process.pid)?.startTicks;
+  writeFileSync(lock, startTicks ? `${process.pid} ${startTicks}` : String(process.pid));
   return () => rmSync(lock, { force: true });
 }
 
@@ -215,6 +244,7 @@ interface Settings {
   rateScale: number;
   sources: { http: boolean; sqs: boolean; schedules: boolean };
   log: (line: string) => void;
+  phase: (phase: string) => void;
 }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -224,6 +254,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const cleanups = new Cleanups(log);
   try {
     const model = await loadModel(settings, options.package ?? 'auto');
+    settings.phase('backends: DynamoDB (dynalite), SQS (local-aws-sqs)');
     const backends = await startBackends(settings, model, options.dataDir, cleanups);
     const issuer = await localIssuer(model, backends.dataDir);
     const localFunctions = new Map<string, LocalFunction>();
@@ -241,7 +272,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (http) cleanups.add(() => http.close());
     const names = localNames(model, backends.sqs.url, http?.url);
     await createTables(model, names.resolver, backends.dynamo.url, log);
-    await createQueues(model, names.resolver, backends.sqs.url);
+    await createQueues(model, names.resolver, backends.sqs.url, settings.rateScale);
+    settings.phase(`functions: loading ${model.functions.length} handlers`);
     const functionInfos = createFunctions(settings, model, names, backends, options, localFunctions);
     cleanups.add(() => Promise.all([...localFunctions.values()].map((f) => f.stop())).then(() => undefined));
     if (options.warm ?? true) await Promise.all([...localFunctions.values()].map((f) => f.warm()));
@@ -271,12 +303,14 @@ function runtimeSettings(options: LocalRuntimeOptions): Settings {
     rateScale,
     sources: { http: true, sqs: true, schedules: true, ...options.sources },
     log: options.log ?? ((line: string) => { process.stdout.write(`${line}\n`); }),
+    phase: options.onPhase ?? (() => undefined),
   };
 }
 
 /** Phase 1: the packaged template (packaged now unless a fresh one exists, per `mode`). */
-async function loadModel({ serviceDir, stage, log }: Settings, mode: 'auto' | 'always' | 'never'): Promise<ServiceModel> {
+async function loadModel({ serviceDir, stage, log, phase }: Settings, mode: 'auto' | 'always' | 'never'): Promise<ServiceModel> {
   if (mode === 'always' || (mode === 'auto' && !isPackageFresh(serviceDir, stage))) {
+    phase(`packaging serverless.yml for stage ${stage} (osls package; only when it changed)`);
     const { ms } = await packageService(serviceDir, stage);
     log(`[runtime] packaged ${serviceDir} for stage ${stage} in ${ms} ms`);
   }
@@ -382,14 +416,26 @@ async function createTables(model: ServiceModel, resolver: LocalResolver, endpoi
   }
 }
 
+/**
+ * A queue's VisibilityTimeout on this machine: scaled like the schedules (a failed message is retried
+ * after 27 s instead of 540 s at rateScale 0.05), but never below 5 s (or the template's value when that
+ * is smaller), so a message is not handed out again while its handler is still running. The mapping
+ * check (VisibilityTimeout >= the function's Timeout) is made on the template's values, as AWS makes it.
+ */
+export function scaledVisibility(seconds: number, rateScale: number): number {
+  if (!Number.isFinite(seconds)) return seconds;
+  return Math.min(seconds, Math.max(5, Math.ceil(seconds * rateScale)));
+}
+
 /** Phase 4b: the template's queues, dead-letter queues first, with their redrive policies. */
-async function createQueues(model: ServiceModel, resolver: LocalResolver, endpoint: string): Promise<void> {
+async function createQueues(model: ServiceModel, resolver: LocalResolver, endpoint: string, rateScale: number): Promise<void> {
   const sqsAdmin = new SQSClient({ endpoint, region: model.region, credentials: LOCAL_CREDENTIALS });
   try {
     for (const q of creationOrder(model.queues)) {
       const p = resolveIntrinsics(q.properties, resolver, `${q.logicalId}.Properties`) as Record<string, unknown>;
       const attributes: Record<string, string> = {};
       for (const key of QUEUE_ATTRIBUTES) if (p[key] !== undefined) attributes[key] = String(p[key]);
+      if (attributes.VisibilityTimeout !== undefined) attributes.VisibilityTimeout = String(scaledVisibility(Number(attributes.VisibilityTimeout), rateScale));
       if (p.RedrivePolicy !== undefined) {
         const policy = (typeof p.RedrivePolicy === 'string' ? JSON.parse(p.RedrivePolicy) : p.RedrivePolicy) as Record<string, unknown>;
         attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: Number(policy.maxReceiveCount) });

@@ -23,6 +23,7 @@
  *   real count of receives), so the queue's redrive moves a message to the DLQ exactly after
  *   `maxReceiveCount` failed receives.
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message,
@@ -123,6 +124,8 @@ export class SqsDriver {
 
   constructor(private readonly options: SqsDriverOptions) {
     this.log = options.log ?? (() => undefined);
+    // Every long poll listens on this one signal (pollers x mappings > 10): not a leak, no warning on the console.
+    setMaxListeners(0, this.abort.signal);
   }
 
   private get virtual(): boolean {

@@ -12,8 +12,16 @@
  */
 import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index';
-import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from './runtime';
+import { loadConfig, settingsFrom } from '../lib/config';
+import { systemClock, type RunStore } from '../lib/ports';
+import type { PipelineSettings } from '../lib/wiring/deps';
+import { DynamoRunStore } from '../lib/store/dynamodb/store';
+import { mutateRun } from '../lib/store/mutate';
+import { isTerminal } from '../lib/store/run';
+import { LocalRuntimeError } from './errors';
+import { dataDirHolder, startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from './runtime';
 import { loadOrCreateLocalWebhookKeys, parseWebhookKeys, signedHeaders } from './webhook-keys';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -27,6 +35,31 @@ export const LOCAL_PIPELINE_DEFAULTS: Record<string, string> = {
   CHECK_BASE_DELAY_SECONDS: '2',
   CHECK_MAX_DELAY_SECONDS: '10',
 };
+
+/**
+ * The pipeline's waits that are about wall time rather than CBR, scaled like the checker's interval
+ * (rateScale; the production values are lib/config.ts's defaults and serverless.yml's check-status
+ * CHECK_SWEEP_WINDOW_SECONDS), each kept within what lib/config.ts accepts. They win over the template:
+ * at rateScale 0.05 the checker runs every 3 s, so a 50 s sweep window would hold the sweep lease across
+ * the next 16 schedules, and a lost step message would wait 15 minutes for the watchdog.
+ */
+export function localTimings(rateScale: number): Record<string, string> {
+  if (rateScale >= 1) return {};
+  const scaled = (production: number, min: number): string => String(Math.max(min, Math.round(production * rateScale)));
+  return {
+    STEP_TIMEOUT_SECONDS: scaled(900, 60),
+    CHECK_SWEEP_WINDOW_SECONDS: String(Math.floor(50 * rateScale)),
+    CHECK_SWEEP_INTERVAL_SECONDS: scaled(10, 1),
+    CHECK_LEASE_SECONDS: scaled(60, 10),
+    VAULT_LEASE_SECONDS: scaled(120, 10),
+    CHECKPOINT_CLAIM_SECONDS: scaled(120, 10),
+    BUSY_RETRY_DELAY_SECONDS: scaled(30, 1),
+    SKIP_RETRY_DELAY_SECONDS: scaled(120, 1),
+  };
+}
+
+/** The embedded emulator's state file in the data folder (emulator/persist.ts). */
+export const EMULATOR_STATE_FILE = 'emulator-state.json';
 
 export interface LocalWebhooks {
   /** Whether POST /runs must be signed ('on' unless the caller turned it off). */
@@ -45,6 +78,10 @@ export interface LocalStack {
   emulator: Emulator | undefined;
   cbrEndpoint: string;
   webhooks: LocalWebhooks;
+  /** Unfinished runs found in the run store at start (their step is re-driven by the checker's next sweep). */
+  resumed: number;
+  /** The functions' run store, read from this process (undefined when the service has no checker). */
+  runStore: RunStore | undefined;
   stop(): Promise<void>;
 }
 
@@ -69,10 +106,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ? { keys: parseWebhookKeys(processEnv.WEBHOOK_KEYS_JSON, 'WEBHOOK_KEYS_JSON'), file: undefined }
     : loadOrCreateLocalWebhookKeys(dataDir);
   const webhooks: LocalWebhooks = { auth: webhookAuth, keys: stored.keys, file: stored.file, sign: (body) => signedHeaders(stored.keys, body) };
+  // Checked before the emulator reads its state file; the runtime takes the lock itself right after.
+  const holder = dataDir === undefined ? undefined : dataDirHolder(dataDir);
+  if (dataDir !== undefined && holder !== undefined) {
+    throw new LocalRuntimeError(`the data folder ${dataDir} is in use by process ${holder} (another local stack, e.g. \`npm start -- --serve\`); stop it or use another data folder (--data)`);
+  }
   let emulator: Emulator | undefined;
   let cbrEndpoint = processEnv.CBR_ENDPOINT;
   if (!cbrEndpoint) {
-    emulator = await startEmulator(emulatorOptions);
+    runtimeOptions.onPhase?.(`CBR emulator${dataDir !== undefined ? ` (state in ${join(dataDir, EMULATOR_STATE_FILE)})` : ''}`);
+    emulator = await startEmulator({ ...(dataDir !== undefined ? { stateFile: join(dataDir, EMULATOR_STATE_FILE) } : {}), ...emulatorOptions });
     cbrEndpoint = emulator.url;
     log(`[stack] CBR emulator on ${emulator.url} (demo project ${DEMO.projectId}, region ${DEMO.region})`);
   } else {
@@ -95,17 +138,31 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         WEBHOOK_AUTH: webhookAuth,
         // Notifications are signed with these keys even when inbound auth is off.
         WEBHOOK_KEYS_JSON: JSON.stringify({ keys: stored.keys }),
+        ...localTimings(runtimeOptions.rateScale ?? 1),
         ...extraEnv,
       },
     });
     log(`[stack] webhook authentication ${webhookAuth === 'on' ? `ON (keys: ${stored.file ?? 'in memory'})` : 'OFF (--no-auth, local stage only)'}`);
+    const runs = openRunStore(runtime);
+    let resumed = 0;
+    try {
+      resumed = dataDir === undefined || !runs ? 0 : await resumeUnfinishedRuns(runs.store, runs.settings);
+    } catch (err) {
+      runs?.close();
+      await runtime.stop();
+      throw err;
+    }
+    if (resumed > 0) log(`[stack] ${resumed} unfinished run(s) in the run store: due now, the checker re-drives their step in its next sweep`);
     return {
       runtime,
       emulator,
       cbrEndpoint,
       webhooks,
+      resumed,
+      runStore: runs?.store,
       async stop() {
         await runtime.stop();
+        runs?.close();
         await emulator?.stop();
       },
     };
@@ -113,4 +170,46 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await emulator?.stop();
     throw err;
   }
+}
+
+/**
+ * The run store of the stack's functions (the same table and settings as the checker's), opened from this
+ * process: to resume unfinished runs at start and to print their events (local/run-console.ts).
+ */
+function openRunStore(runtime: LocalRuntime): { store: RunStore; settings: PipelineSettings; close(): void } | undefined {
+  const checker = runtime.functions.find((f) => f.key === 'check-status');
+  if (!checker) return undefined;
+  const config = loadConfig(checker.env);
+  const client = new DynamoDBClient({ region: runtime.region, endpoint: runtime.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return { store: new DynamoRunStore(client, config.TABLE_NAME, systemClock), settings: settingsFrom(config), close: () => client.destroy() };
+}
+
+/**
+ * After a restart the local queues are empty (local-aws-sqs keeps messages in memory only), so the
+ * message of every unfinished run's current step is gone. Each such run is made due now, and the
+ * checker's watchdog (lib/pipeline/check-status.ts) re-publishes its step's input in its next sweep, as
+ * it does for any run whose message was lost; the steps are idempotent. Runs in check-status need no
+ * message (the checker polls them). Returns how many unfinished runs were found.
+ */
+export async function resumeUnfinishedRuns(store: RunStore, settings: PipelineSettings): Promise<number> {
+  const now = Date.now();
+  let found = 0;
+  for (let shard = 0; shard < settings.dueShards; shard++) {
+    let cursor: string | undefined;
+    do {
+      const page = await store.listDue(shard, Number.MAX_SAFE_INTEGER, 1000, cursor);
+      cursor = page.cursor;
+      for (const run of page.runs) {
+        if (isTerminal(run.state)) continue;
+        found++;
+        if (run.step === 'check-status' || !run.due || run.due.at <= now) continue;
+        await mutateRun(store, run.runId, (draft) => {
+          if (draft.step === 'check-status' || draft.step === 'done' || !draft.due || draft.due.at <= now) return undefined;
+          draft.due = { ...draft.due, at: now };
+          return draft;
+        }, { now, initial: run });
+      }
+    } while (cursor);
+  }
+  return found;
 }

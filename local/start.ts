@@ -5,21 +5,25 @@
  *
  *   npm start                  demo run, then exit
  *   npm start -- --serve       keep serving webhooks and the CLI (no demo unless --demo)
- *   npm start -- --reset       wipe the data folder (.data/) first (and with it the local webhook key)
- *   npm start -- --no-auth     accept unsigned POST /runs (local stage only; signed is the default)
- *   other flags: --port <n>, --rate-scale <x>, --timeout <s>, --verbose
+ *   npm start -- --help        every flag (HELP below)
+ *
+ * The console shows the start-up phases as they happen and, with --serve, one line per run event (from
+ * the run store, local/run-console.ts); the handlers' JSON logs go to <data>/local.log (--verbose: also
+ * to the console). Once ready the stack writes its URL to <data>/stack.json, where the CLI finds it.
  *
  * POST /runs is authenticated locally too: the stack keeps a webhook key in .data/webhook-keys.json,
  * the demo and the CLI sign with it (Standard Webhooks).
  */
-import { createWriteStream, existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO } from '../emulator/index';
-import { ApiClient, CliError } from './cli/client';
+import { ApiClient, CliError, STACK_FILE } from './cli/client';
 import { watchRun } from './cli/watch';
+import { RunConsole } from './run-console';
 import { dataDirHolder } from './runtime';
-import { PROJECT_ROOT, startLocalStack, type LocalStack } from './stack';
+import { startLocalStack, type LocalStack } from './stack';
+import { DEFAULT_DATA_DIR } from './webhook-keys';
 
 /** The checker runs every minute in production; locally every 3 s (60 s x 0.05). */
 const DEFAULT_RATE_SCALE = 0.05;
@@ -36,8 +40,24 @@ export function demoRunRequest(): Record<string, unknown> {
   };
 }
 
+export const HELP = `Usage: npm start -- [flags]
+
+The local stack: CBR emulator, DynamoDB and SQS stand-ins and every handler of serverless.yml.
+Without --serve it runs a demo backup and exits (0 when COMPLETED).
+
+  --serve            keep serving (HTTP API for webhooks and the CLI) until Ctrl+C; no demo unless --demo
+  --demo             with --serve: also run the demo backup once
+  --port <n>         port of the HTTP API on 127.0.0.1 (default 3000 with --serve, else any free port)
+  --data <dir>       data folder: run store, emulator state, keys, log, stack.json (default $CBR_FLOW_DATA_DIR or .data/)
+  --reset            delete the data folder first (says which files it removed)
+  --no-auth          accept unsigned POST /runs (local stage only; signed is the default)
+  --rate-scale <x>   multiplies schedules, retries, visibility and step timeouts (default ${DEFAULT_RATE_SCALE}: 1 minute -> 3 s)
+  --timeout <s>      how long the demo waits for its run (default 120)
+  --verbose          also print the handlers' JSON log lines (always in <data>/local.log)
+  --help             this help`;
+
 function usageError(message: string): never {
-  throw new CliError(`${message}\nUsage: npm start -- [--serve] [--demo] [--reset] [--no-auth] [--port <n>] [--rate-scale <x>] [--timeout <s>] [--verbose]`, 2);
+  throw new CliError(`${message}\nUsage: npm start -- [--serve] [--demo] [--port <n>] [--data <dir>] [--reset] [--no-auth] [--rate-scale <x>] [--timeout <s>] [--verbose] (--help for details)`, 2);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -65,11 +85,17 @@ async function start(argv: string[]): Promise<number> {
         'rate-scale': { type: 'string' },
         'timeout': { type: 'string' },
         'verbose': { type: 'boolean' },
+        'data': { type: 'string' },
+        'help': { type: 'boolean', short: 'h' },
       },
       strict: true,
     }).values;
   } catch (err) {
     usageError((err as Error).message);
+  }
+  if (args.help) {
+    console.log(HELP);
+    return 0;
   }
   const num = (flag: string, value: string | undefined, fallback: number, ok: (n: number) => boolean): number => {
     if (value === undefined) return fallback;
@@ -83,31 +109,41 @@ async function start(argv: string[]): Promise<number> {
   const rateScale = num('rate-scale', args['rate-scale'], DEFAULT_RATE_SCALE, (n) => n > 0 && n <= 1);
   const timeoutS = num('timeout', args.timeout, 120, (n) => n > 0);
 
-  const dataDir = join(PROJECT_ROOT, '.data');
+  if (args.data === '') usageError('--data: needs a folder');
+  const dataDir = resolve(args.data ?? DEFAULT_DATA_DIR);
   const holder = dataDirHolder(dataDir);
   if (holder !== undefined) {
     throw new CliError(`${dataDir} is in use by process ${holder} (\`npm start -- --serve\`?); stop it first${args.reset ? ' before --reset' : ''}`, 1);
   }
   if (args.reset && existsSync(dataDir)) {
+    const entries = readdirSync(dataDir).sort();
     rmSync(dataDir, { recursive: true, force: true });
-    console.log(`reset: removed ${dataDir}`);
+    console.log(`reset: removed ${dataDir}${entries.length ? `: ${entries.map((e) => describeDataEntry(e)).join(', ')}` : ' (empty)'}`);
   }
   mkdirSync(dataDir, { recursive: true });
-  // The demo keeps its console for the run's progress; handler and runtime logs go to a file.
+  // Handler and runtime logs go to a file (--verbose: and to the console); the console keeps the
+  // start-up phases and the runs' events.
   const logFile = join(dataDir, 'local.log');
-  const toConsole = serve || args.verbose;
-  const logStream = toConsole ? undefined : createWriteStream(logFile, { flags: 'w' });
+  const logStream = createWriteStream(logFile, { flags: serve ? 'a' : 'w' });
+  let runConsole: RunConsole | undefined;
   const log = (line: string): void => {
-    if (logStream) logStream.write(`${new Date().toISOString()} ${line}\n`);
-    else process.stdout.write(`${line}\n`);
+    logStream.write(`${new Date().toISOString()} ${line}\n`);
+    if (args.verbose) process.stdout.write(`${line}\n`);
+    runConsole?.onLogLine(line);
   };
+  const onPhase = (phase: string): void => console.log(`cbr-flow: [${((Date.now() - launchedAt) / 1000).toFixed(1).padStart(5)} s] ${phase}...`);
 
   let stack: LocalStack | undefined;
   const shutdown = async (): Promise<void> => {
     const s = stack;
     stack = undefined;
+    if (s) rmSync(join(dataDir, STACK_FILE), { force: true });
+    // The run console reads the run store, which stops with the stack: let it finish first.
+    const rc = runConsole;
+    runConsole = undefined;
+    await rc?.idle();
     await s?.stop();
-    await new Promise<void>((resolve) => (logStream ? logStream.end(resolve) : resolve()));
+    await new Promise<void>((resolve) => logStream.end(resolve));
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     console.log(`\n${signal}: stopping...`);
@@ -117,13 +153,16 @@ async function start(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    console.log('cbr-flow: starting the local stack (emulator, DynamoDB, SQS, handlers from serverless.yml)...');
-    stack = await startLocalStack({ dataDir, httpPort: port, rateScale, log, webhookAuth: args['no-auth'] ? 'off' : 'on' });
+    console.log(`cbr-flow: starting the local stack (emulator, DynamoDB, SQS, handlers from serverless.yml); logs in ${logFile}`);
+    stack = await startLocalStack({ dataDir, httpPort: port, rateScale, log, onPhase, webhookAuth: args['no-auth'] ? 'off' : 'on' });
     const { runtime } = stack;
+    if (serve && stack.runStore) runConsole = new RunConsole(stack.runStore, (line) => console.log(line), (message) => log(`[console] ${message}`));
+    writeStackFile(dataDir, runtime.url);
     console.log(`cbr-flow: ready in ${((Date.now() - launchedAt) / 1000).toFixed(1)} s since launch`);
     console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs)`);
     console.log(`  CBR        ${stack.cbrEndpoint}${stack.emulator ? ' (embedded emulator, demo credentials)' : ''}`);
-    console.log(`  data       ${dataDir}${logStream ? `  (logs: ${logFile})` : ''}`);
+    console.log(`  data       ${dataDir}  (logs: ${logFile}; URL: ${join(dataDir, STACK_FILE)})`);
+    if (stack.resumed > 0) console.log(`  resumed    ${stack.resumed} unfinished run(s) from before the restart (re-driven by the next check-status sweep)`);
     console.log(stack.webhooks.auth === 'on'
       ? `  webhooks   POST /runs must be signed (Standard Webhooks); key in ${stack.webhooks.file ?? '(memory)'}`
       : '  webhooks   authentication OFF (--no-auth): unsigned POST /runs accepted');
@@ -140,7 +179,8 @@ async function start(argv: string[]): Promise<number> {
       const accepted = await api.startRun(demoRunRequest());
       console.log(`demo: POST /runs (${stack.webhooks.auth === 'on' ? 'signed' : 'unsigned'}) -> 202, run ${accepted.runId}`);
       try {
-        const run = await watchRun(api, accepted.runId, { intervalMs: 250, timeoutMs: timeoutS * 1000, onEvent: (line) => console.log(`  ${line}`) });
+        // With --serve the run console prints the run's events already.
+        const run = await watchRun(api, accepted.runId, { intervalMs: 250, timeoutMs: timeoutS * 1000, onEvent: (line) => { if (!runConsole) console.log(`  ${line}`); } });
         const wall = ((Date.now() - launchedAt) / 1000).toFixed(1);
         console.log(`demo: run ${run.runId} ${run.state}${run.reason ? ` (${run.reason})` : ''}; wall time from launch ${wall} s`);
         if (run.state !== 'COMPLETED') code = 1;
@@ -151,24 +191,50 @@ async function start(argv: string[]): Promise<number> {
       }
     }
     if (serve) {
-      console.log(`\nserving; try:  npx cbr-flow list --endpoint ${runtime.url}`);
-      console.log('press Ctrl+C to stop');
+      console.log(`\nserving; try:  npx cbr-flow list   (the CLI finds ${runtime.url} in ${join(dataDir, STACK_FILE)})`);
+      console.log('one line per run event below; press Ctrl+C to stop');
       await new Promise<never>(() => undefined);
     }
     await shutdown();
-    if (code !== 0 && logStream) printLogTail(logFile);
+    if (code !== 0) printLogTail(logFile);
     return code;
   } catch (err) {
     await shutdown().catch(() => undefined);
     if (err instanceof CliError) {
       console.error(`cbr-flow: ${err.message}`);
-      if (logStream) printLogTail(logFile);
+      printLogTail(logFile);
       return err.exitCode;
     }
     console.error(`cbr-flow: ${(err as Error).message}`);
-    if (logStream) printLogTail(logFile);
+    printLogTail(logFile);
     return 1;
   }
+}
+
+/**
+ * Where a running stack says where it listens (the CLI's default endpoint, local/cli/client.ts):
+ * written once ready, removed on stop.
+ */
+function writeStackFile(dataDir: string, url: string): void {
+  const file = join(dataDir, STACK_FILE);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify({ url, port: Number(new URL(url).port), pid: process.pid, startedAt: new Date().toISOString() })}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** What a file or folder of the data folder holds, for --reset's account of what it discarded. */
+const DATA_ENTRIES: Record<string, string> = {
+  'dynamodb': 'the run store: every run',
+  'emulator-state.json': "the emulator's vaults, checkpoints and backups",
+  'webhook-keys.json': 'the local webhook key',
+  'jwt-issuer.json': "the local token issuer's key",
+  'runtime.lock': 'a stale lock',
+  'local.log': 'the log',
+  'stack.json': "the stack's URL",
+};
+
+function describeDataEntry(name: string): string {
+  const what = DATA_ENTRIES[name];
+  return what ? `${name} (${what})` : name;
 }
 
 function printLogTail(file: string): void {

@@ -6,14 +6,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebhookKeys } from '../lib/webhooks/keys';
 import { signWebhook } from '../lib/webhooks/verify';
 import { LocalRuntimeError } from './errors';
 
-/** The project's default data folder (the one `npm start` uses). */
-export const DEFAULT_DATA_DIR = join(fileURLToPath(new URL('..', import.meta.url)), '.data');
+/** The project's default data folder (the one `npm start` uses): $CBR_FLOW_DATA_DIR, else .data/. */
+export const DEFAULT_DATA_DIR = process.env.CBR_FLOW_DATA_DIR ? resolve(process.env.CBR_FLOW_DATA_DIR) : join(fileURLToPath(new URL('..', import.meta.url)), '.data');
 export const WEBHOOK_KEYS_FILE = 'webhook-keys.json';
 
 export function newWebhookKey(): string {

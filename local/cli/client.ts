@@ -1,10 +1,26 @@
 /** The cbr-flow HTTP API client of the CLI: POST /runs (signed), GET /runs/{id}, GET /runs. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as z from 'zod';
 import { AppError } from '../../lib/errors';
-import { signedHeaders } from '../webhook-keys';
+import { DEFAULT_DATA_DIR, signedHeaders } from '../webhook-keys';
 import { summarize } from './format';
 
-export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
+/** The file in the data folder where a running local stack writes its URL (local/start.ts). */
+export const STACK_FILE = 'stack.json';
+
+/** The URL of the local stack running on the data folder (`npm start -- --serve --port N`), if any. */
+function localStackUrl(): string | undefined {
+  try {
+    const url = (JSON.parse(readFileSync(join(DEFAULT_DATA_DIR, STACK_FILE), 'utf8')) as { url?: unknown }).url;
+    return typeof url === 'string' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Without --endpoint or CBR_FLOW_URL: the local stack's URL from its data folder, else port 3000. */
+export const DEFAULT_ENDPOINT = localStackUrl() ?? 'http://127.0.0.1:3000';
 
 export class CliError extends AppError {
   override readonly name = 'CliError';
