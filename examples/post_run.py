@@ -2,8 +2,9 @@
 """Starts a cbr-flow run: POST /runs signed with Standard Webhooks. A complete program, standard
 library only (the `standardwebhooks` PyPI package signs the same way):
     python3 examples/post_run.py examples/run-request.json
-Endpoint: $CBR_FLOW_URL (default http://127.0.0.1:3000, the local stack). Key: $CBR_FLOW_WEBHOOK_KEY
-(a whsec_ key), else the local stack's .data/webhook-keys.json (the first, newest key)."""
+Endpoint: $CBR_FLOW_URL, else the local stack's (its data folder's stack.json). Key: $CBR_FLOW_WEBHOOK_KEY
+(a whsec_ key), else the local stack's webhook-keys.json (the first, newest key). The local stack's data
+folder is $CBR_FLOW_DATA_DIR, else .data (run from the project root)."""
 import base64
 import hashlib
 import hmac
@@ -17,10 +18,14 @@ import uuid
 
 if len(sys.argv) != 2:
     sys.exit("usage: python3 examples/post_run.py <run-request.json>")
-api = os.environ.get("CBR_FLOW_URL", "http://127.0.0.1:3000")
+data = os.environ.get("CBR_FLOW_DATA_DIR", ".data")
+api = os.environ.get("CBR_FLOW_URL")
+if api is None:
+    with open(os.path.join(data, "stack.json"), encoding="utf-8") as f:
+        api = json.load(f)["url"]
 key = os.environ.get("CBR_FLOW_WEBHOOK_KEY")
 if key is None:
-    with open(".data/webhook-keys.json", encoding="utf-8") as f:
+    with open(os.path.join(data, "webhook-keys.json"), encoding="utf-8") as f:
         key = json.load(f)["keys"][0]
 
 with open(sys.argv[1], "rb") as f:
