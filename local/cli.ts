@@ -1,6 +1,7 @@
 /**
- * `cbr-flow` command line: start a run, show one, watch one until it ends, list recent runs — all
- * through the HTTP API (POST /runs, GET /runs/{id}, GET /runs), locally or deployed.
+ * `cbr-flow` command line: start a run, show one, watch one until it ends, list runs (filtered, paged)
+ * — all through the HTTP API (POST /runs, GET /runs/{id}, GET /runs), locally or deployed.
+ * `cbr-flow <command> --help` shows that command's flags; `--json` prints the API's raw answer.
  *
  * POST /runs is signed the Standard Webhooks way with a webhook key from, in this order:
  * `--webhook-key-file <path>` (a whsec_ key or the keys JSON), $CBR_FLOW_WEBHOOK_KEY, or — for a
@@ -17,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError } from './cli/client';
-import { OPTIONS, USAGE, runCommand, type Io } from './cli/commands';
+import { OPTIONS, USAGE, commandUsage, isCommand, runCommand, type Io } from './cli/commands';
 
 export type { Io } from './cli/commands';
 
@@ -33,11 +34,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
     try {
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     } catch (err) {
-      throw new CliError(`${(err as Error).message}\nRun \`cbr-flow --help\` for usage.`, 2);
+      const command = argv.find((a) => !a.startsWith('-'));
+      throw new CliError(`${(err as Error).message}\nRun \`cbr-flow ${command && isCommand(command) ? `${command} ` : ''}--help\` for usage.`, 2);
     }
     const { values, positionals } = parsed;
     const [command, ...rest] = positionals;
-    if (values.help || command === 'help') { io.out(USAGE); return 0; }
+    if (command === 'help') { io.out(rest[0] && isCommand(rest[0]) ? commandUsage(rest[0]) : USAGE); return 0; }
+    if (values.help && (!command || !isCommand(command))) { io.out(USAGE); return 0; }
     if (!command) throw new CliError(`missing command\n\n${USAGE}`, 2);
     return await runCommand(command, rest, values, env, io);
   } catch (err) {

@@ -1,4 +1,7 @@
-/** The cbr-flow HTTP API client of the CLI: POST /runs (signed), GET /runs/{id}, GET /runs. */
+/**
+ * The cbr-flow HTTP API client of the CLI: POST /runs (signed), GET /runs/{id}, GET /runs. Every
+ * answer keeps the body's exact text (`raw`) for `--json`.
+ */
 import * as z from 'zod';
 import { AppError } from '../../lib/errors';
 import { signedHeaders } from '../webhook-keys';
@@ -66,7 +69,7 @@ export class ApiClient {
     this.endpoint = url.href.replace(/\/+$/, '');
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  private async request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; raw: string }> {
     let res: Response;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     // The signature covers these exact bytes; a fresh webhook-id per request (never a replay).
@@ -87,11 +90,12 @@ export class ApiClient {
     let json: unknown = text;
     try { json = text ? JSON.parse(text) : null; } catch { /* keep the text */ }
     if (res.status >= 500) throw new CliError(`${method} ${path} failed: HTTP ${res.status} ${summarize(json)}`, 3);
-    return { status: res.status, json };
+    return { status: res.status, json, raw: text };
   }
 
-  async startRun(request: unknown): Promise<{ runId: string; statusUrl?: string }> {
-    const { status, json } = await this.request('POST', '/runs', request);
+  /** `fieldLabel` names a field of a 400 answer the way the user gave it (a CLI flag). */
+  async startRun(request: unknown, fieldLabel?: (field: string) => string): Promise<{ runId: string; statusUrl?: string; raw: string }> {
+    const { status, json, raw } = await this.request('POST', '/runs', request);
     if (status === 401) {
       const reason = typeof json === 'object' && json !== null && typeof (json as { reason?: unknown }).reason === 'string' ? (json as { reason: string }).reason : 'unauthorized';
       const how = this.webhookKeys
@@ -99,10 +103,10 @@ export class ApiClient {
         : 'POST /runs must be signed: pass --webhook-key-file <file> or set CBR_FLOW_WEBHOOK_KEY (a local stack keeps its key in .data/webhook-keys.json)';
       throw new CliError(`the API refused the run as unauthenticated (HTTP 401, ${reason}): ${how}`, 2);
     }
-    if (status >= 400) throw new CliError(`the API refused the run (HTTP ${status}): ${summarize(json)}`, 2);
+    if (status >= 400) throw new CliError(`the API refused the run (HTTP ${status}): ${summarize(json, fieldLabel)}`, 2);
     const parsed = z.looseObject({ runId: z.string(), statusUrl: z.string().optional() }).safeParse(json);
     if (!parsed.success) throw new CliError(`unexpected answer to POST /runs: ${summarize(json)}`, 3);
-    return parsed.data;
+    return { ...parsed.data, raw };
   }
 
   private refuseUnauthorized(status: number, json: unknown, what: string): void {
@@ -114,23 +118,44 @@ export class ApiClient {
   }
 
   async getRun(runId: string): Promise<RunView> {
-    const { status, json } = await this.request('GET', `/runs/${encodeURIComponent(runId)}`);
+    return (await this.getRunAnswer(runId)).run;
+  }
+
+  async getRunAnswer(runId: string): Promise<{ run: RunView; raw: string }> {
+    const { status, json, raw } = await this.request('GET', `/runs/${encodeURIComponent(runId)}`);
     this.refuseUnauthorized(status, json, `GET /runs/${runId}`);
     if (status === 404) throw new CliError(`no run ${runId} at ${this.endpoint} (or not one of the projects your token may read)`, 2);
     if (status >= 400) throw new CliError(`GET /runs/${runId} refused (HTTP ${status}): ${summarize(json)}`, 2);
     const record = typeof json === 'object' && json !== null && 'run' in json ? (json as { run: unknown }).run : json;
     const parsed = RunView.safeParse(record);
     if (!parsed.success) throw new CliError(`unexpected answer to GET /runs/${runId}: ${z.prettifyError(parsed.error)}`, 3);
-    return parsed.data;
+    return { run: parsed.data, raw };
   }
 
-  async listRuns(limit: number): Promise<RunView[]> {
-    const { status, json } = await this.request('GET', `/runs?limit=${limit}`);
+  /** One page of GET /runs (newest first); `nextCursor` while there may be more. */
+  async listRuns(query: ListQuery): Promise<{ runs: RunView[]; nextCursor?: string; raw: string }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const { status, json, raw } = await this.request('GET', `/runs?${params}`);
     this.refuseUnauthorized(status, json, 'GET /runs');
-    if (status >= 400) throw new CliError(`GET /runs refused (HTTP ${status}): ${summarize(json)}`, 2);
-    const list = Array.isArray(json) ? json : (json as { runs?: unknown; items?: unknown } | null)?.runs ?? (json as { items?: unknown } | null)?.items;
-    const parsed = z.array(RunView).safeParse(list);
+    if (status >= 400) throw new CliError(`GET /runs refused (HTTP ${status}): ${summarize(json, (f) => LIST_FLAGS[f.replace(/\[\d+\]$/, '')] ?? f)}`, 2);
+    const parsed = z.looseObject({ runs: z.array(RunView), nextCursor: z.string().optional() }).safeParse(json);
     if (!parsed.success) throw new CliError(`unexpected answer to GET /runs: ${summarize(json)}`, 3);
-    return parsed.data;
+    return { runs: parsed.data.runs, ...(parsed.data.nextCursor ? { nextCursor: parsed.data.nextCursor } : {}), raw };
   }
 }
+
+export interface ListQuery {
+  limit: number;
+  state?: string | undefined;
+  project?: string | undefined;
+  plan?: string | undefined;
+  /** ISO 8601. */
+  since?: string | undefined;
+  cursor?: string | undefined;
+}
+
+/** GET /runs' query fields as the `list` flags that set them. */
+const LIST_FLAGS: Record<string, string> = {
+  'query.limit': '--limit', 'query.state': '--state', 'query.project': '--project', 'query.plan': '--plan', 'query.since': '--since', 'query.cursor': '--cursor',
+};

@@ -8,6 +8,8 @@ export interface WatchOptions {
   intervalMs?: number;
   timeoutMs?: number;
   onEvent?: (line: string) => void;
+  /** Each answer of GET /runs/{id} whose body differs from the previous one, exactly as it came (`--json`). */
+  onAnswer?: (raw: string) => void;
   signal?: AbortSignal;
 }
 
@@ -24,10 +26,14 @@ export async function watchRun(api: ApiClient, runId: string, options: WatchOpti
   let shown = 0;
   let lastState = '';
   let failures = 0;
+  let lastRaw = '';
   for (;;) {
     let run: RunView | undefined;
     try {
-      run = await api.getRun(runId);
+      const answer = await api.getRunAnswer(runId);
+      run = answer.run;
+      if (answer.raw !== lastRaw) options.onAnswer?.(answer.raw);
+      lastRaw = answer.raw;
       failures = 0;
     } catch (err) {
       if (!(err instanceof CliError) || err.exitCode !== 3 || ++failures >= 5) throw err;

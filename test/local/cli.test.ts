@@ -47,9 +47,9 @@ describe('cbr-flow CLI', () => {
     const r = await runBin(['run', '--project', 'not-hex', '--vault', 'v', '--vault-size', '5', '--server', 'nope', '--endpoint', 'http://127.0.0.1:9']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('invalid run request');
-    expect(r.stderr).toContain('projectId: must be a 32-character lowercase hex project id');
-    expect(r.stderr).toContain('vault.billing.size');
-    expect(r.stderr).toContain('resources.0.id: must be a UUID');
+    expect(r.stderr).toContain('--project "not-hex": must be a 32-character lowercase hex project id');
+    expect(r.stderr).toContain('--vault-size "5" (GB)');
+    expect(r.stderr).toContain('--server "nope": must be a UUID');
   });
 
   it('bin: reports an unreachable endpoint with exit 3 (from CBR_FLOW_URL)', async () => {

@@ -1,0 +1,183 @@
+/**
+ * The operator's commands of the `cbr-flow` CLI (main() in-process) against the real API edge: the
+ * get-run handler behind the local HTTP API with its JWT authorizer (tokens of a local ES256 issuer),
+ * the run store on dynalite. `list` (header, filters, paging past 100, the caller's projects only),
+ * `--json` as the raw body, per-command help, and errors that name flags.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getRunHandler } from '../../lib/pipeline/edge/get-run';
+import { startRun } from '../../lib/pipeline/start-run';
+import { MemoryBus } from '../../lib/queue/memory';
+import { DynamoRunStore } from '../../lib/store/dynamodb/store';
+import { createRunsTable } from '../../lib/store/dynamodb/table';
+import { mutateRun } from '../../lib/store/mutate';
+import type { RunRecord, RunSource } from '../../lib/store/run';
+import { DEFAULT_SETTINGS } from '../../lib/wiring/deps';
+import { main, type Io } from '../../local/cli';
+import { startHttpApi, type HttpApiServer } from '../../local/http-api';
+import { gatewayClaims, loadOrCreateLocalIssuer, type LocalIssuer } from '../../local/jwt-issuer';
+import { startLocalDynamo, type LocalServer } from '../../local/servers';
+import type { JwtAuthorizerDef, RouteDef } from '../../local/template';
+import { ManualClock } from '../unit/pipeline/fakes';
+import { request } from '../unit/pipeline/world';
+
+const A = '0605767b5780d5762fc5c0118072a564';
+const B = '1b2c3d4e5f60718293a4b5c6d7e8f901';
+const HOUR = 3_600_000;
+const silent = () => undefined;
+
+let dynamo: LocalServer;
+let client: DynamoDBClient;
+let api: HttpApiServer;
+let issuer: LocalIssuer;
+let dataDir: string;
+let store: DynamoRunStore;
+const seeded: RunRecord[] = [];
+
+const authorizer: JwtAuthorizerDef = { logicalId: 'Auth', issuer: 'https://issuer.local', audience: ['cbr-flow'], identitySource: ['$request.header.Authorization'] };
+const route = (method: string, path: string): RouteDef => ({
+  logicalId: `${method}${path}`, routeKey: `${method} ${path}`, method, path, functionLogicalId: 'GetRun', payloadVersion: '2.0', jwtAuthorizer: authorizer,
+});
+
+async function cli(args: string[], projects: readonly string[] | '*' = '*'): Promise<{ code: number; out: string; err: string; lines: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => '' };
+  const token = await issuer.mint({ sub: 'cli-ops-test', projects });
+  const code = await main([...args, '--endpoint', api.url], { CBR_FLOW_TOKEN: token }, io);
+  return { code, out: out.join('\n'), err: err.join('\n'), lines: out.join('\n').split('\n') };
+}
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo();
+  client = new DynamoDBClient({ endpoint: dynamo.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await createRunsTable(client, 'runs');
+  // Runs created over the last 2 days: 120 of project A (every 10th FAILED, every 4th by plan "nightly"), 10 of project B.
+  const now = Date.now();
+  const clock = new ManualClock(now - 48 * HOUR);
+  store = new DynamoRunStore(client, 'runs', { now: () => Date.now() });
+  const deps = { store: new DynamoRunStore(client, 'runs', clock), bus: new MemoryBus(), clock, settings: { ...DEFAULT_SETTINGS, defaultRegion: 'ap-southeast-1' }, newToken: () => 'tok' };
+  for (let i = 0; i < 130; i++) {
+    const project = i < 120 ? A : B;
+    const source: RunSource = i % 4 === 0 ? { kind: 'schedule', plan: 'nightly' } : { kind: 'http' };
+    const { run } = await startRun(deps, { request: request({ projectId: project, shareWith: [] }), source });
+    const final = i % 10 === 0
+      ? (await mutateRun(deps.store, run.runId, (d) => ({ ...d, state: 'FAILED', reason: 'test failure', finishedAt: clock.now() }), { now: clock.now() })).run
+      : run;
+    seeded.push(final);
+    clock.advance(Math.floor((47 * HOUR) / 130)); // the last one a little over an hour ago
+  }
+  dataDir = mkdtempSync(join(tmpdir(), 'cbr-flow-cli-ops-'));
+  issuer = await loadOrCreateLocalIssuer(dataDir, { issuer: authorizer.issuer, audience: 'cbr-flow' });
+  const handler = getRunHandler(store, silent);
+  api = await startHttpApi({
+    port: 0, apiId: 'local', accountId: '000000000000', log: silent,
+    routes: () => [route('GET', '/runs'), route('GET', '/runs/{id}')],
+    verifyJwt: async (a, token) => gatewayClaims(await issuer.verify(token, { issuer: a.issuer, audience: a.audience })),
+    invoke: (_fn, event: APIGatewayProxyEventV2) => handler(event, {} as Context),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+  client?.destroy();
+  await dynamo?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const idsOf = (lines: string[]) => lines.filter((l) => /^[0-9a-f-]{36} /.test(l)).map((l) => l.slice(0, 36));
+const newestFirst = (runs: RunRecord[]) => [...runs].sort((x, y) => y.createdAt - x.createdAt).map((r) => r.runId);
+
+describe('cbr-flow list', () => {
+  it('prints a header, then runs newest first; pages past 100 until --limit', async () => {
+    const r = await cli(['list', '--limit', '200']);
+    expect(r.code).toBe(0);
+    expect(r.lines[0]).toMatch(/^RUN ID\s+STATE\s+STEP\s+CREATED \(UTC\)\s+PROJECT\s+PLAN$/);
+    expect(idsOf(r.lines)).toEqual(newestFirst(seeded));
+    expect(r.out).not.toContain('more:');
+    const short = await cli(['list', '--limit', '3']);
+    expect(idsOf(short.lines)).toEqual(newestFirst(seeded).slice(0, 3));
+    // The next page continues exactly where the first stopped.
+    const cursor = /--cursor (\S+)/.exec(short.out)?.[1];
+    expect(cursor).toBeDefined();
+    const next = await cli(['list', '--limit', '3', '--cursor', cursor!]);
+    expect(idsOf(next.lines)).toEqual(newestFirst(seeded).slice(3, 6));
+  });
+
+  it('filters by state, project, plan and since (ISO or an age), all at once too', async () => {
+    const failed = await cli(['list', '--state', 'failed', '--limit', '200']);
+    expect(idsOf(failed.lines)).toEqual(newestFirst(seeded.filter((s) => s.state === 'FAILED')));
+    expect(failed.lines.slice(1).every((l) => / FAILED /.test(l))).toBe(true);
+    const ofB = await cli(['list', '--project', B, '--limit', '200']);
+    expect(idsOf(ofB.lines)).toEqual(newestFirst(seeded.filter((s) => s.request.projectId === B)));
+    const nightly = await cli(['list', '--plan', 'nightly', '--limit', '200']);
+    expect(idsOf(nightly.lines)).toEqual(newestFirst(seeded.filter((s) => s.source.plan === 'nightly')));
+    expect(nightly.lines.slice(1).every((l) => l.endsWith(' nightly'))).toBe(true);
+    const since = Date.now() - 12 * HOUR;
+    const recent = await cli(['list', '--since', '12h', '--limit', '200']);
+    const expected = newestFirst(seeded.filter((s) => s.createdAt >= since));
+    expect(idsOf(recent.lines).length).toBeGreaterThan(0);
+    expect(idsOf(recent.lines).slice(0, expected.length - 1)).toEqual(expected.slice(0, expected.length - 1)); // a run may straddle the 12h line by the test's own ms
+    const iso = await cli(['list', '--since', new Date(since).toISOString(), '--limit', '200']);
+    expect(idsOf(iso.lines)).toEqual(expected);
+    const all = await cli(['list', '--state', 'FAILED,COMPLETED', '--project', A, '--plan', 'nightly', '--since', '3d', '--limit', '200']);
+    expect(idsOf(all.lines)).toEqual(newestFirst(seeded.filter((s) => s.state === 'FAILED' && s.request.projectId === A && s.source.plan === 'nightly')));
+    expect((await cli(['list', '--plan', 'no-such-plan'])).out).toBe('no runs match');
+  });
+
+  it('shows only the projects of the caller\'s token', async () => {
+    const r = await cli(['list', '--limit', '200'], [B]);
+    expect(idsOf(r.lines)).toEqual(newestFirst(seeded.filter((s) => s.request.projectId === B)));
+    expect((await cli(['list', '--project', A], [B])).out).toBe('no runs match');
+  });
+
+  it('refuses bad filters naming the flag (exit 2)', async () => {
+    expect(await cli(['list', '--since', 'yesterday'])).toMatchObject({ code: 2, err: expect.stringContaining('--since: "yesterday" is neither an ISO date-time') });
+    expect(await cli(['list', '--state', 'DONE'])).toMatchObject({ code: 2, err: expect.stringMatching(/refused \(HTTP 400\): ?\n  - --state: must be one or more of PENDING, RUNNING/) });
+    expect(await cli(['list', '--project', 'xyz'])).toMatchObject({ code: 2, err: expect.stringContaining('--project: must be a 32-character lowercase hex project id') });
+    expect(await cli(['list', '--cursor', 'bm9wZQ'])).toMatchObject({ code: 2, err: expect.stringContaining('--cursor: is not a cursor this API returned') });
+  });
+});
+
+describe('cbr-flow --json and help', () => {
+  it('--json prints the API\'s answer byte for byte (status, and list page by page)', async () => {
+    const token = await issuer.mint({ sub: 'raw', projects: '*' });
+    const run = seeded[5]!;
+    const direct = await (await fetch(`${api.url}/runs/${run.runId}`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const status = await cli(['status', run.runId, '--json']);
+    expect(status).toMatchObject({ code: 0, out: direct });
+    const pages = await cli(['list', '--json', '--limit', '150']);
+    expect(pages.lines).toHaveLength(2); // 100 + 50: one raw answer per page
+    const [first, second] = pages.lines.map((l) => JSON.parse(l) as { runs: Array<{ runId: string }>; nextCursor?: string });
+    expect(first!.runs).toHaveLength(100);
+    expect(second!.runs).toHaveLength(30);
+    const again = await (await fetch(`${api.url}/runs?limit=100`, { headers: { authorization: `Bearer ${token}` } })).text();
+    expect(pages.lines[0]).toBe(again);
+  });
+
+  it('each command has its own help (exit 0); a flag of another command is refused naming it', async () => {
+    const list = await cli(['list', '--help']);
+    expect(list.code).toBe(0);
+    expect(list.out).toMatch(/^Usage: cbr-flow list/);
+    for (const flag of ['--state', '--project', '--plan', '--since', '--limit', '--cursor', '--json']) expect(list.out).toContain(flag);
+    expect(list.out).not.toContain('--vault-size');
+    const run = await cli(['help', 'run']);
+    expect(run.out).toContain('--vault-size <GB>');
+    expect(await cli(['list', '--vault', 'v'])).toMatchObject({ code: 2, err: expect.stringContaining('list does not take --vault; see `cbr-flow list --help`') });
+  });
+
+  it('run errors name the flags the user typed, with units, not JSON paths', async () => {
+    const r = await cli(['run', '--project', A, '--vault', 'v', '--vault-size', '5', '--server', 'nope', '--window', '2', '--no-auth']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--vault-size "5" (GB): ');
+    expect(r.err).toContain('--server "nope": must be a UUID');
+    expect(r.err).toContain('--window "2" (minutes): ');
+    expect(r.err).not.toContain('vault.billing.size');
+    expect(await cli(['run', '--project', A, '--vault', 'v', '--vault-size', 'ten', '--server', 'x', '--no-auth'])).toMatchObject({ code: 2, err: expect.stringContaining('--vault-size: "ten" is not a positive integer (GB)') });
+  });
+});
