@@ -178,7 +178,7 @@ export async function timedSweep(world: World, o: CheckerOptions, runs?: SeedRun
 // measured checker talks to lib/store/memory.ts living in the parent bench process over the IPC
 // channel, every record JSON-serialised both ways (as DynamoDB items are marshalled).
 
-type StoreMethod = 'create' | 'get' | 'save' | 'listDue' | 'markAnnounced' | 'listRecent' | 'listRuns' | 'getLease' | 'acquireLease' | 'resolveLease' | 'releaseLease';
+type StoreMethod = 'create' | 'get' | 'save' | 'listDue' | 'markAnnounced' | 'listRecent' | 'listRuns' | 'linkRetry' | 'getLease' | 'acquireLease' | 'resolveLease' | 'releaseLease';
 interface StoreRequest {
   kind: 'store';
   id: number;
@@ -240,6 +240,9 @@ export class IpcRunStore implements RunStore {
   }
   listRuns(query: RunQuery) {
     return this.call<RunPage>('listRuns', query);
+  }
+  linkRetry(runId: string, retryRunId: string) {
+    return this.call<Awaited<ReturnType<RunStore['linkRetry']>>>('linkRetry', runId, retryRunId);
   }
   getLease(key: string) {
     return this.call<VaultLease | undefined>('getLease', key);

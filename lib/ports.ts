@@ -230,6 +230,12 @@ export interface RunStore {
   markAnnounced(runId: string): Promise<void>;
   /** Most recent runs first (for the CLI's `list`); with `projectIds`, only runs of those projects (still up to `limit`). */
   listRecent(limit: number, filter?: RecentFilter): Promise<RunRecord[]>;
+  /**
+   * Record on a finished run that `retryRunId` retries it (one UpdateItem, terminal runs only, like
+   * markAnnounced). 'linked' also when it already names `retryRunId`; 'other' when another run was
+   * recorded first (its id returned); 'missing'/'not_terminal' otherwise.
+   */
+  linkRetry(runId: string, retryRunId: string): Promise<{ result: 'linked' | 'missing' | 'not_terminal' } | { result: 'other'; retriedBy: string }>;
   /** One page of runs, newest first, matching every filter given (see RunQuery); bounded reads per page. */
   listRuns(query: RunQuery): Promise<RunPage>;
 

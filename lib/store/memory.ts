@@ -123,6 +123,16 @@ export class MemoryRunStore implements RunStore {
     this.leases.set(key, { ...rest, leaseUntil: 0, updatedAt: now });
   }
 
+  async linkRetry(runId: string, retryRunId: string): Promise<{ result: 'linked' | 'missing' | 'not_terminal' } | { result: 'other'; retriedBy: string }> {
+    this.count('linkRetry');
+    const current = this.live(this.runs.get(runId));
+    if (!current) return { result: 'missing' };
+    if (!isTerminal(current.state)) return { result: 'not_terminal' };
+    if (current.retriedBy && current.retriedBy !== retryRunId) return { result: 'other', retriedBy: current.retriedBy };
+    this.runs.get(runId)!.retriedBy = retryRunId;
+    return { result: 'linked' };
+  }
+
   /** Set the run's notification outcome; only on a finished run (a terminal run is never saved again). */
   async recordNotification(runId: string, record: NotificationRecord): Promise<RecordNotificationResult> {
     this.count('recordNotification');

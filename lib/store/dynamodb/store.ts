@@ -334,6 +334,24 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
+  async linkRetry(runId: string, retryRunId: string): Promise<{ result: 'linked' | 'missing' | 'not_terminal' } | { result: 'other'; retriedBy: string }> {
+    try {
+      await this.updateFinishedRun(runId, {
+        update: 'SET retriedBy = :r',
+        condition: '(attribute_not_exists(retriedBy) OR retriedBy = :r)',
+        names: {},
+        values: { ':r': retryRunId },
+      });
+      return { result: 'linked' };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new StoreError(`link retry of run ${runId} failed`, { cause: error, retryable: true });
+      const current = await this.get(runId);
+      if (!current) return { result: 'missing' };
+      if (!isTerminal(current.state)) return { result: 'not_terminal' };
+      return current.retriedBy ? { result: 'other', retriedBy: current.retriedBy } : { result: 'not_terminal' };
+    }
+  }
+
   /** One UpdateItem on a run that exists and is in a terminal state (its optimistic version untouched). */
   private async updateFinishedRun(
     runId: string,

@@ -335,6 +335,9 @@ export class CrashableStore implements RunStore {
   listRuns(query: RunQuery) {
     return this.inner.listRuns(query);
   }
+  linkRetry(runId: string, retryRunId: string) {
+    return this.inner.linkRetry(runId, retryRunId);
+  }
   getLease(key: string): Promise<VaultLease | undefined> {
     return this.inner.getLease(key);
   }
