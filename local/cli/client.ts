@@ -69,7 +69,8 @@ export class ApiClient {
     this.endpoint = url.href.replace(/\/+$/, '');
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; raw: string }> {
+  /** `bearer`: send the bearer token (reads, and the run actions, which carry no body). */
+  private async request(method: string, path: string, body?: unknown, bearer = body === undefined): Promise<{ status: number; json: unknown; raw: string }> {
     let res: Response;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     // The signature covers these exact bytes; a fresh webhook-id per request (never a replay).
@@ -78,7 +79,7 @@ export class ApiClient {
       res = await fetch(`${this.endpoint}${path}`, {
         method,
         headers: payload === undefined
-          ? { accept: 'application/json', ...(this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) }
+          ? { accept: 'application/json', ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) }
           : { 'content-type': 'application/json', accept: 'application/json', ...signature },
         body: payload,
         signal: AbortSignal.timeout(10_000),
@@ -130,6 +131,18 @@ export class ApiClient {
     const parsed = RunView.safeParse(record);
     if (!parsed.success) throw new CliError(`unexpected answer to GET /runs/${runId}: ${z.prettifyError(parsed.error)}`, 3);
     return { run: parsed.data, raw };
+  }
+
+  /** POST /runs/{id}/cancel or /retry (bearer token; the run's project must be in the token's cbr_projects). */
+  async runAction(runId: string, action: 'cancel' | 'retry'): Promise<{ json: Record<string, unknown>; raw: string }> {
+    const path = `/runs/${encodeURIComponent(runId)}/${action}`;
+    const { status, json, raw } = await this.request('POST', path, undefined, true);
+    this.refuseUnauthorized(status, json, `POST ${path}`);
+    if (status === 404) throw new CliError(`no run ${runId} at ${this.endpoint} (or not one of the projects your token may act on)`, 2);
+    if (status === 409) throw new CliError(`cannot ${action} run ${runId}: ${summarize(json)}`, 2);
+    if (status >= 400) throw new CliError(`POST ${path} refused (HTTP ${status}): ${summarize(json)}`, 2);
+    if (typeof json !== 'object' || json === null) throw new CliError(`unexpected answer to POST ${path}: ${summarize(json)}`, 3);
+    return { json: json as Record<string, unknown>, raw };
   }
 
   /** One page of GET /runs (newest first); `nextCursor` while there may be more. */

@@ -84,6 +84,16 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   status: { args: '<runId>', summary: 'Show a run: state, current step, timeline, last error', flags: [] },
   watch: { args: '<runId>', summary: 'Follow a run live until it ends (exit 0 only when COMPLETED)', flags: ['interval', 'timeout'] },
+  cancel: {
+    args: '<runId>',
+    summary: 'Stop a PENDING or RUNNING run: it ends FAILED "cancelled by <you>" (again: no change)',
+    flags: [],
+  },
+  retry: {
+    args: '<runId>',
+    summary: 'Start a new run from the request of a FAILED, EXPIRED or PARTIAL run (linked both ways)',
+    flags: ['watch', 'interval', 'timeout'],
+  },
   list: {
     args: '[filters]',
     summary: 'Runs, newest first, with filters; pages past 100 are fetched as needed',
@@ -391,6 +401,22 @@ export async function runCommand(command: string, rest: string[], values: Values
     }
     case 'watch':
       return await watch(runIdArg());
+    case 'cancel': {
+      const { json, raw } = await api.runAction(runIdArg(), 'cancel');
+      const run = json.run as { runId?: string; state?: string; reason?: string } | undefined;
+      io.out(values.json ? raw : json.cancelled === false
+        ? `run ${run?.runId ?? rest[0]} was already cancelled (${run?.reason ?? 'FAILED'})`
+        : `run ${run?.runId ?? rest[0]} ${run?.state ?? 'FAILED'}: ${run?.reason ?? 'cancelled'}`);
+      return 0;
+    }
+    case 'retry': {
+      const oldId = runIdArg();
+      const { json, raw } = await api.runAction(oldId, 'retry');
+      const newId = typeof json.runId === 'string' ? json.runId : undefined;
+      if (!newId) throw new CliError(`unexpected answer to POST /runs/${oldId}/retry: ${raw.slice(0, 500)}`, 3);
+      io.out(values.json ? raw : `run ${newId} ${json.created === false ? 'already retries' : 'retries'} run ${oldId}${typeof json.statusUrl === 'string' ? `; status: ${json.statusUrl}` : ''}`);
+      return values.watch ? watch(newId) : 0;
+    }
     case 'list':
       if (rest.length > 0) throw new CliError(`list: unexpected argument "${rest[0]}"`, 2);
       return await listCommand(api, values, io);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getRunHandler } from '../../lib/pipeline/edge/get-run';
+import { runActionsHandler } from '../../lib/pipeline/edge/run-actions';
 import { startRun } from '../../lib/pipeline/start-run';
 import { MemoryBus } from '../../lib/queue/memory';
 import { DynamoRunStore } from '../../lib/store/dynamodb/store';
@@ -40,9 +41,10 @@ let store: DynamoRunStore;
 const seeded: RunRecord[] = [];
 
 const authorizer: JwtAuthorizerDef = { logicalId: 'Auth', issuer: 'https://issuer.local', audience: ['cbr-flow'], identitySource: ['$request.header.Authorization'] };
-const route = (method: string, path: string): RouteDef => ({
-  logicalId: `${method}${path}`, routeKey: `${method} ${path}`, method, path, functionLogicalId: 'GetRun', payloadVersion: '2.0', jwtAuthorizer: authorizer,
+const route = (method: string, path: string, fn = 'GetRun'): RouteDef => ({
+  logicalId: `${method}${path}`, routeKey: `${method} ${path}`, method, path, functionLogicalId: fn, payloadVersion: '2.0', jwtAuthorizer: authorizer,
 });
+const bus = new MemoryBus();
 
 async function cli(args: string[], projects: readonly string[] | '*' = '*'): Promise<{ code: number; out: string; err: string; lines: string[] }> {
   const out: string[] = [];
@@ -75,11 +77,12 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'cbr-flow-cli-ops-'));
   issuer = await loadOrCreateLocalIssuer(dataDir, { issuer: authorizer.issuer, audience: 'cbr-flow' });
   const handler = getRunHandler(store, silent);
+  const actions = runActionsHandler({ store, bus, clock: { now: () => Date.now() }, settings: { ...DEFAULT_SETTINGS, defaultRegion: 'ap-southeast-1' }, newToken: () => 'tok' }, { log: silent });
   api = await startHttpApi({
     port: 0, apiId: 'local', accountId: '000000000000', log: silent,
-    routes: () => [route('GET', '/runs'), route('GET', '/runs/{id}')],
+    routes: () => [route('GET', '/runs'), route('GET', '/runs/{id}'), route('POST', '/runs/{id}/cancel', 'RunActions'), route('POST', '/runs/{id}/retry', 'RunActions')],
     verifyJwt: async (a, token) => gatewayClaims(await issuer.verify(token, { issuer: a.issuer, audience: a.audience })),
-    invoke: (_fn, event: APIGatewayProxyEventV2) => handler(event, {} as Context),
+    invoke: (fn, event: APIGatewayProxyEventV2) => (fn === 'RunActions' ? actions : handler)(event, {} as Context),
   });
 }, 60_000);
 
@@ -179,5 +182,39 @@ describe('cbr-flow --json and help', () => {
     expect(r.err).toContain('--window "2" (minutes): ');
     expect(r.err).not.toContain('vault.billing.size');
     expect(await cli(['run', '--project', A, '--vault', 'v', '--vault-size', 'ten', '--server', 'x', '--no-auth'])).toMatchObject({ code: 2, err: expect.stringContaining('--vault-size: "ten" is not a positive integer (GB)') });
+  });
+});
+
+describe('cbr-flow cancel and retry', () => {
+  it('cancel stops a run (FAILED "cancelled by <token sub>"), again says so; retry starts one linked run, again the same one', async () => {
+    const target = seeded.find((r) => r.state === 'PENDING' && r.request.projectId === A)!;
+    const cancelled = await cli(['cancel', target.runId]);
+    expect(cancelled).toMatchObject({ code: 0, out: `run ${target.runId} FAILED: cancelled by cli-ops-test` });
+    expect(bus.sent.filter((m) => m.queue === 'events' && m.message.runId === target.runId)).toHaveLength(1); // announced
+    expect(await cli(['cancel', target.runId])).toMatchObject({ code: 0, out: `run ${target.runId} was already cancelled (cancelled by cli-ops-test)` });
+
+    const retried = await cli(['retry', target.runId]);
+    expect(retried.code).toBe(0);
+    const newId = /^run (\S+) retries run /.exec(retried.out)?.[1];
+    expect(newId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(retried.out).toContain(`; status: ${api.url}/runs/${newId}`);
+    expect(bus.sent.filter((m) => m.queue === 'vault' && m.message.runId === newId)).toHaveLength(1); // handed to create-vault
+    expect(await cli(['retry', target.runId])).toMatchObject({ code: 0, out: expect.stringContaining(`run ${newId} already retries run ${target.runId}`) });
+    const old = JSON.parse((await cli(['status', target.runId, '--json'])).out) as RunRecord;
+    const fresh = JSON.parse((await cli(['status', newId!, '--json'])).out) as RunRecord;
+    expect(old).toMatchObject({ state: 'FAILED', retriedBy: newId, lastError: { code: 'CANCELLED' } });
+    expect(fresh).toMatchObject({ state: 'PENDING', retryOf: target.runId, request: old.request });
+  });
+
+  it('refuses what the state does not allow and runs outside the token\'s projects (exit 2, saying why)', async () => {
+    const failed = seeded.find((r) => r.state === 'FAILED')!;
+    expect(await cli(['cancel', failed.runId])).toMatchObject({ code: 2, err: expect.stringContaining(`cannot cancel run ${failed.runId}: run ${failed.runId} already ended FAILED (test failure); only a PENDING or RUNNING run can be cancelled`) });
+    const pending = seeded.filter((r) => r.state === 'PENDING' && r.request.projectId === A)[1]!;
+    expect(await cli(['retry', pending.runId])).toMatchObject({ code: 2, err: expect.stringContaining('is still PENDING; only a finished run can be retried') });
+    expect(await cli(['cancel', pending.runId], [B])).toMatchObject({ code: 2, err: expect.stringContaining(`no run ${pending.runId}`) });
+    expect((await store.get(pending.runId))!.state).toBe('PENDING');
+    const raw = await cli(['retry', failed.runId, '--json']);
+    expect(JSON.parse(raw.out)).toMatchObject({ retryOf: failed.runId, created: true });
+    expect(await cli(['cancel', '--help'])).toMatchObject({ code: 0, out: expect.stringMatching(/^Usage: cbr-flow cancel <runId>/) });
   });
 });

@@ -127,7 +127,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
 describe('the local stack of the real service', () => {
   it('wires every function of serverless.yml and points the handlers at the local stand-ins', () => {
     const keys = stack.runtime.functions.map((f) => f.key).sort();
-    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'share-backup', 'start-checkpoint', 'start-run']);
+    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'run-actions', 'share-backup', 'start-checkpoint', 'start-run']);
     for (const f of stack.runtime.functions) {
       expect(f.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.runtime.dynamodbEndpoint);
       expect(f.env.AWS_ENDPOINT_URL_SQS).toBe(stack.runtime.sqsEndpoint);
