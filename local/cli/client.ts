@@ -28,6 +28,7 @@ export const RunView = z.looseObject({
   state: z.string(),
   step: z.string().optional(),
   createdAt: Instant.optional(),
+  updatedAt: Instant.optional(),
   finishedAt: Instant.optional(),
   reason: z.string().optional(),
   lastError: z.looseObject({ code: z.string(), message: z.string(), requestId: z.string().optional() }).optional(),

@@ -35,6 +35,7 @@ export const OPTIONS = {
   'plan': { type: 'string' },
   'since': { type: 'string' },
   'cursor': { type: 'string' },
+  'reconnect': { type: 'string' },
   'help': { type: 'boolean', short: 'h' },
 } as const;
 
@@ -67,6 +68,7 @@ const FLAG_HELP: Record<Flag, string> = {
   'state': '--state <S[,S]>          only runs in these states (PENDING, RUNNING, COMPLETED, PARTIAL, FAILED, EXPIRED)',
   'plan': '--plan <name>            only runs a schedule plan of this name started',
   'since': '--since <when>           only runs created since: an ISO date-time, or an age like 30m, 1h, 2d, 1w',
+  'reconnect': '--reconnect <s>           while the API is unreachable, keep trying this many seconds (default 120), then exit 3',
   'cursor': '--cursor <token>         continue after the page that printed this token',
   'help': '-h, --help               this help',
 };
@@ -80,10 +82,14 @@ const COMMANDS: Record<string, CommandSpec> = {
   run: {
     args: '[--file <path> | flags]',
     summary: 'Start a backup run: from a JSON file (--file, "-" for stdin) or from flags',
-    flags: ['file', ...RUN_FLAGS, 'watch', 'interval', 'timeout', 'webhook-key-file', 'no-auth'],
+    flags: ['file', ...RUN_FLAGS, 'watch', 'interval', 'timeout', 'reconnect', 'webhook-key-file', 'no-auth'],
   },
   status: { args: '<runId>', summary: 'Show a run: state, current step, timeline, last error', flags: [] },
-  watch: { args: '<runId>', summary: 'Follow a run live until it ends (exit 0 only when COMPLETED)', flags: ['interval', 'timeout'] },
+  watch: {
+    args: '<runId>',
+    summary: 'Follow a run live until it ends (exit 0 only when COMPLETED); says how long while waiting',
+    flags: ['interval', 'timeout', 'reconnect'],
+  },
   cancel: {
     args: '<runId>',
     summary: 'Stop a PENDING or RUNNING run: it ends FAILED "cancelled by <you>" (again: no change)',
@@ -92,7 +98,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   retry: {
     args: '<runId>',
     summary: 'Start a new run from the request of a FAILED, EXPIRED or PARTIAL run (linked both ways)',
-    flags: ['watch', 'interval', 'timeout'],
+    flags: ['watch', 'interval', 'timeout', 'reconnect'],
   },
   list: {
     args: '[filters]',
@@ -377,6 +383,7 @@ export async function runCommand(command: string, rest: string[], values: Values
     const run = await watchRun(api, runId, {
       intervalMs: (positiveNumber('interval', values.interval, 1, false, 'seconds') ?? 1) * 1000,
       timeoutMs: values.timeout === undefined ? undefined : (positiveNumber('timeout', values.timeout, undefined, false, 'seconds') ?? 0) * 1000,
+      reconnectMs: (positiveNumber('reconnect', values.reconnect, 120, false, 'seconds') ?? 120) * 1000,
       onEvent: values.json ? () => undefined : io.out,
       ...(values.json ? { onAnswer: io.out } : {}),
     });

@@ -17,6 +17,10 @@ import { MemoryBus } from '../../lib/queue/memory';
 import { DynamoRunStore } from '../../lib/store/dynamodb/store';
 import { createRunsTable } from '../../lib/store/dynamodb/table';
 import { mutateRun } from '../../lib/store/mutate';
+import { terminate } from '../../lib/pipeline/common';
+import { addEvent } from '../../lib/store/run';
+import { ApiClient } from '../../local/cli/client';
+import { watchRun } from '../../local/cli/watch';
 import type { RunRecord, RunSource } from '../../lib/store/run';
 import { DEFAULT_SETTINGS } from '../../lib/wiring/deps';
 import { main, type Io } from '../../local/cli';
@@ -76,15 +80,20 @@ beforeAll(async () => {
   }
   dataDir = mkdtempSync(join(tmpdir(), 'cbr-flow-cli-ops-'));
   issuer = await loadOrCreateLocalIssuer(dataDir, { issuer: authorizer.issuer, audience: 'cbr-flow' });
+  api = await serveApi(0);
+}, 60_000);
+
+/** The API on `port` (0: any): get-run and run-actions behind the JWT authorizer. */
+async function serveApi(port: number): Promise<HttpApiServer> {
   const handler = getRunHandler(store, silent);
   const actions = runActionsHandler({ store, bus, clock: { now: () => Date.now() }, settings: { ...DEFAULT_SETTINGS, defaultRegion: 'ap-southeast-1' }, newToken: () => 'tok' }, { log: silent });
-  api = await startHttpApi({
-    port: 0, apiId: 'local', accountId: '000000000000', log: silent,
+  return await startHttpApi({
+    port, apiId: 'local', accountId: '000000000000', log: silent,
     routes: () => [route('GET', '/runs'), route('GET', '/runs/{id}'), route('POST', '/runs/{id}/cancel', 'RunActions'), route('POST', '/runs/{id}/retry', 'RunActions')],
     verifyJwt: async (a, token) => gatewayClaims(await issuer.verify(token, { issuer: a.issuer, audience: a.audience })),
     invoke: (fn, event: APIGatewayProxyEventV2) => (fn === 'RunActions' ? actions : handler)(event, {} as Context),
   });
-}, 60_000);
+}
 
 afterAll(async () => {
   await api?.close();
@@ -216,5 +225,58 @@ describe('cbr-flow cancel and retry', () => {
     const raw = await cli(['retry', failed.runId, '--json']);
     expect(JSON.parse(raw.out)).toMatchObject({ retryOf: failed.runId, created: true });
     expect(await cli(['cancel', '--help'])).toMatchObject({ code: 0, out: expect.stringMatching(/^Usage: cbr-flow cancel <runId>/) });
+  });
+});
+
+describe('cbr-flow watch', () => {
+  it('survives the API going away: says so once, says when it is back, and its total is its last line', async () => {
+    const target = seeded.filter((r) => r.state === 'PENDING' && r.request.projectId === A)[5]!;
+    const port = Number(new URL(api.url).port);
+    const watching = cli(['watch', target.runId, '--interval', '0.05', '--reconnect', '10']);
+    await new Promise((r) => setTimeout(r, 300));
+    await api.close(); // the API goes away...
+    await new Promise((r) => setTimeout(r, 600));
+    api = await serveApi(port); // ...and comes back
+    const now = Date.now();
+    await mutateRun(store, target.runId, (d) => {
+      addEvent(d, now, 'create-vault', 'vault-created', 'test vault');
+      terminate(d, 'COMPLETED', 'all backups available', now + 500, { ...DEFAULT_SETTINGS });
+      return d;
+    }, { now });
+    const r = await watching;
+    expect(r.code).toBe(0);
+    expect(r.out.match(/lost contact with the API/g)).toHaveLength(1);
+    expect(r.out).toMatch(/reconnected to http:\/\/127\.0\.0\.1:\d+ after \d+\.\ds/);
+    expect(r.out).toContain('vault-created  test vault');
+    const last = r.lines.at(-1)!;
+    const total = /^run \S+ COMPLETED in (\d+\.\d)s$/.exec(last)?.[1];
+    expect(total).toBeDefined();
+    expect(r.lines.at(-2)).toBe(`[+${`${total}s`.padStart(6)}] state COMPLETED (step done)`);
+  });
+
+  it('while nothing happens, says how long it has been; events past the 200-entry timeline cap are still shown', async () => {
+    const target = seeded.filter((r) => r.state === 'PENDING' && r.request.projectId === A)[6]!;
+    const token = await issuer.mint({ sub: 'watch', projects: '*' });
+    const client = new ApiClient(api.url, { bearerToken: token });
+    const lines: string[] = [];
+    const watching = watchRun(client, target.runId, { intervalMs: 50, quietMs: 250, onEvent: (l) => lines.push(l) });
+    await new Promise((r) => setTimeout(r, 700));
+    // 250 progress events: the stored timeline keeps 200, the newest ones included.
+    const now = Date.now();
+    await mutateRun(store, target.runId, (d) => {
+      for (let i = 0; i < 250; i++) addEvent(d, now + i, 'check-status', 'progress', `poll ${i}`);
+      return d;
+    }, { now });
+    await new Promise((r) => setTimeout(r, 200));
+    await mutateRun(store, target.runId, (d) => {
+      addEvent(d, Date.now(), 'check-status', 'backup-available', 'the last one');
+      terminate(d, 'COMPLETED', 'done', Date.now(), { ...DEFAULT_SETTINGS });
+      return d;
+    }, { now: Date.now() });
+    const run = await watching;
+    expect(run.state).toBe('COMPLETED');
+    expect(lines.filter((l) => /… still PENDING \(step create-vault\), waiting$/.test(l)).length).toBeGreaterThanOrEqual(1);
+    expect(lines.some((l) => l.includes('poll 249'))).toBe(true);
+    expect(lines.some((l) => l.includes('backup-available  the last one'))).toBe(true);
   });
 });
