@@ -1,5 +1,6 @@
 /** The CLI's flags, usage text and commands (run, status, watch, list). */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunRequest } from '../../lib/contracts/run-request';
 import { readLocalIssuer } from '../jwt-issuer';
@@ -7,6 +8,7 @@ import { parseWebhookKeys, readLocalWebhookKeys } from '../webhook-keys';
 import { ApiClient, CliError, DEFAULT_ENDPOINT } from './client';
 import { formatRun, seconds } from './format';
 import { watchRun } from './watch';
+import { listDlqs, LOCAL_SQS_ENDPOINT, redriveDlqs, type DlqTarget } from './dlq';
 
 export const OPTIONS = {
   'file': { type: 'string', short: 'f' },
@@ -36,6 +38,8 @@ export const OPTIONS = {
   'since': { type: 'string' },
   'cursor': { type: 'string' },
   'reconnect': { type: 'string' },
+  'stage': { type: 'string' },
+  'sqs-endpoint': { type: 'string' },
   'help': { type: 'boolean', short: 'h' },
 } as const;
 
@@ -69,6 +73,8 @@ const FLAG_HELP: Record<Flag, string> = {
   'plan': '--plan <name>            only runs a schedule plan of this name started',
   'since': '--since <when>           only runs created since: an ISO date-time, or an age like 30m, 1h, 2d, 1w',
   'reconnect': '--reconnect <s>           while the API is unreachable, keep trying this many seconds (default 120), then exit 3',
+  'stage': '--stage <stage>          the deployed stage (AWS: default credential chain, AWS_REGION or --region)',
+  'sqs-endpoint': '--sqs-endpoint <url>     a local stack\'s SQS (default: .data/stack.json, else http://127.0.0.1:9324)',
   'cursor': '--cursor <token>         continue after the page that printed this token',
   'help': '-h, --help               this help',
 };
@@ -99,6 +105,12 @@ const COMMANDS: Record<string, CommandSpec> = {
     args: '<runId>',
     summary: 'Start a new run from the request of a FAILED, EXPIRED or PARTIAL run (linked both ways)',
     flags: ['watch', 'interval', 'timeout', 'reconnect'],
+  },
+  dlq: {
+    args: 'list | redrive [queue]',
+    summary: 'Dead-letter queues: each with its depth; redrive moves messages back to their queue',
+    flags: ['stage', 'sqs-endpoint', 'region'],
+    more: 'Straight on SQS, not through the API: on AWS with --stage (queues cbr-flow-<stage>-<queue>-dlq), locally\nwith the stack\'s SQS. `redrive` without a queue redrives every DLQ holding messages; the schedules DLQ is\nlisted only (plan-firing-failed consumes it).',
   },
   list: {
     args: '[filters]',
@@ -359,6 +371,47 @@ async function listCommand(api: ApiClient, values: Values, io: Io): Promise<numb
   return 0;
 }
 
+/** The SQS a `dlq` command talks to: --sqs-endpoint, --stage (AWS), the local stack's (.data/stack.json), or the default local one. */
+export function dlqTargetOf(values: Values, dataDir = '.data'): DlqTarget {
+  const region = values.region;
+  if (values['sqs-endpoint'] !== undefined) {
+    try { new URL(values['sqs-endpoint']); } catch { throw new CliError(`--sqs-endpoint: "${values['sqs-endpoint']}" is not a URL (e.g. ${LOCAL_SQS_ENDPOINT})`, 2); }
+    return { stage: values.stage ?? 'local', endpoint: values['sqs-endpoint'], region };
+  }
+  if (values.stage !== undefined) {
+    if (!/^[a-zA-Z0-9-]+$/.test(values.stage)) throw new CliError(`--stage: "${values.stage}" is not a stage name (letters, digits, -)`, 2);
+    return { stage: values.stage, region };
+  }
+  let fromStack: string | undefined;
+  try {
+    const stack = JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')) as Record<string, unknown>;
+    const sqs = stack.sqsEndpoint ?? stack.sqsUrl ?? (stack.sqs as { url?: unknown } | undefined)?.url ?? stack.sqs;
+    if (typeof sqs === 'string') fromStack = sqs;
+  } catch { /* no local stack file: the default port */ }
+  return { stage: 'local', endpoint: fromStack ?? LOCAL_SQS_ENDPOINT, region };
+}
+
+async function dlqCommand(rest: string[], values: Values, io: Io): Promise<number> {
+  const [sub, queue, ...extra] = rest;
+  if (sub !== 'list' && sub !== 'redrive') throw new CliError(`dlq: expected \`dlq list\` or \`dlq redrive [queue]\`, got ${sub ? `"${sub}"` : 'nothing'}`, 2);
+  if (extra.length > 0 || (sub === 'list' && queue !== undefined)) throw new CliError(`dlq ${sub}: unexpected argument "${extra[0] ?? queue}"`, 2);
+  const target = dlqTargetOf(values);
+  if (sub === 'list') {
+    const dlqs = await listDlqs(target);
+    if (values.json) { io.out(JSON.stringify({ stage: target.stage, dlqs: dlqs.map(({ name, source, depth }) => ({ name, source, depth: depth ?? null })) })); return 0; }
+    io.out(`${pad('DEAD-LETTER QUEUE', 34)}${pad('MESSAGES', 8)}REDRIVES TO`);
+    for (const d of dlqs) io.out(`${pad(d.name, 34)}${pad(d.depth === undefined ? 'missing' : String(d.depth), 8)}${d.source ?? '(none: plan-firing-failed consumes it)'}`.trimEnd());
+    return 0;
+  }
+  const moved = await redriveDlqs(target, queue);
+  if (values.json) { io.out(JSON.stringify({ stage: target.stage, redriven: moved })); return 0; }
+  if (moved.length === 0) io.out('no dead-letter queue holds messages: nothing to redrive');
+  for (const m of moved) {
+    io.out(m.depth === 0 ? `${m.name} is empty: nothing to redrive` : `${m.name}: moving ${m.depth} message(s) back to ${m.source}${m.taskHandle ? ` (task ${m.taskHandle.slice(0, 40)})` : ''}`);
+  }
+  return 0;
+}
+
 /** Runs one parsed command; CliError for anything the user should see (exit code on the error). */
 export async function runCommand(command: string, rest: string[], values: Values, env: Record<string, string | undefined>, io: Io): Promise<number> {
   if (!isCommand(command)) throw new CliError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')} (see --help)`, 2);
@@ -368,6 +421,7 @@ export async function runCommand(command: string, rest: string[], values: Values
   if (foreign.length > 0) {
     throw new CliError(`${command} does not take ${foreign.map((f) => `--${f}`).join(', ')}; see \`cbr-flow ${command} --help\``, 2);
   }
+  if (command === 'dlq') return await dlqCommand(rest, values, io);
   const endpoint = values.endpoint ?? env.CBR_FLOW_URL ?? DEFAULT_ENDPOINT;
   const reads = command !== 'run' || values.watch === true;
   const api = new ApiClient(endpoint, {
