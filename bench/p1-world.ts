@@ -14,7 +14,7 @@ import { checkStatus, type SweepResult } from '../lib/pipeline/check-status';
 import { cbrFactory } from '../lib/wiring/cbr-factory';
 import { DEFAULT_SETTINGS, type PipelineDeps, type PipelineSettings } from '../lib/wiring/deps';
 import type { Message } from '../lib/contracts';
-import { systemClock, type MessageBus, type QueueName, type RunStore, type SaveResult } from '../lib/ports';
+import { systemClock, type MessageBus, type QueueName, type RunPage, type RunQuery, type RunStore, type SaveResult } from '../lib/ports';
 import { MemoryRunStore } from '../lib/store/memory';
 import { dueShardOf, RunRecord, type VaultLease } from '../lib/store/run';
 import { DEMO } from '../emulator/demo';
@@ -178,7 +178,7 @@ export async function timedSweep(world: World, o: CheckerOptions, runs?: SeedRun
 // measured checker talks to lib/store/memory.ts living in the parent bench process over the IPC
 // channel, every record JSON-serialised both ways (as DynamoDB items are marshalled).
 
-type StoreMethod = 'create' | 'get' | 'save' | 'listDue' | 'markAnnounced' | 'listRecent' | 'getLease' | 'acquireLease' | 'resolveLease' | 'releaseLease';
+type StoreMethod = 'create' | 'get' | 'save' | 'listDue' | 'markAnnounced' | 'listRecent' | 'listRuns' | 'linkRetry' | 'getLease' | 'acquireLease' | 'resolveLease' | 'releaseLease';
 interface StoreRequest {
   kind: 'store';
   id: number;
@@ -237,6 +237,12 @@ export class IpcRunStore implements RunStore {
   }
   listRecent(limit: number) {
     return this.call<RunRecord[]>('listRecent', limit);
+  }
+  listRuns(query: RunQuery) {
+    return this.call<RunPage>('listRuns', query);
+  }
+  linkRetry(runId: string, retryRunId: string) {
+    return this.call<Awaited<ReturnType<RunStore['linkRetry']>>>('linkRetry', runId, retryRunId);
   }
   getLease(key: string) {
     return this.call<VaultLease | undefined>('getLease', key);

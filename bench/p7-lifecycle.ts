@@ -22,7 +22,7 @@ interface Tally {
 
 const STORE_READS = new Set(['get', 'getLease']);
 const STORE_WRITES = new Set(['create', 'save', 'markAnnounced', 'recordNotification', 'acquireLease', 'resolveLease', 'releaseLease']);
-const STORE_QUERIES = new Set(['listDue', 'listRecent']);
+const STORE_QUERIES = new Set(['listDue', 'listRecent', 'listRuns']);
 
 /** Counts every store call and the largest record written (≈ DynamoDB item bytes: the adapter stores the record's fields as attributes). */
 function countStore(store: RunStore, t: Tally): void {

@@ -189,6 +189,28 @@ export interface RecentFilter {
   projectIds?: ReadonlySet<string>;
 }
 
+/** GET /runs: newest first, filtered, one page at a time (`cursor` from the previous page). */
+export interface RunQuery extends RecentFilter {
+  /** At most this many runs in the page. */
+  limit: number;
+  states?: ReadonlySet<string>;
+  /** Runs a schedule plan of this name started (source.plan). */
+  plan?: string;
+  /** Runs created at or after this instant (epoch ms). */
+  since?: number;
+  /** The opaque `cursor` of the previous page. */
+  cursor?: string;
+}
+
+/**
+ * One page of runs. `cursor` is set when there may be more (a page can be short, even empty, when
+ * the store's per-page read bound was reached before `limit` runs matched).
+ */
+export interface RunPage {
+  runs: RunRecord[];
+  cursor?: string;
+}
+
 export interface RunStore {
   /** Conditional create: 'exists' when a run with this id is already there (duplicate start). */
   create(run: RunRecord): Promise<'created' | 'exists'>;
@@ -208,6 +230,14 @@ export interface RunStore {
   markAnnounced(runId: string): Promise<void>;
   /** Most recent runs first (for the CLI's `list`); with `projectIds`, only runs of those projects (still up to `limit`). */
   listRecent(limit: number, filter?: RecentFilter): Promise<RunRecord[]>;
+  /**
+   * Record on a finished run that `retryRunId` retries it (one UpdateItem, terminal runs only, like
+   * markAnnounced). 'linked' also when it already names `retryRunId`; 'other' when another run was
+   * recorded first (its id returned); 'missing'/'not_terminal' otherwise.
+   */
+  linkRetry(runId: string, retryRunId: string): Promise<{ result: 'linked' | 'missing' | 'not_terminal' } | { result: 'other'; retriedBy: string }>;
+  /** One page of runs, newest first, matching every filter given (see RunQuery); bounded reads per page. */
+  listRuns(query: RunQuery): Promise<RunPage>;
 
   /** The vault-name lease record, if any. */
   getLease(key: string): Promise<VaultLease | undefined>;

@@ -1,23 +1,26 @@
 /**
- * `cbr-flow` command line: start a run, show one, watch one until it ends, list recent runs — all
- * through the HTTP API (POST /runs, GET /runs/{id}, GET /runs), locally or deployed.
+ * `cbr-flow` command line: start a run, show one, watch one until it ends, list runs (filtered, paged),
+ * cancel or retry one — through the HTTP API (POST /runs, GET /runs/{id}, GET /runs, POST
+ * /runs/{id}/cancel|retry), locally or deployed; and the dead-letter queues straight on SQS (`dlq`).
+ * `cbr-flow <command> --help` shows that command's flags; `--json` prints the API's raw answer.
  *
  * POST /runs is signed the Standard Webhooks way with a webhook key from, in this order:
  * `--webhook-key-file <path>` (a whsec_ key or the keys JSON), $CBR_FLOW_WEBHOOK_KEY, or — for a
  * loopback endpoint — the local stack's key in .data/webhook-keys.json. `--no-auth` sends unsigned
  * (for a local stack started with `npm start -- --no-auth`). Keys are never taken from argv values.
  *
- * Reads (status, watch, list) send a bearer token: `--token-file <path>`, $CBR_FLOW_TOKEN, or — for a
+ * Reads and run actions (status, watch, list, cancel, retry) send a bearer token: `--token-file <path>`, $CBR_FLOW_TOKEN, or — for a
  * loopback endpoint — a 5-minute token minted with the local stack's issuer (.data/jwt-issuer.json).
  *
  * Exit codes: 0 success (a watched run COMPLETED); 1 the run ended FAILED, EXPIRED or PARTIAL;
- * 2 bad input (flags, file, a 4xx from the API); 3 the endpoint is unreachable or answered 5xx;
+ * 2 bad input (flags, file, a 4xx from the API); 3 the endpoint is unreachable or answered 5xx (watch:
+ * for longer than --reconnect);
  * 4 `watch --timeout` elapsed before the run ended; 70 an unexpected internal error.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError } from './cli/client';
-import { OPTIONS, USAGE, runCommand, type Io } from './cli/commands';
+import { OPTIONS, USAGE, commandUsage, isCommand, runCommand, type Io } from './cli/commands';
 
 export type { Io } from './cli/commands';
 
@@ -33,11 +36,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
     try {
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     } catch (err) {
-      throw new CliError(`${(err as Error).message}\nRun \`cbr-flow --help\` for usage.`, 2);
+      const command = argv.find((a) => !a.startsWith('-'));
+      throw new CliError(`${(err as Error).message}\nRun \`cbr-flow ${command && isCommand(command) ? `${command} ` : ''}--help\` for usage.`, 2);
     }
     const { values, positionals } = parsed;
     const [command, ...rest] = positionals;
-    if (values.help || command === 'help') { io.out(USAGE); return 0; }
+    if (command === 'help') { io.out(rest[0] && isCommand(rest[0]) ? commandUsage(rest[0]) : USAGE); return 0; }
+    if (values.help && (!command || !isCommand(command))) { io.out(USAGE); return 0; }
     if (!command) throw new CliError(`missing command\n\n${USAGE}`, 2);
     return await runCommand(command, rest, values, env, io);
   } catch (err) {

@@ -157,7 +157,7 @@ async function start(argv: string[]): Promise<number> {
     stack = await startLocalStack({ dataDir, httpPort: port, rateScale, log, onPhase, webhookAuth: args['no-auth'] ? 'off' : 'on' });
     const { runtime } = stack;
     if (serve && stack.runStore) runConsole = new RunConsole(stack.runStore, (line) => console.log(line), (message) => log(`[console] ${message}`));
-    writeStackFile(dataDir, runtime.url);
+    writeStackFile(dataDir, runtime.url, runtime.sqsEndpoint);
     console.log(`cbr-flow: ready in ${((Date.now() - launchedAt) / 1000).toFixed(1)} s since launch`);
     console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs)`);
     console.log(`  CBR        ${stack.cbrEndpoint}${stack.emulator ? ' (embedded emulator, demo credentials)' : ''}`);
@@ -215,9 +215,9 @@ async function start(argv: string[]): Promise<number> {
  * Where a running stack says where it listens (the CLI's default endpoint, local/cli/client.ts):
  * written once ready, removed on stop.
  */
-function writeStackFile(dataDir: string, url: string): void {
+function writeStackFile(dataDir: string, url: string, sqsEndpoint: string): void {
   const file = join(dataDir, STACK_FILE);
-  writeFileSync(`${file}.tmp`, `${JSON.stringify({ url, port: Number(new URL(url).port), pid: process.pid, startedAt: new Date().toISOString() })}\n`);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify({ url, port: Number(new URL(url).port), sqsEndpoint, pid: process.pid, startedAt: new Date().toISOString() })}\n`);
   renameSync(`${file}.tmp`, file);
 }
 

@@ -22,6 +22,8 @@ export interface StartRunInput {
   request: unknown;
   runId?: string;
   source: RunSource;
+  /** The finished run this one retries (recorded as `retryOf`). */
+  retryOf?: string;
 }
 
 export interface StartRunResult {
@@ -70,9 +72,10 @@ export async function startRun(deps: IntakeDeps, input: StartRunInput): Promise<
     createdAt: now,
     updatedAt: now,
     deadlineAt: now + request.completionWindowMinutes * 60_000,
+    ...(input.retryOf !== undefined ? { retryOf: input.retryOf } : {}),
   });
   watchdog(run, now, deps.settings);
-  addEvent(run, now, 'create-vault', 'requested', `via ${input.source.kind}${input.source.plan ? ` (plan ${input.source.plan})` : ''}`);
+  addEvent(run, now, 'create-vault', 'requested', `via ${input.source.kind}${input.source.plan ? ` (plan ${input.source.plan})` : ''}${input.retryOf ? `, retrying run ${input.retryOf}` : ''}`);
 
   const outcome = await deps.store.create(run);
   if (outcome === 'created') deps.metrics?.started(run);

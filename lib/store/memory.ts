@@ -3,7 +3,8 @@
  * check, terminal states final, expiry filtered on read). For unit tests and benchmarks.
  */
 import type { NotificationRecord } from './run';
-import type { Clock, RecentFilter, RecordNotificationResult, RunStore, SaveResult } from '../ports';
+import { ValidationError } from '../errors';
+import type { Clock, RecentFilter, RecordNotificationResult, RunPage, RunQuery, RunStore, SaveResult } from '../ports';
 import { isTerminal, RunRecord, type VaultLease } from './run';
 
 export class MemoryRunStore implements RunStore {
@@ -75,6 +76,22 @@ export class MemoryRunStore implements RunStore {
       .map((r) => structuredClone(r));
   }
 
+  /** Same filters as the DynamoDB adapter; the cursor is the offset into the filtered list. */
+  async listRuns(query: RunQuery): Promise<RunPage> {
+    this.count('listRuns');
+    const start = query.cursor === undefined ? 0 : Number(query.cursor);
+    if (!Number.isInteger(start) || start < 0) throw new ValidationError('query.cursor', 'is not a cursor this API returned (pass the `cursor` of the previous page unchanged)');
+    const all = [...this.runs.values()]
+      .filter((r) => this.live(r)
+        && (!query.projectIds || query.projectIds.has(r.request.projectId))
+        && (!query.states || query.states.has(r.state))
+        && (query.plan === undefined || r.source.plan === query.plan)
+        && (query.since === undefined || r.createdAt >= query.since))
+      .sort((a, b) => b.createdAt - a.createdAt);
+    const runs = all.slice(start, start + query.limit).map((r) => structuredClone(r));
+    return start + query.limit < all.length ? { runs, cursor: String(start + query.limit) } : { runs };
+  }
+
   async getLease(key: string): Promise<VaultLease | undefined> {
     this.count('getLease');
     const lease = this.leases.get(key);
@@ -104,6 +121,16 @@ export class MemoryRunStore implements RunStore {
     if (!current || current.holder !== holder) return;
     const { holder: _h, ...rest } = current;
     this.leases.set(key, { ...rest, leaseUntil: 0, updatedAt: now });
+  }
+
+  async linkRetry(runId: string, retryRunId: string): Promise<{ result: 'linked' | 'missing' | 'not_terminal' } | { result: 'other'; retriedBy: string }> {
+    this.count('linkRetry');
+    const current = this.live(this.runs.get(runId));
+    if (!current) return { result: 'missing' };
+    if (!isTerminal(current.state)) return { result: 'not_terminal' };
+    if (current.retriedBy && current.retriedBy !== retryRunId) return { result: 'other', retriedBy: current.retriedBy };
+    this.runs.get(runId)!.retriedBy = retryRunId;
+    return { result: 'linked' };
   }
 
   /** Set the run's notification outcome; only on a finished run (a terminal run is never saved again). */

@@ -156,6 +156,10 @@ export const RunRecord = z.object({
   expiresAt: z.number().optional(),
   /** The run-finished notification to the request's notifyUrl: delivered or why not (never the URL). */
   notification: NotificationRecord.optional(),
+  /** This run retries that (finished, not COMPLETED) run: POST /runs/{id}/retry. */
+  retryOf: z.string().optional(),
+  /** The run that retries this one (set once, on the finished run, by RunStore.linkRetry). */
+  retriedBy: z.string().optional(),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 

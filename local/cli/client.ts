@@ -1,4 +1,7 @@
-/** The cbr-flow HTTP API client of the CLI: POST /runs (signed), GET /runs/{id}, GET /runs. */
+/**
+ * The cbr-flow HTTP API client of the CLI: POST /runs (signed), GET /runs/{id}, GET /runs. Every
+ * answer keeps the body's exact text (`raw`) for `--json`.
+ */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
@@ -41,6 +44,7 @@ export const RunView = z.looseObject({
   state: z.string(),
   step: z.string().optional(),
   createdAt: Instant.optional(),
+  updatedAt: Instant.optional(),
   finishedAt: Instant.optional(),
   reason: z.string().optional(),
   lastError: z.looseObject({ code: z.string(), message: z.string(), requestId: z.string().optional() }).optional(),
@@ -82,7 +86,8 @@ export class ApiClient {
     this.endpoint = url.href.replace(/\/+$/, '');
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  /** `bearer`: send the bearer token (reads, and the run actions, which carry no body). */
+  private async request(method: string, path: string, body?: unknown, bearer = body === undefined): Promise<{ status: number; json: unknown; raw: string }> {
     let res: Response;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     // The signature covers these exact bytes; a fresh webhook-id per request (never a replay).
@@ -91,7 +96,7 @@ export class ApiClient {
       res = await fetch(`${this.endpoint}${path}`, {
         method,
         headers: payload === undefined
-          ? { accept: 'application/json', ...(this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) }
+          ? { accept: 'application/json', ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) }
           : { 'content-type': 'application/json', accept: 'application/json', ...signature },
         body: payload,
         signal: AbortSignal.timeout(10_000),
@@ -103,11 +108,12 @@ export class ApiClient {
     let json: unknown = text;
     try { json = text ? JSON.parse(text) : null; } catch { /* keep the text */ }
     if (res.status >= 500) throw new CliError(`${method} ${path} failed: HTTP ${res.status} ${summarize(json)}`, 3);
-    return { status: res.status, json };
+    return { status: res.status, json, raw: text };
   }
 
-  async startRun(request: unknown): Promise<{ runId: string; statusUrl?: string }> {
-    const { status, json } = await this.request('POST', '/runs', request);
+  /** `fieldLabel` names a field of a 400 answer the way the user gave it (a CLI flag). */
+  async startRun(request: unknown, fieldLabel?: (field: string) => string): Promise<{ runId: string; statusUrl?: string; raw: string }> {
+    const { status, json, raw } = await this.request('POST', '/runs', request);
     if (status === 401) {
       const reason = typeof json === 'object' && json !== null && typeof (json as { reason?: unknown }).reason === 'string' ? (json as { reason: string }).reason : 'unauthorized';
       const how = this.webhookKeys
@@ -115,10 +121,10 @@ export class ApiClient {
         : 'POST /runs must be signed: pass --webhook-key-file <file> or set CBR_FLOW_WEBHOOK_KEY (a local stack keeps its key in .data/webhook-keys.json)';
       throw new CliError(`the API refused the run as unauthenticated (HTTP 401, ${reason}): ${how}`, 2);
     }
-    if (status >= 400) throw new CliError(`the API refused the run (HTTP ${status}): ${summarize(json)}`, 2);
+    if (status >= 400) throw new CliError(`the API refused the run (HTTP ${status}): ${summarize(json, fieldLabel)}`, 2);
     const parsed = z.looseObject({ runId: z.string(), statusUrl: z.string().optional() }).safeParse(json);
     if (!parsed.success) throw new CliError(`unexpected answer to POST /runs: ${summarize(json)}`, 3);
-    return parsed.data;
+    return { ...parsed.data, raw };
   }
 
   private refuseUnauthorized(status: number, json: unknown, what: string): void {
@@ -130,23 +136,56 @@ export class ApiClient {
   }
 
   async getRun(runId: string): Promise<RunView> {
-    const { status, json } = await this.request('GET', `/runs/${encodeURIComponent(runId)}`);
+    return (await this.getRunAnswer(runId)).run;
+  }
+
+  async getRunAnswer(runId: string): Promise<{ run: RunView; raw: string }> {
+    const { status, json, raw } = await this.request('GET', `/runs/${encodeURIComponent(runId)}`);
     this.refuseUnauthorized(status, json, `GET /runs/${runId}`);
     if (status === 404) throw new CliError(`no run ${runId} at ${this.endpoint} (or not one of the projects your token may read)`, 2);
     if (status >= 400) throw new CliError(`GET /runs/${runId} refused (HTTP ${status}): ${summarize(json)}`, 2);
     const record = typeof json === 'object' && json !== null && 'run' in json ? (json as { run: unknown }).run : json;
     const parsed = RunView.safeParse(record);
     if (!parsed.success) throw new CliError(`unexpected answer to GET /runs/${runId}: ${z.prettifyError(parsed.error)}`, 3);
-    return parsed.data;
+    return { run: parsed.data, raw };
   }
 
-  async listRuns(limit: number): Promise<RunView[]> {
-    const { status, json } = await this.request('GET', `/runs?limit=${limit}`);
+  /** POST /runs/{id}/cancel or /retry (bearer token; the run's project must be in the token's cbr_projects). */
+  async runAction(runId: string, action: 'cancel' | 'retry'): Promise<{ json: Record<string, unknown>; raw: string }> {
+    const path = `/runs/${encodeURIComponent(runId)}/${action}`;
+    const { status, json, raw } = await this.request('POST', path, undefined, true);
+    this.refuseUnauthorized(status, json, `POST ${path}`);
+    if (status === 404) throw new CliError(`no run ${runId} at ${this.endpoint} (or not one of the projects your token may act on)`, 2);
+    if (status === 409) throw new CliError(`cannot ${action} run ${runId}: ${summarize(json)}`, 2);
+    if (status >= 400) throw new CliError(`POST ${path} refused (HTTP ${status}): ${summarize(json)}`, 2);
+    if (typeof json !== 'object' || json === null) throw new CliError(`unexpected answer to POST ${path}: ${summarize(json)}`, 3);
+    return { json: json as Record<string, unknown>, raw };
+  }
+
+  /** One page of GET /runs (newest first); `nextCursor` while there may be more. */
+  async listRuns(query: ListQuery): Promise<{ runs: RunView[]; nextCursor?: string; raw: string }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const { status, json, raw } = await this.request('GET', `/runs?${params}`);
     this.refuseUnauthorized(status, json, 'GET /runs');
-    if (status >= 400) throw new CliError(`GET /runs refused (HTTP ${status}): ${summarize(json)}`, 2);
-    const list = Array.isArray(json) ? json : (json as { runs?: unknown; items?: unknown } | null)?.runs ?? (json as { items?: unknown } | null)?.items;
-    const parsed = z.array(RunView).safeParse(list);
+    if (status >= 400) throw new CliError(`GET /runs refused (HTTP ${status}): ${summarize(json, (f) => LIST_FLAGS[f.replace(/\[\d+\]$/, '')] ?? f)}`, 2);
+    const parsed = z.looseObject({ runs: z.array(RunView), nextCursor: z.string().optional() }).safeParse(json);
     if (!parsed.success) throw new CliError(`unexpected answer to GET /runs: ${summarize(json)}`, 3);
-    return parsed.data;
+    return { runs: parsed.data.runs, ...(parsed.data.nextCursor ? { nextCursor: parsed.data.nextCursor } : {}), raw };
   }
 }
+
+export interface ListQuery {
+  limit: number;
+  state?: string | undefined;
+  project?: string | undefined;
+  plan?: string | undefined;
+  /** ISO 8601. */
+  since?: string | undefined;
+  cursor?: string | undefined;
+}
+
+/** GET /runs' query fields as the `list` flags that set them. */
+const LIST_FLAGS: Record<string, string> = {
+  'query.limit': '--limit', 'query.state': '--state', 'query.project': '--project', 'query.plan': '--plan', 'query.since': '--since', 'query.cursor': '--cursor',
+};

@@ -1,51 +1,14 @@
 /** The CLI's flags, usage text and commands (run, status, watch, list). */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunRequest } from '../../lib/contracts/run-request';
 import { readLocalIssuer } from '../jwt-issuer';
-import { parseWebhookKeys, readLocalWebhookKeys } from '../webhook-keys';
-import { ApiClient, CliError, DEFAULT_ENDPOINT } from './client';
+import { DEFAULT_DATA_DIR, parseWebhookKeys, readLocalWebhookKeys } from '../webhook-keys';
+import { ApiClient, CliError, DEFAULT_ENDPOINT, STACK_FILE } from './client';
 import { formatRun, seconds } from './format';
 import { watchRun } from './watch';
-
-export const USAGE = `Usage: cbr-flow <command> [options]
-
-Commands:
-  run      Start a backup run: from a JSON file (--file, "-" for stdin) or from flags
-  status   <runId>  Show a run: state, current step, timeline, last error
-  watch    <runId>  Follow a run live until it ends (exit 0 only when COMPLETED)
-  list     Recent runs
-
-Run flags:
-  --file, -f <path>        the run request as JSON (the body of POST /runs)
-  --project <id>           source project id (32 hex)
-  --region <region>        CBR region (default: the deployment's)
-  --vault <name>           vault to use, created (pay-per-use) if missing; needs --vault-size
-  --vault-size <GB>        capacity of a vault created by --vault
-  --reuse-vault <name>     use an existing vault; the run fails if it does not exist
-  --server <id>            a server to back up (repeat for more)
-  --volume <id>            a disk to back up (repeat for more)
-  --share <projectId>      share every server backup with this project (repeat for more)
-  --checkpoint-name <s>    checkpoint name prefix (default cbrflow)
-  --full                   full backup instead of incremental
-  --window <minutes>       completion window (default 240)
-  --notify-url <url>       where to POST the run-finished notification
-  --watch                  follow the run after starting it
-
-Common:
-  --endpoint <url>         API base URL (default $CBR_FLOW_URL or ${DEFAULT_ENDPOINT})
-  --webhook-key-file <f>   sign POST /runs with this key (a whsec_ key, or ["whsec_..."]); default
-                           $CBR_FLOW_WEBHOOK_KEY, else the local stack's .data/webhook-keys.json
-  --no-auth                send POST /runs unsigned (a local stack started with --no-auth)
-  --token-file <f>         bearer token (JWT) for status, watch and list; default $CBR_FLOW_TOKEN,
-                           else for a loopback endpoint one minted by the local stack's issuer
-  --json                   print raw JSON (run, status, list)
-  --interval <s>           watch poll interval (default 1)
-  --timeout <s>            watch gives up after this long (exit 4)
-  --limit <n>              list size (default 20)
-  -h, --help               this help
-
-Exit codes: 0 ok/COMPLETED, 1 FAILED/EXPIRED/PARTIAL, 2 bad input, 3 endpoint unreachable or 5xx, 4 watch timeout.`;
+import { listDlqs, redriveDlqs, type DlqTarget } from './dlq';
 
 export const OPTIONS = {
   'file': { type: 'string', short: 'f' },
@@ -70,21 +33,176 @@ export const OPTIONS = {
   'interval': { type: 'string' },
   'timeout': { type: 'string' },
   'limit': { type: 'string' },
+  'state': { type: 'string' },
+  'plan': { type: 'string' },
+  'since': { type: 'string' },
+  'cursor': { type: 'string' },
+  'reconnect': { type: 'string' },
+  'stage': { type: 'string' },
+  'sqs-endpoint': { type: 'string' },
   'help': { type: 'boolean', short: 'h' },
 } as const;
 
+type Flag = keyof typeof OPTIONS;
+
+/** Each flag's help line. */
+const FLAG_HELP: Record<Flag, string> = {
+  'file': '--file, -f <path>        the run request as JSON (the body of POST /runs; "-" for stdin)',
+  'project': '--project <id>           source project id (32 hex)',
+  'region': '--region <region>        CBR region (default: the deployment\'s)',
+  'vault': '--vault <name>           vault to use, created (pay-per-use) if missing; needs --vault-size',
+  'vault-size': '--vault-size <GB>        capacity in GB of a vault created by --vault (10 or more)',
+  'reuse-vault': '--reuse-vault <name>     use an existing vault; the run fails if it does not exist',
+  'server': '--server <id>            a server to back up (repeat for more)',
+  'volume': '--volume <id>            a disk to back up (repeat for more)',
+  'share': '--share <projectId>      share every server backup with this project (repeat for more)',
+  'checkpoint-name': '--checkpoint-name <s>    checkpoint name prefix (default cbrflow)',
+  'full': '--full                   full backup instead of incremental',
+  'window': '--window <minutes>       completion window in minutes (default 240)',
+  'notify-url': '--notify-url <url>       where to POST the run-finished notification',
+  'watch': '--watch                  follow the run after starting it',
+  'endpoint': `--endpoint <url>         API base URL (default $CBR_FLOW_URL or ${DEFAULT_ENDPOINT})`,
+  'webhook-key-file': '--webhook-key-file <f>   sign POST /runs with this key (a whsec_ key, or ["whsec_..."]); default\n                           $CBR_FLOW_WEBHOOK_KEY, else the local stack\'s .data/webhook-keys.json',
+  'no-auth': '--no-auth                send POST /runs unsigned (a local stack started with --no-auth)',
+  'token-file': '--token-file <f>         bearer token (JWT) for the API\'s reads and run actions; default\n                           $CBR_FLOW_TOKEN, else for a loopback endpoint one minted by the local stack\'s issuer',
+  'json': '--json                   print the API\'s answer exactly as it came (the raw body)',
+  'interval': '--interval <s>           poll interval in seconds (default 1)',
+  'timeout': '--timeout <s>            give up after this many seconds (exit 4)',
+  'limit': '--limit <n>              how many runs (default 20; more than 100 is fetched page by page)',
+  'state': '--state <S[,S]>          only runs in these states (PENDING, RUNNING, COMPLETED, PARTIAL, FAILED, EXPIRED)',
+  'plan': '--plan <name>            only runs a schedule plan of this name started',
+  'since': '--since <when>           only runs created since: an ISO date-time, or an age like 30m, 1h, 2d, 1w',
+  'reconnect': '--reconnect <s>           while the API is unreachable, keep trying this many seconds (default 120), then exit 3',
+  'stage': '--stage <stage>          the deployed stage (AWS: default credential chain, AWS_REGION or --region)',
+  'sqs-endpoint': '--sqs-endpoint <url>     an SQS endpoint (default: the running local stack\'s, from its stack.json)',
+  'cursor': '--cursor <token>         continue after the page that printed this token',
+  'help': '-h, --help               this help',
+};
+
+const COMMON: readonly Flag[] = ['endpoint', 'token-file', 'json', 'help'];
+const RUN_FLAGS = ['project', 'region', 'vault', 'vault-size', 'reuse-vault', 'server', 'volume', 'share', 'checkpoint-name', 'full', 'window', 'notify-url'] as const;
+
+interface CommandSpec { args: string; summary: string; flags: readonly Flag[]; more?: string }
+
+const COMMANDS: Record<string, CommandSpec> = {
+  run: {
+    args: '[--file <path> | flags]',
+    summary: 'Start a backup run: from a JSON file (--file, "-" for stdin) or from flags',
+    flags: ['file', ...RUN_FLAGS, 'watch', 'interval', 'timeout', 'reconnect', 'webhook-key-file', 'no-auth'],
+  },
+  status: { args: '<runId>', summary: 'Show a run: state, current step, timeline, last error', flags: [] },
+  watch: {
+    args: '<runId>',
+    summary: 'Follow a run live until it ends (exit 0 only when COMPLETED); says how long while waiting',
+    flags: ['interval', 'timeout', 'reconnect'],
+  },
+  cancel: {
+    args: '<runId>',
+    summary: 'Stop a PENDING or RUNNING run: it ends FAILED "cancelled by <you>" (again: no change)',
+    flags: [],
+  },
+  retry: {
+    args: '<runId>',
+    summary: 'Start a new run from the request of a FAILED, EXPIRED or PARTIAL run (linked both ways)',
+    flags: ['watch', 'interval', 'timeout', 'reconnect'],
+  },
+  dlq: {
+    args: 'list | redrive [queue]',
+    summary: 'Dead-letter queues: each with its depth; redrive moves messages back to their queue',
+    flags: ['stage', 'sqs-endpoint', 'region'],
+    more: 'Straight on SQS, not through the API: on AWS with --stage (queues cbr-flow-<stage>-<queue>-dlq), locally\nwith the stack\'s SQS. `redrive` without a queue redrives every DLQ holding messages; the schedules DLQ is\nlisted only (plan-firing-failed consumes it).',
+  },
+  list: {
+    args: '[filters]',
+    summary: 'Runs, newest first, with filters; pages past 100 are fetched as needed',
+    flags: ['state', 'project', 'plan', 'since', 'limit', 'cursor'],
+    more: 'Without --since, the API looks back 14 days.',
+  },
+};
+
+const EXIT_CODES = 'Exit codes: 0 ok/COMPLETED, 1 FAILED/EXPIRED/PARTIAL, 2 bad input, 3 endpoint unreachable or 5xx, 4 watch timeout.';
+
+function flagLines(flags: readonly Flag[]): string {
+  return flags.map((f) => `  ${FLAG_HELP[f]}`).join('\n');
+}
+
+/** The help of one command: its arguments and every flag it takes. */
+export function commandUsage(command: string): string {
+  const spec = COMMANDS[command]!;
+  return [
+    `Usage: cbr-flow ${command} ${spec.args}`,
+    '',
+    spec.summary,
+    '',
+    'Flags:',
+    flagLines(spec.flags),
+    '',
+    'Common:',
+    flagLines(COMMON),
+    ...(spec.more ? ['', spec.more] : []),
+    '',
+    EXIT_CODES,
+  ].join('\n');
+}
+
+export const USAGE = `Usage: cbr-flow <command> [options]
+
+Commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.args.startsWith('<') ? `${c.args}  ` : ''}${c.summary}`).join('\n')}
+
+Run \`cbr-flow <command> --help\` for a command's flags.
+
+Common:
+${flagLines(COMMON)}
+
+${EXIT_CODES}`;
+
+export function isCommand(command: string): boolean {
+  return Object.hasOwn(COMMANDS, command);
+}
+
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-function positiveNumber(flag: string, value: string | undefined, fallback: number | undefined, integer = false): number | undefined {
+function positiveNumber(flag: string, value: string | undefined, fallback: number | undefined, integer = false, unit = ''): number | undefined {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new CliError(`--${flag}: "${value}" is not a positive ${integer ? 'integer' : 'number'}`, 2);
+    throw new CliError(`--${flag}: "${value}" is not a positive ${integer ? 'integer' : 'number'}${unit ? ` (${unit})` : ''}`, 2);
   }
   return n;
 }
 
-const RUN_FLAGS = ['project', 'region', 'vault', 'vault-size', 'reuse-vault', 'server', 'volume', 'share', 'checkpoint-name', 'full', 'window', 'notify-url'] as const;
+
+/**
+ * How a field of the run request (`vault.billing.size`, `resources[1].id`, as zod or the API name it)
+ * reads to a user who built the request from flags: the flag, the value typed, and the unit.
+ */
+export function flagOfField(values: Values): (field: string) => string {
+  const servers = values.server ?? [];
+  const volumes = values.volume ?? [];
+  return (field) => {
+    const path = field.replace(/\[(\d+)\]/g, '.$1').replace(/^body\./, '').split('.');
+    const [head, second, third] = path;
+    const typed = (flag: string, value: unknown, unit = '') => `${flag}${value !== undefined ? ` "${String(value)}"` : ''}${unit ? ` (${unit})` : ''}`;
+    switch (head) {
+      case 'projectId': return typed('--project', values.project);
+      case 'region': return typed('--region', values.region);
+      case 'vault':
+        if (second === 'billing') return typed('--vault-size', values['vault-size'], 'GB');
+        return values['reuse-vault'] !== undefined ? typed('--reuse-vault', values['reuse-vault']) : typed('--vault', values.vault);
+      case 'resources': {
+        if (second === undefined || !/^\d+$/.test(second)) return '--server/--volume';
+        const i = Number(second);
+        return i < servers.length ? typed('--server', servers[i]) : typed('--volume', volumes[i - servers.length]);
+      }
+      case 'shareWith': return second !== undefined && /^\d+$/.test(second) ? typed('--share', values.share?.[Number(second)]) : '--share';
+      case 'checkpoint': return third === undefined && second === 'incremental' ? '--full' : typed('--checkpoint-name', values['checkpoint-name']);
+      case 'completionWindowMinutes': return typed('--window', values.window, 'minutes');
+      case 'notifyUrl': return '--notify-url';
+      default: return field;
+    }
+  };
+}
 
 /** The run request from --file or from flags, validated with the API's own schema before sending. */
 export function buildRunRequest(values: Values, readStdin: () => string): unknown {
@@ -110,7 +228,7 @@ export function buildRunRequest(values: Values, readStdin: () => string): unknow
     if (values['reuse-vault'] !== undefined) vault = { mode: 'reuse', name: values['reuse-vault'] };
     else if (values.vault !== undefined) {
       if (values['vault-size'] === undefined) throw new CliError('run: --vault-size <GB> is required to create a vault with --vault (or use --reuse-vault)', 2);
-      vault = { mode: 'create', name: values.vault, billing: { chargingMode: 'post_paid', size: positiveNumber('vault-size', values['vault-size'], undefined, true) } };
+      vault = { mode: 'create', name: values.vault, billing: { chargingMode: 'post_paid', size: positiveNumber('vault-size', values['vault-size'], undefined, true, 'GB') } };
     } else throw new CliError('run: --vault <name> (with --vault-size) or --reuse-vault <name> is required', 2);
     const resources = [
       ...(values.server ?? []).map((id) => ({ id, type: 'OS::Nova::Server' })),
@@ -125,13 +243,15 @@ export function buildRunRequest(values: Values, readStdin: () => string): unknow
         checkpoint: { ...(values['checkpoint-name'] !== undefined ? { name: values['checkpoint-name'] } : {}), incremental: !values.full },
       } : {}),
       ...(values.share ? { shareWith: values.share } : {}),
-      ...(values.window !== undefined ? { completionWindowMinutes: positiveNumber('window', values.window, undefined, true) } : {}),
+      ...(values.window !== undefined ? { completionWindowMinutes: positiveNumber('window', values.window, undefined, true, 'minutes') } : {}),
       ...(values['notify-url'] !== undefined ? { notifyUrl: values['notify-url'] } : {}),
     };
   }
   const parsed = RunRequest.safeParse(request);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(request)'}: ${i.message}`);
+    // From --file the user wrote the JSON, so its paths are what they typed; from flags, the flags are.
+    const label = values.file !== undefined ? (f: string) => f : flagOfField(values);
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.length > 0 ? label(i.path.join('.')) : '(request)'}: ${i.message}`);
     throw new CliError(`invalid run request:\n${lines.join('\n')}`, 2);
   }
   return request;
@@ -201,8 +321,108 @@ function keysOrExit(read: () => string[] | undefined): string[] | undefined {
 
 export interface Io { out(line: string): void; err(line: string): void; readStdin(): string }
 
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** --since: an ISO date(-time) or an age (30m, 1h, 2d, 1w) back from `now`; ISO 8601 for the API. */
+export function sinceOf(value: string | undefined, now: number): string | undefined {
+  if (value === undefined) return undefined;
+  const age = /^(\d+)\s*([smhdw])$/.exec(value.trim());
+  if (age) return new Date(now - Number(age[1]) * UNIT_MS[age[2]!]!).toISOString();
+  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(at)) throw new CliError(`--since: "${value}" is neither an ISO date-time (2026-01-31T08:00:00Z) nor an age like 30m, 1h, 2d or 1w`, 2);
+  return new Date(at).toISOString();
+}
+
+const LIST_PAGE = 100;
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? `${text} ` : text.padEnd(width + 1);
+}
+
+/** `list`: a header and one line per run; follows the API's pages until --limit runs are shown. */
+async function listCommand(api: ApiClient, values: Values, io: Io): Promise<number> {
+  const want = positiveNumber('limit', values.limit, 20, true) ?? 20;
+  const filters = { state: values.state, project: values.project, plan: values.plan, since: sinceOf(values.since, Date.now()) };
+  let cursor = values.cursor;
+  let shown = 0;
+  let header = false;
+  do {
+    const page = await api.listRuns({ limit: Math.min(LIST_PAGE, want - shown), ...filters, cursor });
+    cursor = page.nextCursor;
+    if (values.json) io.out(page.raw); // one raw answer per page requested
+    else {
+      for (const r of page.runs.slice(0, want - shown)) {
+        if (!header) {
+          io.out(`${pad('RUN ID', 36)}${pad('STATE', 9)}${pad('STEP', 16)}${pad('CREATED (UTC)', 20)}${pad('PROJECT', 32)}PLAN`);
+          header = true;
+        }
+        const when = r.createdAt ? new Date(r.createdAt).toISOString().slice(0, 19).replace('T', ' ') : '';
+        const project = typeof r.projectId === 'string' ? r.projectId : '';
+        const plan = typeof r.plan === 'string' ? r.plan : '';
+        io.out(`${pad(r.runId, 36)}${pad(r.state, 9)}${pad(r.step ?? '', 16)}${pad(when, 20)}${pad(project, 32)}${plan}`.trimEnd());
+      }
+    }
+    shown += page.runs.length;
+  } while (cursor && shown < want);
+  if (!values.json) {
+    if (!header) io.out(values.state || values.project || values.plan || values.since || values.cursor ? 'no runs match' : 'no runs yet');
+    if (cursor) io.out(`more: cbr-flow list --cursor ${cursor} (with the same filters), or a larger --limit`);
+  }
+  return 0;
+}
+
+/** The SQS a `dlq` command talks to: --sqs-endpoint, --stage (AWS), or the running local stack's (its data folder's stack.json). */
+export function dlqTargetOf(values: Values, dataDir = DEFAULT_DATA_DIR): DlqTarget {
+  const region = values.region;
+  if (values['sqs-endpoint'] !== undefined) {
+    try { new URL(values['sqs-endpoint']); } catch { throw new CliError(`--sqs-endpoint: "${values['sqs-endpoint']}" is not a URL (e.g. http://127.0.0.1:9324)`, 2); }
+    return { stage: values.stage ?? 'local', endpoint: values['sqs-endpoint'], region };
+  }
+  if (values.stage !== undefined) {
+    if (!/^[a-zA-Z0-9-]+$/.test(values.stage)) throw new CliError(`--stage: "${values.stage}" is not a stage name (letters, digits, -)`, 2);
+    return { stage: values.stage, region };
+  }
+  let sqs: unknown;
+  try {
+    sqs = (JSON.parse(readFileSync(join(dataDir, STACK_FILE), 'utf8')) as { sqsEndpoint?: unknown }).sqsEndpoint;
+  } catch { /* no running local stack */ }
+  if (typeof sqs !== 'string') {
+    throw new CliError(`dlq: no running local stack in ${dataDir} (start it with \`npm start -- --serve\`), or pass --stage <stage> for AWS or --sqs-endpoint <url>`, 2);
+  }
+  return { stage: 'local', endpoint: sqs, region };
+}
+
+async function dlqCommand(rest: string[], values: Values, io: Io): Promise<number> {
+  const [sub, queue, ...extra] = rest;
+  if (sub !== 'list' && sub !== 'redrive') throw new CliError(`dlq: expected \`dlq list\` or \`dlq redrive [queue]\`, got ${sub ? `"${sub}"` : 'nothing'}`, 2);
+  if (extra.length > 0 || (sub === 'list' && queue !== undefined)) throw new CliError(`dlq ${sub}: unexpected argument "${extra[0] ?? queue}"`, 2);
+  const target = dlqTargetOf(values);
+  if (sub === 'list') {
+    const dlqs = await listDlqs(target);
+    if (values.json) { io.out(JSON.stringify({ stage: target.stage, dlqs: dlqs.map(({ name, source, depth }) => ({ name, source, depth: depth ?? null })) })); return 0; }
+    io.out(`${pad('DEAD-LETTER QUEUE', 34)}${pad('MESSAGES', 8)}REDRIVES TO`);
+    for (const d of dlqs) io.out(`${pad(d.name, 34)}${pad(d.depth === undefined ? 'missing' : String(d.depth), 8)}${d.source ?? '(none: plan-firing-failed consumes it)'}`.trimEnd());
+    return 0;
+  }
+  const moved = await redriveDlqs(target, queue);
+  if (values.json) { io.out(JSON.stringify({ stage: target.stage, redriven: moved })); return 0; }
+  if (moved.length === 0) io.out('no dead-letter queue holds messages: nothing to redrive');
+  for (const m of moved) {
+    io.out(m.depth === 0 ? `${m.name} is empty: nothing to redrive` : `${m.name}: moving ${m.depth} message(s) back to ${m.source}${m.taskHandle ? ` (task ${m.taskHandle.slice(0, 40)})` : ''}`);
+  }
+  return 0;
+}
+
 /** Runs one parsed command; CliError for anything the user should see (exit code on the error). */
 export async function runCommand(command: string, rest: string[], values: Values, env: Record<string, string | undefined>, io: Io): Promise<number> {
+  if (!isCommand(command)) throw new CliError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')} (see --help)`, 2);
+  if (values.help) { io.out(commandUsage(command)); return 0; }
+  const spec = COMMANDS[command]!;
+  const foreign = (Object.keys(values) as Flag[]).filter((f) => values[f] !== undefined && !spec.flags.includes(f) && !COMMON.includes(f));
+  if (foreign.length > 0) {
+    throw new CliError(`${command} does not take ${foreign.map((f) => `--${f}`).join(', ')}; see \`cbr-flow ${command} --help\``, 2);
+  }
+  if (command === 'dlq') return await dlqCommand(rest, values, io);
   const endpoint = values.endpoint ?? env.CBR_FLOW_URL ?? DEFAULT_ENDPOINT;
   const reads = command !== 'run' || values.watch === true;
   const api = new ApiClient(endpoint, {
@@ -216,10 +436,13 @@ export async function runCommand(command: string, rest: string[], values: Values
   };
   const watch = async (runId: string): Promise<number> => {
     const run = await watchRun(api, runId, {
-      intervalMs: (positiveNumber('interval', values.interval, 1) ?? 1) * 1000,
-      timeoutMs: values.timeout === undefined ? undefined : (positiveNumber('timeout', values.timeout, undefined) ?? 0) * 1000,
-      onEvent: io.out,
+      intervalMs: (positiveNumber('interval', values.interval, 1, false, 'seconds') ?? 1) * 1000,
+      timeoutMs: values.timeout === undefined ? undefined : (positiveNumber('timeout', values.timeout, undefined, false, 'seconds') ?? 0) * 1000,
+      reconnectMs: (positiveNumber('reconnect', values.reconnect, 120, false, 'seconds') ?? 120) * 1000,
+      onEvent: values.json ? () => undefined : io.out,
+      ...(values.json ? { onAnswer: io.out } : {}),
     });
+    if (values.json) return run.state === 'COMPLETED' ? 0 : 1;
     const took = run.finishedAt && run.createdAt ? ` in ${seconds(run.finishedAt - run.createdAt)}` : '';
     const why = run.reason ?? run.lastError?.message;
     io.out(`run ${run.runId} ${run.state}${took}${run.state !== 'COMPLETED' && why ? `: ${why}` : ''}`);
@@ -228,31 +451,38 @@ export async function runCommand(command: string, rest: string[], values: Values
   switch (command) {
     case 'run': {
       if (rest.length > 0) throw new CliError(`run: unexpected argument "${rest[0]}"`, 2);
-      const accepted = await api.startRun(buildRunRequest(values, io.readStdin));
-      io.out(values.json ? JSON.stringify(accepted) : `run ${accepted.runId} accepted${accepted.statusUrl ? `; status: ${accepted.statusUrl}` : ''}`);
+      const request = buildRunRequest(values, io.readStdin);
+      const accepted = await api.startRun(request, values.file !== undefined ? undefined : flagOfField(values));
+      io.out(values.json ? accepted.raw : `run ${accepted.runId} accepted${accepted.statusUrl ? `; status: ${accepted.statusUrl}` : ''}`);
       return values.watch ? watch(accepted.runId) : 0;
     }
     case 'status': {
-      const run = await api.getRun(runIdArg());
-      io.out(values.json ? JSON.stringify(run, null, 2) : formatRun(run));
+      const { run, raw } = await api.getRunAnswer(runIdArg());
+      io.out(values.json ? raw : formatRun(run));
       return 0;
     }
     case 'watch':
       return await watch(runIdArg());
-    case 'list': {
-      if (rest.length > 0) throw new CliError(`list: unexpected argument "${rest[0]}"`, 2);
-      const runs = await api.listRuns(positiveNumber('limit', values.limit, 20, true) ?? 20);
-      if (values.json) io.out(JSON.stringify(runs, null, 2));
-      else if (runs.length === 0) io.out('no runs yet');
-      else {
-        for (const r of runs) {
-          const when = r.createdAt ? new Date(r.createdAt).toISOString() : ''.padEnd(24);
-          io.out(`${r.runId}  ${r.state.padEnd(9)}  ${(r.step ?? '').padEnd(16)}  ${when}`);
-        }
-      }
+    case 'cancel': {
+      const { json, raw } = await api.runAction(runIdArg(), 'cancel');
+      const run = json.run as { runId?: string; state?: string; reason?: string } | undefined;
+      io.out(values.json ? raw : json.cancelled === false
+        ? `run ${run?.runId ?? rest[0]} was already cancelled (${run?.reason ?? 'FAILED'})`
+        : `run ${run?.runId ?? rest[0]} ${run?.state ?? 'FAILED'}: ${run?.reason ?? 'cancelled'}`);
       return 0;
     }
+    case 'retry': {
+      const oldId = runIdArg();
+      const { json, raw } = await api.runAction(oldId, 'retry');
+      const newId = typeof json.runId === 'string' ? json.runId : undefined;
+      if (!newId) throw new CliError(`unexpected answer to POST /runs/${oldId}/retry: ${raw.slice(0, 500)}`, 3);
+      io.out(values.json ? raw : `run ${newId} ${json.created === false ? 'already retries' : 'retries'} run ${oldId}${typeof json.statusUrl === 'string' ? `; status: ${json.statusUrl}` : ''}`);
+      return values.watch ? watch(newId) : 0;
+    }
+    case 'list':
+      if (rest.length > 0) throw new CliError(`list: unexpected argument "${rest[0]}"`, 2);
+      return await listCommand(api, values, io);
     default:
-      throw new CliError(`unknown command "${command}"; commands: run, status, watch, list (see --help)`, 2);
+      throw new CliError(`unknown command "${command}"`, 2);
   }
 }

@@ -1,18 +1,23 @@
 /** How the CLI prints runs, timeline events and API error bodies. */
 import type { RunView, TimelineEntry } from './client';
 
-export function summarize(json: unknown): string {
+/** An API error body in a line or a few; `label` renames each issue's field (to the CLI flag that set it). */
+export function summarize(json: unknown, label: (field: string) => string = (f) => f): string {
   if (typeof json === 'object' && json !== null) {
     const j = json as { message?: unknown; error?: unknown; issues?: unknown; errors?: unknown };
     const issues = Array.isArray(j.issues) ? j.issues : Array.isArray(j.errors) ? j.errors : undefined;
     const head = typeof j.message === 'string' ? j.message : typeof j.error === 'string' ? j.error : '';
     if (issues) {
+      const raw: string[] = [];
       const lines = issues.map((i) => {
         const issue = i as { field?: unknown; path?: unknown; message?: unknown };
         const field = typeof issue.field === 'string' ? issue.field : Array.isArray(issue.path) ? issue.path.join('.') : '';
-        return `${field ? `${field}: ` : ''}${String(issue.message ?? JSON.stringify(i))}`;
+        const message = String(issue.message ?? JSON.stringify(i));
+        raw.push(`${field ? `${field}: ` : ''}${message}`);
+        return `${field ? `${label(field)}: ` : ''}${message}`;
       });
-      return [head, ...lines.map((l) => `  - ${l}`)].filter(Boolean).join('\n');
+      // The API's message repeats its first issue (with the field as the API names it): the list says it.
+      return [raw.includes(head) ? '' : head, ...lines.map((l) => `  - ${l}`)].join('\n');
     }
     return head || JSON.stringify(json).slice(0, 500);
   }

@@ -60,6 +60,7 @@ const roleOf = (fn: string) => fns[fn]!.role as string;
 const SENDS: Record<string, QueueName[]> = {
   'start-run': ['vault', 'events'],
   'get-run': [],
+  'run-actions': ['vault', 'events'],
   'create-vault': ['vault', 'resources', 'events'],
   'add-resources': ['checkpoint', 'events'],
   'start-checkpoint': ['checkpoint', 'events'],
@@ -94,6 +95,17 @@ describe('IAM: one role per function, only what it uses', () => {
     expect(s.flatMap((x) => x.actions).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents']);
     expect(allows(roleOf('get-run'), 'dynamodb:Query', `${table}/index/recent`)).toBe(true);
     expect(allows(roleOf('get-run'), 'dynamodb:PutItem', table)).toBe(false);
+  });
+
+  it('run-actions reads and writes run items (no index, no delete), sends only to vault and events, reads no secret', () => {
+    const s = statementsOf(roleOf('run-actions'));
+    expect(s.flatMap((x) => x.actions).sort()).toEqual([
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage',
+    ]);
+    expect(allows(roleOf('run-actions'), 'dynamodb:Query', `${table}/index/recent`)).toBe(false);
+    expect(allows(roleOf('run-actions'), 'dynamodb:DeleteItem', table)).toBe(false);
+    // Behind the JWT authorizer like the reads.
+    for (const e of fns['run-actions']!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
   it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {

@@ -47,9 +47,9 @@ describe('cbr-flow CLI', () => {
     const r = await runBin(['run', '--project', 'not-hex', '--vault', 'v', '--vault-size', '5', '--server', 'nope', '--endpoint', 'http://127.0.0.1:9']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('invalid run request');
-    expect(r.stderr).toContain('projectId: must be a 32-character lowercase hex project id');
-    expect(r.stderr).toContain('vault.billing.size');
-    expect(r.stderr).toContain('resources.0.id: must be a UUID');
+    expect(r.stderr).toContain('--project "not-hex": must be a 32-character lowercase hex project id');
+    expect(r.stderr).toContain('--vault-size "5" (GB)');
+    expect(r.stderr).toContain('--server "nope": must be a UUID');
   });
 
   it('bin: reports an unreachable endpoint with exit 3 (from CBR_FLOW_URL)', async () => {
@@ -83,9 +83,10 @@ describe('cbr-flow CLI', () => {
 
   it('watch gives up with exit 3 when the endpoint stays unreachable', async () => {
     const port = await closedPort();
-    const r = await runMain(['watch', RUN_ID, '--interval', '0.02', '--endpoint', `http://127.0.0.1:${port}`]);
+    const r = await runMain(['watch', RUN_ID, '--interval', '0.02', '--reconnect', '0.3', '--endpoint', `http://127.0.0.1:${port}`]);
     expect(r.code).toBe(3);
-    expect(r.err).toContain('cannot reach cbr-flow');
+    expect(r.out.match(/lost contact with the API \(cannot reach cbr-flow/g)).toHaveLength(1); // said once
+    expect(r.err).toMatch(/gave up on run .*: the API at http:\/\/127\.0\.0\.1:\d+ was unreachable for 0\.\d+s/);
   });
 
   it('reads send the bearer token (CBR_FLOW_TOKEN or --token-file); a refused token is exit 2 saying why; a file without a JWT is refused before sending', async () => {

@@ -38,6 +38,7 @@ import checkStatusSchedule from '../../events/check-status.schedule.json';
 import createVaultSqs from '../../events/create-vault.sqs.json';
 import getRunHttp from '../../events/get-run.http.json';
 import getRunListHttp from '../../events/get-run.list.http.json';
+import runActionsCancelHttp from '../../events/run-actions.cancel.http.json';
 import notifyRunFinishedSqs from '../../events/notify-run-finished.sqs.json';
 import planFiringFailedSqs from '../../events/plan-firing-failed.sqs.json';
 import shareBackupSqs from '../../events/share-backup.sqs.json';
@@ -49,7 +50,7 @@ import startRunSqs from '../../events/start-run.sqs.json';
 import { serviceCopy } from '../helpers/service-copy';
 
 const TYPED = {
-  http: { 'start-run.http.json': startRunHttp, 'get-run.http.json': getRunHttp, 'get-run.list.http.json': getRunListHttp } satisfies Record<string, APIGatewayProxyEventV2>,
+  http: { 'start-run.http.json': startRunHttp, 'get-run.http.json': getRunHttp, 'get-run.list.http.json': getRunListHttp, 'run-actions.cancel.http.json': runActionsCancelHttp } satisfies Record<string, APIGatewayProxyEventV2>,
   sqs: {
     'start-run.sqs.json': startRunSqs,
     'create-vault.sqs.json': createVaultSqs,
@@ -76,6 +77,7 @@ const SAMPLES: Record<string, Sample> = {
   'start-run.schedule.json': { fn: 'start-run', kind: 'scheduler-input' },
   'get-run.http.json': { fn: 'get-run', kind: 'http' },
   'get-run.list.http.json': { fn: 'get-run', kind: 'http' },
+  'run-actions.cancel.http.json': { fn: 'run-actions', kind: 'http' },
   'create-vault.sqs.json': { fn: 'create-vault', kind: 'sqs', message: 'run.requested', sender: 'start-run' },
   'add-resources.sqs.json': { fn: 'add-resources', kind: 'sqs', message: 'vault.ready', sender: 'create-vault' },
   'start-checkpoint.sqs.json': { fn: 'start-checkpoint', kind: 'sqs', message: 'resources.bound', sender: 'add-resources' },
@@ -454,6 +456,14 @@ describe('each sample invoked through the local runtime against the emulator', (
     expect(runs).toHaveLength(4);
     expect(runs.find((r) => r.runId === CHAIN_RUN)?.state).toBe('COMPLETED');
     expect(runs.map((r) => r.runId)).toEqual(expect.arrayContaining([webhookRun, planRun]));
+  });
+
+  it('run-actions.cancel.http.json: the COMPLETED sample run cannot be cancelled (409 saying why); the record is unchanged', async () => {
+    const res = await invoke<APIGatewayProxyStructuredResultV2>('run-actions', 'run-actions.cancel.http.json');
+    expect(res.statusCode).toBe(409);
+    expect(JSON.parse(res.body!)).toMatchObject({ field: 'id', message: expect.stringContaining(`run ${CHAIN_RUN} already ended COMPLETED`) });
+    const run = await invoke<APIGatewayProxyStructuredResultV2>('get-run', 'get-run.http.json');
+    expect(JSON.parse(run.body!)).toMatchObject({ state: 'COMPLETED' });
   });
 
   it("plan-firing-failed.sqs.json is Lambda's OnFailure record of a plan firing, from the schedules DLQ; it records that firing's run FAILED, once", async () => {

@@ -2,10 +2,12 @@
  * The README's examples, run in the order written against one `npm start -- --serve` stack: every
  * `npx cbr-flow …`, `node examples/…` and `python3 examples/…` line of its bash blocks, as a reader
  * would type them from the project root (`npx cbr-flow` is bin/cbr-flow.mjs; `<runId>` is the run the
- * CLI example started). The stack runs as a child process on a temporary data folder and port
+ * latest example started; lines that set AWS credentials, like `AWS_PROFILE=ops npx cbr-flow … --stage
+ * prod`, address a real account and are skipped). The stack runs as a child process on a temporary data folder and port
  * (CBR_FLOW_DATA_DIR tells the CLI and the programs where it is, as the README says), so the project's
- * own .data/ is never touched. Every command must exit 0 and every run it starts must COMPLETE: the
- * examples do not collide (no resource bound to another vault, no request refused).
+ * own .data/ is never touched. Every command must exit 0 and every run it starts must COMPLETE (but the
+ * one the cancel example cancels, whose retry must): the examples do not collide (no resource bound to
+ * another vault, no request refused).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -48,13 +50,20 @@ afterAll(() => {
 });
 
 describe('README examples', () => {
-  it('finds the examples: the CLI run, list and status, and both signing programs', () => {
+  it('finds the examples: the quick start, both signing programs, list filters, cancel and retry, dlq', () => {
     expect(readmeCommands(README).map((c) => c.split(' ').slice(0, c.startsWith('npx') ? 3 : 2).join(' '))).toEqual([
       'npx cbr-flow run',
       'npx cbr-flow list',
       'npx cbr-flow status',
       'node examples/post-run.mjs',
       'python3 examples/post_run.py',
+      'npx cbr-flow list',
+      'npx cbr-flow list',
+      'npx cbr-flow run',
+      'npx cbr-flow cancel',
+      'npx cbr-flow retry',
+      'npx cbr-flow dlq',
+      'npx cbr-flow dlq',
     ]);
   });
 
@@ -74,27 +83,30 @@ describe('README examples', () => {
       await sleep(200);
     }
 
-    let firstRun: string | undefined;
+    let latest: string | undefined;
     const started: string[] = [];
+    const cancelled = new Set<string>();
     for (const line of readmeCommands(README)) {
-      const [file, args] = argvOf(line, firstRun);
+      const [file, args] = argvOf(line, latest);
       const result = await promisify(execFile)(file, args, { cwd: ROOT, env, timeout: 120_000 }).catch((err: { code: number; stdout: string; stderr: string }) => err);
       const text = `${result.stdout}${result.stderr}`;
       expect('code' in result ? result.code : 0, `${line}\n${text}`).toBe(0);
-      const runId = /^npx cbr-flow (list|status)/.test(line) ? undefined : RUN_ID.exec(text)?.[0];
-      if (runId) {
-        started.push(runId);
-        firstRun ??= runId;
+      if ((line === 'npx cbr-flow list' || line.startsWith('npx cbr-flow status')) && latest) expect(text, line).toContain(latest.slice(0, 8));
+      if (line.startsWith('npx cbr-flow cancel')) cancelled.add(latest!);
+      if (/^(npx cbr-flow (run|retry)|node examples|python3 examples)/.test(line)) {
+        const runId = [...text.matchAll(new RegExp(RUN_ID, 'g'))].map((m) => m[0]).find((id) => !started.includes(id));
+        expect(runId, `${line} started no run:\n${text}`).toBeDefined();
+        started.push(runId!);
+        latest = runId;
       }
-      if (line.startsWith('npx cbr-flow status')) expect(text).toContain(firstRun!);
-      if (line.startsWith('npx cbr-flow list')) expect(text).toContain(firstRun!);
     }
-    expect(started).toHaveLength(3);
-    // The CLI example watched its run to COMPLETED (exit 0); the programs' runs must complete too.
-    for (const runId of started.slice(1)) {
+    expect(started).toHaveLength(5);
+    expect(cancelled.size).toBe(1);
+    // Every run must end COMPLETED (the run --watch examples already waited); the cancelled one FAILED, its retry COMPLETED.
+    for (const runId of started) {
       const watched = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/cbr-flow.mjs'), 'watch', runId], { cwd: ROOT, env, timeout: 120_000 })
         .catch((err: { code: number; stdout: string; stderr: string }) => err);
-      expect(`${watched.stdout}`, `${watched.stderr}`).toMatch(new RegExp(`run ${runId} COMPLETED`));
+      expect(`${watched.stdout}`, `${watched.stderr}`).toMatch(new RegExp(`run ${runId} ${cancelled.has(runId) ? 'FAILED' : 'COMPLETED'}`));
     }
   }, 300_000);
 });

@@ -88,7 +88,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     expect(table.Properties!.GlobalSecondaryIndexes.length).toBeGreaterThanOrEqual(1);
     expect(table.Properties!.TimeToLiveSpecification).toMatchObject({ Enabled: true });
     expect(ofType(deployTemplate, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort())
-      .toEqual(['GET /runs', 'GET /runs/{id}', 'POST /runs']);
+      .toEqual(['GET /runs', 'GET /runs/{id}', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
     const rules = ofType(deployTemplate, 'AWS::Events::Rule').map(([, r]) => r.Properties!.ScheduleExpression);
     expect(rules).toContain('rate(1 minute)');
     for (const [, s] of ofType(deployTemplate, 'AWS::Scheduler::Schedule')) expect(s.Properties!.ScheduleExpressionTimezone).toEqual(expect.any(String));
@@ -127,7 +127,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
 describe('the local stack of the real service', () => {
   it('wires every function of serverless.yml and points the handlers at the local stand-ins', () => {
     const keys = stack.runtime.functions.map((f) => f.key).sort();
-    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'share-backup', 'start-checkpoint', 'start-run']);
+    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'run-actions', 'share-backup', 'start-checkpoint', 'start-run']);
     for (const f of stack.runtime.functions) {
       expect(f.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.runtime.dynamodbEndpoint);
       expect(f.env.AWS_ENDPOINT_URL_SQS).toBe(stack.runtime.sqsEndpoint);
@@ -192,6 +192,21 @@ describe('reads through the local HTTP API: JWT authorizer and per-caller scope,
     expect(res.status).toBe(202);
     ({ runId } = (await res.json()) as { runId: string });
   });
+
+  it('cancel and retry through the CLI on the local stack: the routes come from the template, behind the JWT authorizer', async () => {
+    // The demo request again (its vault and servers exist by now: a retry that runs completes).
+    const r = await cli(['run', '--file', '-'], JSON.stringify(demoRunRequest()));
+    const runId = /run ([0-9a-f-]{36}) accepted/.exec(r.out)?.[1];
+    expect(runId).toBeDefined();
+    expect(await cli(['cancel', runId!])).toMatchObject({ code: 0, out: `run ${runId} FAILED: cancelled by service-test` });
+    expect(await cli(['cancel', runId!])).toMatchObject({ code: 0, out: expect.stringContaining('was already cancelled') });
+    const retried = await cli(['retry', runId!, '--watch', '--interval', '0.2', '--timeout', '60']);
+    expect(retried.code, retried.out).toBe(0);
+    expect(retried.out).toMatch(new RegExp(`^run \\S+ retries run ${runId}`));
+    expect(retried.out).toMatch(/run \S+ COMPLETED in \d+\.\ds$/);
+    const unauth = await fetch(`${stack.runtime.url}/runs/${runId}/cancel`, { method: 'POST' });
+    expect(unauth.status).toBe(401);
+  }, 90_000);
 
   it('every GET route of the packaged templates (dev and local) has the JWT authorizer; the local one is enforced', () => {
     for (const template of [deployTemplate, readTemplate(PROJECT_ROOT).template]) {

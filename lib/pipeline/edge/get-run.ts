@@ -1,5 +1,7 @@
 /**
- * get-run's edge: GET /runs/{id} (the record and timeline, 404 when unknown) and GET /runs (recent).
+ * get-run's edge: GET /runs/{id} (the record and timeline, 404 when unknown) and GET /runs (newest
+ * first; query: limit 1..100, state=A[,B], project, plan, since=<ISO>, cursor=<nextCursor of the
+ * previous page>; the answer carries `nextCursor` while there may be more).
  * Both answer only runs of the caller's projects (./read-scope.ts: the JWT authorizer's claims); a run
  * of another project is 404. The request's notifyUrl is shown as its origin only (its userinfo, path
  * or query may be a credential).
@@ -10,12 +12,12 @@ import { ValidationError } from '../../errors';
 import * as z from 'zod';
 import type { RunStore } from '../../ports';
 import { RunNotFoundError } from '../../store/errors';
-import type { RunRecord } from '../../store/run';
+import { RunState, type RunRecord } from '../../store/run';
 import type { Logger } from '../../ports';
 import { REDACTED, redactUrl } from '../../secrets/redact';
 import { withInvocationFields } from '../../wiring/log';
 import { httpHandler } from './http';
-import { inScope, readScopeOf } from './read-scope';
+import { inScope, readScopeOf, type ReadScope } from './read-scope';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -62,7 +64,23 @@ const ListQuery = z.strictObject({
     .transform(Number)
     .pipe(z.number().int().min(1).max(100))
     .default(20),
+  /** One state or several, comma-separated (FAILED,EXPIRED). */
+  state: z
+    .string()
+    .transform((s) => s.split(',').map((v) => v.trim().toUpperCase()))
+    .pipe(z.array(z.enum(RunState.options, { error: `must be one or more of ${RunState.options.join(', ')}, comma-separated` })))
+    .optional(),
+  project: z.string().regex(/^[0-9a-f]{32}$/, { error: 'must be a 32-character lowercase hex project id' }).optional(),
+  plan: z.string().min(1).max(128).optional(),
+  since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a zone (2026-01-31T00:00:00Z)' }).transform(Date.parse).optional(),
+  cursor: z.string().min(1).max(2048).optional(),
 });
+
+/** The caller's projects narrowed to `project` when given (a project outside the scope matches nothing). */
+function projectsOf(scope: ReadScope, project: string | undefined): ReadonlySet<string> | undefined {
+  if (project === undefined) return scope.all ? undefined : scope.projects;
+  return inScope(scope, project) ? new Set([project]) : new Set();
+}
 
 export function getRunHandler(store: RunStore, log?: Logger) {
   return withInvocationFields(httpHandler(async (event) => {
@@ -77,15 +95,25 @@ export function getRunHandler(store: RunStore, log?: Logger) {
     if (event.routeKey !== undefined && event.routeKey !== 'GET /runs' && event.routeKey !== '$default') {
       throw new ValidationError('route', `unsupported route ${event.routeKey}`);
     }
-    const { limit } = parseWith(ListQuery, event.queryStringParameters ?? {}, 'query');
-    const runs = await store.listRecent(limit, scope.all ? {} : { projectIds: scope.projects });
+    const q = parseWith(ListQuery, event.queryStringParameters ?? {}, 'query');
+    const projectIds = projectsOf(scope, q.project);
+    const page = await store.listRuns({
+      limit: q.limit,
+      ...(projectIds ? { projectIds } : {}),
+      ...(q.state ? { states: new Set(q.state) } : {}),
+      ...(q.plan !== undefined ? { plan: q.plan } : {}),
+      ...(q.since !== undefined ? { since: q.since } : {}),
+      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    });
     return {
       statusCode: 200,
       body: {
-        runs: runs.map((r) => ({
+        runs: page.runs.map((r) => ({
           runId: r.runId, state: r.state, step: r.step, projectId: r.request.projectId, region: r.request.region,
-          vaultName: r.request.vault.name, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt), reason: r.reason,
+          vaultName: r.request.vault.name, plan: r.source.plan, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
+          finishedAt: iso(r.finishedAt), reason: r.reason,
         })),
+        ...(page.cursor ? { nextCursor: page.cursor } : {}),
       },
     };
   }, log));

@@ -56,3 +56,10 @@ export function readScopeOf(event: APIGatewayProxyEventV2): ReadScope {
 export function inScope(scope: ReadScope, projectId: string): boolean {
   return scope.all || scope.projects.has(projectId);
 }
+
+/** Who the token names (`sub`, else `client_id`), for records such as "cancelled by <who>". */
+export function callerOf(event: APIGatewayProxyEventV2): string {
+  const claims = claimsOf(event) ?? {};
+  const who = [claims.sub, claims.client_id, claims.username].find((v): v is string => typeof v === 'string' && v.trim() !== '');
+  return who ? who.trim().slice(0, 128) : 'an unnamed caller';
+}

@@ -6,7 +6,8 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { NotificationRecord } from '../run';
-import type { Clock, RecentFilter, RecordNotificationResult, RunStore, SaveResult } from '../../ports';
+import type { Clock, RecentFilter, RecordNotificationResult, RunPage, RunQuery, RunStore, SaveResult } from '../../ports';
+import { ValidationError } from '../../errors';
 import { StoreError } from '../errors';
 import { isTerminal, RunRecord, TERMINAL_STATES, VaultLease } from '../run';
 import { DUE_INDEX, RECENT_INDEX } from './table';
@@ -15,6 +16,36 @@ const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' });
 const leaseKey = (key: string) => ({ pk: `LEASE#${key}`, sk: 'LEASE' });
 const dayOf = (ms: number) => `RUNS#${new Date(ms).toISOString().slice(0, 10)}`;
 const DAY_MS = 86_400_000;
+const startOfDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
+
+/** Per page of listRuns: items the filters may evaluate, and UTC days (Queries) it may walk. */
+export const LIST_READ_BUDGET = 500;
+export const LIST_DAY_BUDGET = 31;
+
+/** The recent index's key of an item (table key + index key): where the next Query resumes. */
+function recentKeyOf(item: Record<string, unknown>): Record<string, unknown> {
+  return { pk: item.pk, sk: item.sk, recentDay: item.recentDay, createdAt: item.createdAt };
+}
+
+/** listRuns' cursor: the UTC day to continue in and, within it, the key to resume after. */
+function encodeCursor(day: number, key: Record<string, unknown> | undefined): string {
+  return Buffer.from(JSON.stringify(key ? { d: day, k: key } : { d: day })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { day: number; key?: Record<string, unknown> } {
+  try {
+    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { d?: unknown; k?: Record<string, unknown> };
+    const k = c.k;
+    if (typeof c.d === 'number' && Number.isInteger(c.d) && c.d % DAY_MS === 0) {
+      if (k === undefined) return { day: c.d };
+      if (typeof k === 'object' && k !== null && typeof k.pk === 'string' && k.pk.startsWith('RUN#') && k.sk === 'RUN'
+        && k.recentDay === dayOf(c.d) && typeof k.createdAt === 'number' && Object.keys(k).length === 4) {
+        return { day: c.d, key: k };
+      }
+    }
+  } catch { /* reported below */ }
+  throw new ValidationError('query.cursor', 'is not a cursor this API returned (pass the `cursor` of the previous page unchanged)');
+}
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
@@ -27,7 +58,7 @@ export class DynamoRunStore implements RunStore {
     client: DynamoDBClient,
     private readonly tableName: string,
     private readonly clock: Clock,
-    private readonly options: { recentDays?: number } = {},
+    private readonly options: { recentDays?: number; listReadBudget?: number } = {},
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
@@ -137,32 +168,96 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
-  /** With a project filter, pages on past runs of other projects (bounded by `recentDays`) until `limit` match. */
+  /** Most recent runs first, up to `limit`: the pages of listRuns (bounded by `recentDays`), followed. */
   async listRecent(limit: number, filter: RecentFilter = {}): Promise<RunRecord[]> {
     const runs: RunRecord[] = [];
-    const today = this.clock.now();
-    for (let d = 0; d < (this.options.recentDays ?? 14) && runs.length < limit; d++) {
-      let start: Record<string, unknown> | undefined;
-      do {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listRuns({ ...filter, limit: limit - runs.length, ...(cursor ? { cursor } : {}) });
+      runs.push(...page.runs);
+      cursor = page.cursor;
+    } while (cursor && runs.length < limit);
+    return runs.slice(0, limit);
+  }
+
+  /**
+   * One page of GET /runs from the `recent` index, newest first: one Query per UTC day (the index's
+   * partition), from today (or the cursor's day) back to `since`'s day, or `recentDays` days without
+   * `since`. Filters (project, state, plan) are a FilterExpression; `since` is part of the key
+   * condition. Bounded: a page evaluates at most LIST_READ_BUDGET items and LIST_DAY_BUDGET days, then
+   * returns what matched so far with a cursor (possibly an empty page), so no request scans unboundedly.
+   */
+  async listRuns(query: RunQuery): Promise<RunPage> {
+    const now = this.clock.now();
+    const oldest = Math.max(query.since ?? -Infinity, startOfDay(now) - ((this.options.recentDays ?? 14) - 1) * DAY_MS);
+    const lastDay = query.since !== undefined ? startOfDay(query.since) : startOfDay(oldest);
+    const at = query.cursor !== undefined ? decodeCursor(query.cursor) : { day: startOfDay(now) };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const filters: string[] = [];
+    const inList = (path: string, items: ReadonlySet<string>, key: string) => {
+      const refs = [...items].map((v, i) => { values[`:${key}${i}`] = v; return `:${key}${i}`; });
+      filters.push(`${path} IN (${refs.join(', ')})`);
+    };
+    if (query.projectIds) {
+      if (query.projectIds.size === 0) return { runs: [] };
+      Object.assign(names, { '#req': 'request', '#pid': 'projectId' });
+      inList('#req.#pid', query.projectIds, 'p');
+    }
+    if (query.states) {
+      if (query.states.size === 0) return { runs: [] };
+      names['#st'] = 'state';
+      inList('#st', query.states, 's');
+    }
+    if (query.plan !== undefined) {
+      names['#src'] = 'source';
+      names['#plan'] = 'plan';
+      values[':plan'] = query.plan;
+      filters.push('#src.#plan = :plan');
+    }
+    const runs: RunRecord[] = [];
+    let budget = this.options.listReadBudget ?? LIST_READ_BUDGET;
+    let days = 0;
+    let day = at.day;
+    let start = at.key;
+    try {
+      while (day >= lastDay) {
+        if (budget <= 0 || days >= LIST_DAY_BUDGET) return { runs, cursor: encodeCursor(day, start) };
+        days++;
         const out = await this.doc.send(
           new QueryCommand({
             TableName: this.tableName,
             IndexName: RECENT_INDEX,
-            KeyConditionExpression: 'recentDay = :d',
-            ExpressionAttributeValues: { ':d': dayOf(today - d * DAY_MS) },
+            KeyConditionExpression: query.since !== undefined ? 'recentDay = :d AND createdAt >= :since' : 'recentDay = :d',
+            ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: { ...values, ':d': dayOf(day), ...(query.since !== undefined ? { ':since': query.since } : {}) },
             ScanIndexForward: false,
-            Limit: filter.projectIds ? Math.max(limit, 100) : limit - runs.length,
+            Limit: filters.length > 0 ? budget : Math.min(budget, query.limit - runs.length),
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         );
+        budget -= out.ScannedCount ?? out.Items?.length ?? 0;
         for (const item of out.Items ?? []) {
           const run = this.fromItem(item);
-          if (run && (!filter.projectIds || filter.projectIds.has(run.request.projectId))) runs.push(run);
+          if (!run) continue; // expired, not yet deleted
+          runs.push(run);
+          if (runs.length >= query.limit) {
+            // The page is full: the next one starts right after this item (whatever follows in this day, or older days).
+            return { runs, cursor: encodeCursor(day, recentKeyOf(item)) };
+          }
         }
         start = out.LastEvaluatedKey;
-      } while (start && runs.length < limit);
+        if (!start) {
+          day -= DAY_MS;
+          start = undefined;
+        }
+      }
+      return { runs };
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError('query recent runs failed', { cause: error, retryable: true });
     }
-    return runs.slice(0, limit);
   }
 
   async getLease(key: string): Promise<VaultLease | undefined> {
@@ -236,6 +331,24 @@ export class DynamoRunStore implements RunStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw new StoreError(`record notification of run ${runId} failed`, { cause: error, retryable: true });
       return (await this.get(runId)) ? 'not_terminal' : 'missing';
+    }
+  }
+
+  async linkRetry(runId: string, retryRunId: string): Promise<{ result: 'linked' | 'missing' | 'not_terminal' } | { result: 'other'; retriedBy: string }> {
+    try {
+      await this.updateFinishedRun(runId, {
+        update: 'SET retriedBy = :r',
+        condition: '(attribute_not_exists(retriedBy) OR retriedBy = :r)',
+        names: {},
+        values: { ':r': retryRunId },
+      });
+      return { result: 'linked' };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new StoreError(`link retry of run ${runId} failed`, { cause: error, retryable: true });
+      const current = await this.get(runId);
+      if (!current) return { result: 'missing' };
+      if (!isTerminal(current.state)) return { result: 'not_terminal' };
+      return current.retriedBy ? { result: 'other', retriedBy: current.retriedBy } : { result: 'not_terminal' };
     }
   }
 

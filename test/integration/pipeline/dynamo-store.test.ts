@@ -134,6 +134,37 @@ describe('DynamoRunStore on dynalite', () => {
     expect((await store.listRecent(2)).map((r) => r.runId)).toEqual([c.runId, b.runId]);
   });
 
+  it('listRuns: filters, pages with a cursor, and reads a bounded number of items per page', async () => {
+    const name = `runs-${++table}`;
+    await createRunsTable(client, name);
+    const clock = new ManualClock();
+    const store = new DynamoRunStore(client, name, clock, { listReadBudget: 7 });
+    const deps = { store, bus: new MemoryBus(), clock, settings: { ...DEFAULT_SETTINGS, defaultRegion: 'ap-southeast-1' }, newToken: () => 'tok' };
+    const made: RunRecord[] = [];
+    for (let i = 0; i < 30; i++) {
+      const { run } = await startRun(deps, { request: request(), source: i % 5 === 0 ? { kind: 'schedule', plan: 'p' } : { kind: 'http' } });
+      made.push(run);
+      clock.advance(3_600_000); // 30 runs over two UTC days
+    }
+    const wanted = made.filter((r) => r.source.plan === 'p').map((r) => r.runId).reverse();
+    // Each page evaluates at most 7 items: 6 matches among 30 take several pages, some of them empty.
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listRuns({ limit: 100, plan: 'p', ...(cursor ? { cursor } : {}) });
+      expect(page.runs.length).toBeLessThanOrEqual(7);
+      pages.push(page.runs.map((r) => r.runId));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(pages.length).toBeGreaterThanOrEqual(Math.ceil(30 / 7));
+    expect(pages.flat()).toEqual(wanted);
+    // A full page resumes right after its last run.
+    const first = await store.listRuns({ limit: 2 });
+    const second = await store.listRuns({ limit: 2, cursor: first.cursor! });
+    expect([...first.runs, ...second.runs].map((r) => r.runId)).toEqual(made.map((r) => r.runId).reverse().slice(0, 4));
+    await expect(store.listRuns({ limit: 2, cursor: 'eyJkIjoxfQ' })).rejects.toMatchObject({ field: 'query.cursor' });
+  });
+
   it('vault-name leases: one holder at a time, expiry takeover, resolve and release', async () => {
     const { store, clock } = await fresh();
     const now = clock.now();

@@ -10,7 +10,7 @@ const inputsOf = (name: string) =>
   );
 
 describe('cold-start rule', () => {
-  it.each(['start-run', 'get-run', 'notify-run-finished', 'plan-firing-failed'])('%s never bundles the CBR client or undici', (name) => {
+  it.each(['start-run', 'get-run', 'run-actions', 'notify-run-finished', 'plan-firing-failed'])('%s never bundles the CBR client or undici', (name) => {
     const inputs = inputsOf(name);
     expect(inputs.filter((i) => /node_modules\/undici\/|lib\/cbr\//.test(i))).toEqual([]);
     expect(inputs.some((i) => i.includes('lib/wiring/runtime.ts'))).toBe(true);

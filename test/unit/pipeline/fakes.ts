@@ -16,6 +16,7 @@ import type {
   CheckpointCreateBody,
   Clock,
   RecentFilter,
+  RunQuery,
   RunStore,
   SaveResult,
   VaultCreateBody,
@@ -330,6 +331,12 @@ export class CrashableStore implements RunStore {
   }
   listRecent(limit: number, filter?: RecentFilter) {
     return this.inner.listRecent(limit, filter);
+  }
+  listRuns(query: RunQuery) {
+    return this.inner.listRuns(query);
+  }
+  linkRetry(runId: string, retryRunId: string) {
+    return this.inner.linkRetry(runId, retryRunId);
   }
   getLease(key: string): Promise<VaultLease | undefined> {
     return this.inner.getLease(key);
