@@ -58,7 +58,12 @@ export function credentialsLoader(config: CredentialsConfig, options: LoaderOpti
 /** Credentials per project: what the CBR client factory (cbr-factory.ts) asks for each run's project. */
 export interface ProjectCredentials {
   (projectId: string): Promise<CbrCredentials>;
-  /** Read every configured secret once (cold start), so a bad one is logged before the first run needs it. */
+  /**
+   * Read the default (`*`) secret at cold start, so its read overlaps the container's init and a bad one
+   * is logged before the first run needs it. Mapped accounts' secrets are read when a run of theirs
+   * comes: a container serves few projects, and reading every mapped secret at each cold start would
+   * cost one Secrets Manager call per account per container.
+   */
   warm(): Promise<void>;
 }
 
@@ -94,7 +99,7 @@ export function projectCredentials(config: CredentialsConfig, options: LoaderOpt
     return loader.get();
   }) as ProjectCredentials;
   forProject.warm = async () => {
-    await Promise.all([...byRef.values()].map((l) => l.get()));
+    await byProject.get(DEFAULT_PROJECT_KEY)?.get();
   };
   return forProject;
 }

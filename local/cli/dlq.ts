@@ -79,25 +79,34 @@ export function dlqNames(stage: string): Array<{ queue: string; name: string; so
   ];
 }
 
-/** Every DLQ of the stage with its depth (undefined: the queue does not exist there). */
-export async function listDlqs(t: DlqTarget): Promise<Array<DlqInfo & { queue: string }>> {
+/** Runs `work` with one SQS client for the target; SQS errors become a CliError saying where. */
+async function withSqs<T>(t: DlqTarget, work: (sqs: SQSClient) => Promise<T>): Promise<T> {
   const sqs = clientOf(t);
   try {
-    const out: Array<DlqInfo & { queue: string }> = [];
-    for (const d of dlqNames(t.stage)) {
-      const q = await queueOf(sqs, d.name);
-      out.push({ ...d, ...(q ? { url: q.url, arn: q.arn, depth: q.depth } : {}) });
-    }
-    if (out.every((d) => d.depth === undefined)) {
-      throw new CliError(`no dead-letter queue of stage "${t.stage}" at ${t.endpoint ?? 'SQS'} (expected ${out[0]!.name}, …); wrong --stage or --region?`, 2);
-    }
-    return out;
+    return await work(sqs);
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw describe(err, t);
   } finally {
     sqs.destroy();
   }
+}
+
+async function dlqsOf(sqs: SQSClient, t: DlqTarget): Promise<Array<DlqInfo & { queue: string }>> {
+  const out: Array<DlqInfo & { queue: string }> = [];
+  for (const d of dlqNames(t.stage)) {
+    const q = await queueOf(sqs, d.name);
+    out.push({ ...d, ...(q ? { url: q.url, arn: q.arn, depth: q.depth } : {}) });
+  }
+  if (out.every((d) => d.depth === undefined)) {
+    throw new CliError(`no dead-letter queue of stage "${t.stage}" at ${t.endpoint ?? 'SQS'} (expected ${out[0]!.name}, …); wrong --stage or --region?`, 2);
+  }
+  return out;
+}
+
+/** Every DLQ of the stage with its depth (undefined: the queue does not exist there). */
+export function listDlqs(t: DlqTarget): Promise<Array<DlqInfo & { queue: string }>> {
+  return withSqs(t, (sqs) => dlqsOf(sqs, t));
 }
 
 /**
@@ -111,9 +120,8 @@ export async function redriveDlqs(t: DlqTarget, queue: string | undefined): Prom
   if (queue !== undefined && !(QUEUE_NAMES as readonly string[]).includes(queue)) {
     throw new CliError(`dlq redrive: unknown queue "${queue}"; one of ${QUEUE_NAMES.join(', ')} (or none for every DLQ with messages)`, 2);
   }
-  const all = await listDlqs(t);
-  const sqs = clientOf(t);
-  try {
+  return withSqs(t, async (sqs) => {
+    const all = await dlqsOf(sqs, t);
     const started: Array<{ name: string; source: string; depth: number; taskHandle?: string }> = [];
     for (const d of all.filter((x) => x.source && (queue === undefined ? (x.depth ?? 0) > 0 : x.queue === queue))) {
       if (d.depth === undefined) throw new CliError(`dead-letter queue ${d.name} does not exist at ${t.endpoint ?? 'SQS'}`, 2);
@@ -129,10 +137,5 @@ export async function redriveDlqs(t: DlqTarget, queue: string | undefined): Prom
       started.push({ name: d.name, source: d.source!, depth: d.depth, ...(task.TaskHandle ? { taskHandle: task.TaskHandle } : {}) });
     }
     return started;
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw describe(err, t);
-  } finally {
-    sqs.destroy();
-  }
+  });
 }
