@@ -240,7 +240,15 @@ export function renderProtectable(s: CbrService, e: CatalogueEntry, now: number,
     })),
     detail: server
       ? { id: e.id, name: e.name, status: status === 'deleted' ? 'DELETED' : 'ACTIVE', 'OS-EXT-AZ:availability_zone': e.az, tags: Object.entries(tags).map(([k, v]) => `${k}=${v}`) }
-      : { id: e.id, name: e.name, status: status === 'deleted' ? 'deleted' : e.attachedTo ? 'in-use' : 'available', availability_zone: e.az, tags },
+      : {
+        id: e.id,
+        name: e.name,
+        status: status === 'deleted' ? 'deleted' : e.attachedTo ? 'in-use' : 'available',
+        availability_zone: e.az,
+        // EVS lists the servers a volume is attached to (recorded: children[].detail.attachments[].server_id).
+        attachments: e.attachedTo ? [{ server_id: e.attachedTo, volume_id: e.id }] : [],
+        tags,
+      },
     protectable: {
       result: true,
       code: '',
