@@ -180,6 +180,7 @@ export function coveragePlansOf(plans: readonly Plan[]) {
     projectId: p.request.projectId,
     ...(p.request.region ? { region: p.request.region } : {}),
     resourceIds: p.request.resources.map((r) => r.id),
+    ...(p.request.select ? { select: p.request.select } : {}),
     rpoHours: rpoHoursOf(p),
     shareWith: p.request.shareWith,
     stages: p.stages,
