@@ -9,6 +9,7 @@ import { ApiClient, CliError, DEFAULT_ENDPOINT, STACK_FILE } from './client';
 import { formatRun, seconds } from './format';
 import { watchRun } from './watch';
 import { listDlqs, redriveDlqs, type DlqTarget } from './dlq';
+import { planPreview } from './plans';
 
 export const OPTIONS = {
   'file': { type: 'string', short: 'f' },
@@ -38,6 +39,8 @@ export const OPTIONS = {
   'since': { type: 'string' },
   'cursor': { type: 'string' },
   'status': { type: 'string' },
+  'plans-file': { type: 'string' },
+  'firings': { type: 'string' },
   'reconnect': { type: 'string' },
   'stage': { type: 'string' },
   'sqs-endpoint': { type: 'string' },
@@ -77,6 +80,8 @@ const FLAG_HELP: Record<Flag, string> = {
   'stage': '--stage <stage>          the deployed stage (AWS: default credential chain, AWS_REGION or --region)',
   'sqs-endpoint': '--sqs-endpoint <url>     an SQS endpoint (default: the running local stack\'s, from its stack.json)',
   'cursor': '--cursor <token>         continue after the page that printed this token',
+  'plans-file': '--plans-file <path>       the plans file (default plans/plans.yml)',
+  'firings': '--firings <n>            how many next firings to show (default 5)',
   'status': '--status <s[,s]>         only resources in these states (protected, unprotected, stale, share-missing,\n                           missing, deleted); the counts stay whole',
   'help': '-h, --help               this help',
 };
@@ -125,6 +130,12 @@ const COMMANDS: Record<string, CommandSpec> = {
     summary: 'Each configured project\'s servers and disks: protected, in no vault, or without a backup within the RPO',
     flags: ['project', 'status'],
     more: 'Read from CBR\'s protectable listing, the backup plans and the runs\' records (GET /coverage). A backup made\noutside cbr-flow is not seen. Configured projects: COVERAGE_PROJECTS and the plans\' own.',
+  },
+  plans: {
+    args: 'preview <plan>',
+    summary: 'What a plan would back up now (its select applied to GET /coverage) and its next firings',
+    flags: ['plans-file', 'firings'],
+    more: 'Firings are shown in the plan\'s time zone and in UTC. A plan that lists its resources needs no API call.',
   },
 };
 
@@ -465,6 +476,14 @@ export async function runCommand(command: string, rest: string[], values: Values
     throw new CliError(`${command} does not take ${foreign.map((f) => `--${f}`).join(', ')}; see \`cbr-flow ${command} --help\``, 2);
   }
   if (command === 'dlq') return await dlqCommand(rest, values, io);
+  if (command === 'plans') {
+    const [sub, name, extra] = rest;
+    if (sub !== 'preview' || !name || extra !== undefined) throw new CliError(`plans: expected \`plans preview <plan>\`, got "${rest.join(' ')}"`, 2);
+    const endpoint = values.endpoint ?? env.CBR_FLOW_URL ?? DEFAULT_ENDPOINT;
+    const api = async () => new ApiClient(endpoint, { bearerToken: await bearerTokenFor(values, env, endpoint) });
+    const count = positiveNumber('firings', values.firings, 5, true) ?? 5;
+    return await planPreview(api, values['plans-file'] ?? 'plans/plans.yml', name, count, Date.now(), io.out);
+  }
   const endpoint = values.endpoint ?? env.CBR_FLOW_URL ?? DEFAULT_ENDPOINT;
   const reads = command !== 'run' || values.watch === true;
   const api = new ApiClient(endpoint, {

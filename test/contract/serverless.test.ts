@@ -33,7 +33,7 @@ describe('serverless.yml agrees with the code', () => {
   });
 
   it('the sample plans are deployed to no stage; a plan with stages gets a schedule only where its condition holds', () => {
-    expect(parsePlanFile(parse(plansText)).plans.map((p) => p.stages)).toEqual([[], []]);
+    expect(parsePlanFile(parse(plansText)).plans.map((p) => p.stages)).toEqual([[], [], []]);
     expect(deployedPlans(parsePlanFile(parse(plansText)).plans)).toEqual([]);
     const prodOnly = plansText.replace('# stages: [prod]', 'stages: [prod, staging]');
     const synced = parse(syncPlans(text, prodOnly)) as Yaml;

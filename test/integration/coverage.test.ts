@@ -5,7 +5,7 @@
  * Two projects of the demo account in two regions; a plan names a server that is in no vault.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,43 @@ describe('cbr-flow coverage', () => {
     const bad = await cli(['coverage', '--status', 'fine']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--status.*must be one or more of deleted, missing, unprotected, stale, share-missing, protected/);
+  });
+
+  it('plans preview: the next firings in the plan\'s zone and UTC, and what its select picks now from the API\'s listing', async () => {
+    const file = join(dataDir, 'plans.yml');
+    writeFileSync(file, [
+      'plans:',
+      '  - name: prod-web',
+      '    cron: "0 1 * * *"',
+      '    timezone: Europe/Berlin',
+      '    request:',
+      `      projectId: ${DEMO.projectId}`,
+      '      region: ap-southeast-1',
+      '      vault: { mode: reuse, name: cov_vault }',
+      '      select: { tags: [env=prod], exclude: { names: ["ecs-db-*"] } }',
+      '  - name: listed',
+      '    cron: "0 1 * * *"',
+      '    timezone: Asia/Shanghai',
+      '    request:',
+      `      projectId: ${DEMO.projectId}`,
+      '      vault: { mode: reuse, name: cov_vault }',
+      `      resources: [{ id: ${app.id}, type: "OS::Nova::Server" }]`,
+    ].join('\n'));
+    const r = await cli(['plans', 'preview', 'prod-web', '--plans-file', file, '--firings', '2']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.lines[0]).toBe(`plan prod-web: cron "0 1 * * *" in Europe/Berlin; project ${DEMO.projectId} (ap-southeast-1); vault cov_vault; RPO target 29 h`); // 25 h across the autumn clock change + 4 h window
+    const firings = r.lines.filter((l) => l.includes('Europe/Berlin  ='));
+    expect(firings).toHaveLength(2);
+    // 01:00 in Berlin in December is 00:00 UTC.
+    for (const f of firings) expect(f).toMatch(/^  \d{4}-\d{2}-\d{2} 01:00 Europe\/Berlin  =  \d{4}-\d{2}-\d{2} 00:00 UTC$/);
+    expect(r.out).toContain('would back up now (select servers tagged env=prod, except name ecs-db-*): 2 of 4 server(s)');
+    expect(r.out).toContain(web1.id);
+    expect(r.out).toContain(web2.id);
+    expect(r.out).not.toContain(db.id);
+    const listed = await cli(['plans', 'preview', 'listed', '--plans-file', file]);
+    expect(listed.out).toContain(`would back up (listed in the plan): 1\n  ${app.id}  OS::Nova::Server`);
+    const unknown = await cli(['plans', 'preview', 'nope', '--plans-file', file]);
+    expect(unknown).toMatchObject({ code: 2, err: expect.stringContaining('no plan named "nope"') });
   });
 
   it('a day later the plan\'s 24 h RPO has passed for web1 (stale), web2 keeps the 48 h default; hourly metrics per project', async () => {
