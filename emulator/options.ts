@@ -52,6 +52,14 @@ export const ResourceInput = z.strictObject({
   /** Servers only: the attached disks (EVS volumes), backed up as children of the server backup. */
   disks: z.array(DiskInput).min(1).max(24).optional(),
   az: z.string().min(1).max(64).optional(),
+  /**
+   * Tags (key -> value). ListProtectable/ShowProtectable show a server's as ECS does, in
+   * `detail.tags: ["key=value"]`, a volume's as EVS does, in `detail.tags: {key: value}` (recorded bodies:
+   * ../shared/cbr-recordings/c7n/56d90e13a2e8.json). Keys <= 36, values <= 43 characters (cbr-api.md §2.1).
+   */
+  tags: z.record(z.string().min(1).max(36).regex(/^[^=]+$/, 'must not contain ='), z.string().max(43)).optional(),
+  /** Seeded as already deleted: ShowProtectable answers it with status "deleted", ListProtectable only with status=deleted. */
+  deleted: z.boolean().optional(),
 });
 
 const Range = z.union([Duration, z.tuple([Duration, Duration])]);

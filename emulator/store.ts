@@ -48,6 +48,8 @@ export interface CatalogueEntry {
   disks: DiskEntry[];
   /** Volumes that are a server's disk. */
   attachedTo?: string;
+  /** Tags (key -> value), as the protectable listing shows them in `detail.tags`. */
+  tags?: Record<string, string>;
 }
 
 export interface VaultResourceRec {

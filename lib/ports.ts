@@ -96,6 +96,8 @@ export interface CbrProtectableView {
   type?: string | null | undefined;
   /** `active`, `deleted`, `error` (recorded answers send `ACTIVE`). */
   status?: string | null | undefined;
+  /** The raw ECS server / EVS volume; its `tags` (lib/coverage/tags.ts) select resources and show in coverage. */
+  detail?: unknown;
   protectable?: {
     result?: boolean | null | undefined;
     code?: string | null | undefined;
@@ -115,7 +117,7 @@ export interface CbrApi {
   /** Only for an orphaned vault cbr-flow created (lib/pipeline/orphaned-vaults.ts), after the caller confirmed. */
   deleteVault(vaultId: string): Promise<void>;
   /** Pre-flight (lib/pipeline/preflight.ts): one page of the project's protectables of a type (limit <= 50). */
-  listProtectable(type: CbrProtectableType, query: { limit?: number; offset?: number }): Promise<{ instances: ReadonlyArray<CbrProtectableView>; count?: number | null | undefined }>;
+  listProtectable(type: CbrProtectableType, query: { limit?: number; offset?: number; status?: string }): Promise<{ instances: ReadonlyArray<CbrProtectableView>; count?: number | null | undefined }>;
   /** Pre-flight: one instance; a 404 (`6302`) when the project has no such instance of that type. */
   showProtectable(type: CbrProtectableType, instanceId: string): Promise<{ instance: CbrProtectableView }>;
   /** A POST: the client repeats it on 429/5xx/network errors only with `{ idempotent: true }`. */

@@ -213,30 +213,46 @@ export function renderOpLog(s: CbrService, o: OpLogRec, now: number): Json {
   };
 }
 
+/**
+ * A protectable instance. As recorded (../shared/cbr-recordings/c7n/56d90e13a2e8.json): a live server's
+ * status is "ACTIVE" (the doc says active|deleted|error), `detail` is the raw ECS server with its tags as
+ * `["key=value"]`; a volume's `detail` is the raw EVS volume with tags as `{key: value}`.
+ */
 export function renderProtectable(s: CbrService, e: CatalogueEntry, now: number, status: 'active' | 'deleted' = 'active'): Json {
   const bound = s.store.boundVault(e.id, now);
   const type = e.type;
+  const server = type === 'OS::Nova::Server';
+  const tags = e.tags ?? {};
   return {
     id: e.id,
     name: e.name,
     type,
     size: e.sizeGb,
-    status,
+    status: status === 'deleted' ? 'deleted' : server ? 'ACTIVE' : e.attachedTo ? 'in-use' : 'available',
     children: e.disks.map((d) => ({
       id: d.id,
       name: d.name,
       type: 'OS::Cinder::Volume',
       size: d.sizeGb,
-      status: 'active',
+      status: 'in-use',
       children: [],
-      detail: { bootable: String(d.bootable), availability_zone: e.az },
+      detail: { id: d.id, name: d.name, bootable: String(d.bootable), availability_zone: e.az, tags: {} },
     })),
-    detail: { availability_zone: e.az, status: type === 'OS::Nova::Server' ? 'ACTIVE' : 'in-use' },
+    detail: server
+      ? { id: e.id, name: e.name, status: status === 'deleted' ? 'DELETED' : 'ACTIVE', 'OS-EXT-AZ:availability_zone': e.az, tags: Object.entries(tags).map(([k, v]) => `${k}=${v}`) }
+      : {
+        id: e.id,
+        name: e.name,
+        status: status === 'deleted' ? 'deleted' : e.attachedTo ? 'in-use' : 'available',
+        availability_zone: e.az,
+        // EVS lists the servers a volume is attached to (recorded: children[].detail.attachments[].server_id).
+        attachments: e.attachedTo ? [{ server_id: e.attachedTo, volume_id: e.id }] : [],
+        tags,
+      },
     protectable: {
       result: true,
-      code: null,
-      reason: null,
-      message: null,
+      code: '',
+      reason: '',
       vault: bound ? { id: bound.id, name: bound.name, billing: { object_type: bound.billing.objectType } } : null,
     },
   };

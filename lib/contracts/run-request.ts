@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { RetentionRules } from '../retention/rules';
 import { CbrId, ProjectId, Region } from './ids';
+import { Selection } from './selection';
 import { NO_CONTROL_CHARS, text } from './text';
 
 /** CBR vault / checkpoint names: 1..64 letters, digits, CJK, `_` and `-` (cbr-api.md §2.1, §3.1). */
@@ -79,7 +80,14 @@ export const RunRequest = z
     /** Defaults to the deployment's CBR_REGION when omitted. */
     region: Region.optional(),
     vault: VaultSpec,
-    resources: z.array(ResourceSpec).min(1, { error: 'at least one resource is required' }).max(256),
+    /** The resources to back up; or, instead, `select` them (resolved when the run starts). */
+    resources: z.array(ResourceSpec).max(256).default([]),
+    /**
+     * Resources chosen from CBR's protectable listing when the run starts (lib/contracts/selection.ts):
+     * all of a type, by tag, by name pattern, with exclusions. The run records the ids it chose
+     * (`selection`) and carries them as `resources` from then on.
+     */
+    select: Selection.optional(),
     checkpoint: CheckpointSpec.default({ name: 'cbrflow', incremental: true }),
     /** Projects to share every server backup with (AddMember allows 10 members per backup). */
     shareWith: z.array(ProjectId).max(10).default([]),
@@ -98,6 +106,12 @@ export const RunRequest = z
     retention: RetentionRules.optional(),
   })
   .superRefine((req, ctx) => {
+    if (req.select === undefined && req.resources.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['resources'], message: 'at least one resource is required (or select them: select: { tags: ["env=prod"] })' });
+    }
+    if (req.select !== undefined && req.resources.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['select'], message: 'give resources or select, not both' });
+    }
     const seen = new Set<string>();
     req.resources.forEach((r, i) => {
       if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: ['resources', i, 'id'], message: `duplicate resource id ${r.id}` });
@@ -119,6 +133,7 @@ export type RunRequest = z.infer<typeof RunRequest>;
 export type RunRequestInput = z.input<typeof RunRequest>;
 
 /** CBR vault object_type for the run's resources. */
-export function objectTypeOf(request: Pick<RunRequest, 'resources'>): 'server' | 'disk' {
+export function objectTypeOf(request: Pick<RunRequest, 'resources' | 'select'>): 'server' | 'disk' {
+  if (request.select) return request.select.type;
   return request.resources[0]?.type === 'OS::Cinder::Volume' ? 'disk' : 'server';
 }

@@ -4,6 +4,7 @@
  * final: stores refuse to overwrite it.
  */
 import * as z from 'zod';
+import { Selection } from '../contracts/selection';
 import { RunRequest } from '../contracts/run-request';
 
 /**
@@ -140,6 +141,8 @@ export const RunRecord = z.object({
    */
   order: z.object({ id: z.string(), at: z.number() }).optional(),
   boundResourceIds: z.array(z.string()).default([]),
+  /** The request's `select`, and what it resolved to when the run started (create-vault); absent for listed resources. */
+  selection: z.object({ select: Selection, resolvedAt: z.number(), ids: z.array(z.string()), listed: z.number().int() }).optional(),
   checkpoints: z.array(CheckpointRecord).default([]),
   /** Resources CBR skipped (still being backed up): retried later by another checkpoint, never dropped. */
   pendingResources: z.array(z.object({ id: z.string(), reason: z.string(), attempts: z.number().int(), retryAt: z.number() })).default([]),

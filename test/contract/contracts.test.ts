@@ -79,6 +79,19 @@ describe('run request rules', () => {
     expect(fields).toEqual(expect.arrayContaining(['resources', 'resources[1].id', 'checkpoint.name', 'notifyUrl', 'projectId']));
   });
 
+  it('selects resources instead of listing them: one of the two, a selection that says what to pick', () => {
+    const { resources: _r, ...noResources } = valid;
+    expect(issuesOf({ ...noResources, select: { all: true } })).toEqual([]);
+    expect(issuesOf({ ...noResources, select: { type: 'disk', names: ['evs-*'], exclude: { tags: ['keep=no'] } } })).toEqual([]);
+    expect(issuesOf(noResources)).toEqual([{ field: 'resources', message: expect.stringContaining('at least one resource is required (or select them') }]);
+    expect(issuesOf({ ...valid, select: { all: true } })).toEqual([{ field: 'select', message: 'give resources or select, not both' }]);
+    expect(issuesOf({ ...noResources, select: {} })).toEqual([{ field: 'select', message: 'needs all: true, tags or names (what to select)' }]);
+    expect(issuesOf({ ...noResources, select: { all: true, tags: ['env=prod'] } }).map((i) => i.field)).toEqual(['select.all']);
+    expect(issuesOf({ ...noResources, select: { tags: ['=prod'] } }).map((i) => i.field)).toEqual(['select.tags[0]']);
+    expect(issuesOf({ ...noResources, select: { type: 'vm', all: true } }).map((i) => i.field)).toEqual(['select.type']);
+    expect(issuesOf({ ...noResources, select: { all: true, exclude: { ids: ['nope'] } } }).map((i) => i.field)).toEqual(['select.exclude.ids[0]']);
+  });
+
   it('accepts optional retention rules and names the field of a bad one', () => {
     expect(issuesOf({ ...valid, retention: { keepLast: 7, maxAgeDays: 30 } })).toEqual([]);
     expect(issuesOf({ ...valid, retention: { keepLast: 0 } })).toEqual([{ field: 'retention.keepLast', message: expect.stringContaining('keeps nothing') }]);
