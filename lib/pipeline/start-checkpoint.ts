@@ -222,7 +222,9 @@ export async function startCheckpoint(deps: PipelineDeps, message: MessageOf<'re
         return requeueLater(deps, 'checkpoint', message, 'CHECKPOINT_BUSY', `CBR is still backing up this vault (${cbrError.errorCode})`, 'start-checkpoint');
       }
       const now = deps.clock.now();
-      await endRun(deps, run.runId, 'FAILED', `CBR refused to create checkpoint ${cp.name}: ${cbrError.message}`, runErrorOf(error, 'start-checkpoint', now));
+      // 6114 although the capacity check passed: the estimate was short, or the vault filled meanwhile.
+      const full = hasCbrCode(error, '6114') ? `; vault ${vaultId} is full: delete backups it no longer needs (retention), expand it, or set vault.autoExpand.maxSizeGB (pay-per-use vaults)` : '';
+      await endRun(deps, run.runId, 'FAILED', `CBR refused to create checkpoint ${cp.name}: ${cbrError.message}${full}`, runErrorOf(error, 'start-checkpoint', now));
       return 'failed-run';
     }
   }
