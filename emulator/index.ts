@@ -62,7 +62,8 @@ function buildCatalogue(resources: ResourceInput[], knownProjects: Set<string>, 
     if (r.type === 'OS::Cinder::Volume') {
       if (r.sizeGb === undefined) throw new EmulatorConfigError(`resources: volume ${r.id} needs sizeGb`);
       if (r.disks) throw new EmulatorConfigError(`resources: volume ${r.id} cannot have disks`);
-      store.catalogue.set(r.id, { id: r.id, projectId: r.projectId, type: r.type, name: r.name, sizeGb: r.sizeGb, az, disks: [], ...(r.tags ? { tags: r.tags } : {}) });
+      if (r.usedGb !== undefined && r.usedGb > r.sizeGb) throw new EmulatorConfigError(`resources: volume ${r.id} usedGb ${r.usedGb} exceeds its sizeGb ${r.sizeGb}`);
+      store.catalogue.set(r.id, { id: r.id, projectId: r.projectId, type: r.type, name: r.name, sizeGb: r.sizeGb, ...(r.usedGb === undefined ? {} : { usedGb: r.usedGb }), az, disks: [], ...(r.tags ? { tags: r.tags } : {}) });
       if (r.deleted) markDeleted(store, r.id);
       continue;
     }
@@ -70,6 +71,7 @@ function buildCatalogue(resources: ResourceInput[], knownProjects: Set<string>, 
       id: d.id,
       name: d.name,
       sizeGb: d.sizeGb,
+      ...(d.usedGb === undefined ? {} : { usedGb: d.usedGb }),
       bootable: d.bootable ?? i === 0,
     }));
     const entry: CatalogueEntry = {
@@ -78,6 +80,7 @@ function buildCatalogue(resources: ResourceInput[], knownProjects: Set<string>, 
       type: r.type,
       name: r.name,
       sizeGb: r.sizeGb ?? disks.reduce((s, d) => s + d.sizeGb, 0),
+      ...(r.usedGb === undefined ? {} : { usedGb: r.usedGb }),
       az,
       disks,
       ...(r.tags ? { tags: r.tags } : {}),
@@ -86,7 +89,7 @@ function buildCatalogue(resources: ResourceInput[], knownProjects: Set<string>, 
     for (const d of disks) {
       if (store.catalogue.has(d.id)) throw new EmulatorConfigError(`resources: duplicate resource id ${d.id} (disk of ${r.id})`);
       // A server's disks are EVS volumes too: protectable on their own in a disk vault.
-      store.catalogue.set(d.id, { id: d.id, projectId: r.projectId, type: 'OS::Cinder::Volume', name: d.name, sizeGb: d.sizeGb, az, disks: [], attachedTo: r.id });
+      store.catalogue.set(d.id, { id: d.id, projectId: r.projectId, type: 'OS::Cinder::Volume', name: d.name, sizeGb: d.sizeGb, ...(d.usedGb === undefined ? {} : { usedGb: d.usedGb }), az, disks: [], attachedTo: r.id });
       if (r.deleted) markDeleted(store, d.id);
     }
     if (r.deleted) markDeleted(store, r.id);

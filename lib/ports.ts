@@ -17,11 +17,32 @@ export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unkn
 // CBR: the subset of lib/cbr's CbrClient the pipeline uses, with the same method names and wire
 // (snake_case) shapes, typed loosely enough that the real client's zod-inferred types fit.
 
-export interface CbrResourceRef { id: string; type?: string | null | undefined; name?: string | null | undefined; protect_status?: string | null | undefined }
+export interface CbrResourceRef {
+  id: string;
+  type?: string | null | undefined;
+  name?: string | null | undefined;
+  protect_status?: string | null | undefined;
+  /** The resource's size, GB. */
+  size?: number | null | undefined;
+  /** Total size of the resource's backups in this vault, MB (recorded ListVault answers). */
+  backup_size?: number | null | undefined;
+  backup_count?: number | null | undefined;
+}
 export interface CbrVaultView {
   id: string;
   name: string;
-  billing?: { object_type?: string | null | undefined; status?: string | null | undefined } | null | undefined;
+  billing?: {
+    object_type?: string | null | undefined;
+    status?: string | null | undefined;
+    /** `post_paid` (pay-per-use) or `pre_paid` (yearly/monthly). */
+    charging_mode?: string | null | undefined;
+    /** GB. */
+    size?: number | null | undefined;
+    /** MB (while `size` is GB: cbr-api.md §2.4, recorded ListVault answers). */
+    used?: number | null | undefined;
+  } | null | undefined;
+  /** CBR grows the vault itself (pay-per-use vaults). */
+  auto_expand?: boolean | null | undefined;
   resources?: ReadonlyArray<CbrResourceRef> | null | undefined;
   created_at?: string | null | undefined;
 }
@@ -114,6 +135,8 @@ export interface CbrApi {
   /** A vault, or for a yearly/monthly vault an order to pay (no `vault` until it is paid). */
   createVault(body: VaultCreateBody, opts?: CallOptions): Promise<{ vault?: CbrVaultView | null | undefined; orders?: ReadonlyArray<CbrVaultOrder> | null | undefined }>;
   showVault(vaultId: string): Promise<{ vault: CbrVaultView }>;
+  /** Capacity (start-checkpoint, lib/pipeline/vault-capacity.ts): a new `billing.size` (GB) for a pay-per-use vault. */
+  updateVault(vaultId: string, body: { vault: { billing: { size: number } } }, opts?: CallOptions): Promise<{ vault: CbrVaultView }>;
   /** Only for an orphaned vault cbr-flow created (lib/pipeline/orphaned-vaults.ts), after the caller confirmed. */
   deleteVault(vaultId: string): Promise<void>;
   /** Pre-flight (lib/pipeline/preflight.ts): one page of the project's protectables of a type (limit <= 50). */

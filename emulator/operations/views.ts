@@ -1,5 +1,5 @@
 /** Wire views: the JSON shapes of vaults, checkpoints, backups, members, operation logs, protectables. */
-import { backupState, checkpointState, vaultState, PROVIDER_DISK, PROVIDER_SERVER } from '../store';
+import { backupState, checkpointState, holdsData, vaultState, PROVIDER_DISK, PROVIDER_SERVER } from '../store';
 import type { BackupRec, CatalogueEntry, CheckpointRec, MemberRec, OpLogRec, VaultRec } from '../store';
 import { PROVIDER_BY_OBJECT, SPEC_BY_OBJECT } from './common';
 import type { Json } from './common';
@@ -10,8 +10,7 @@ export function renderVault(s: CbrService, v: VaultRec, now: number): Json {
   const stats = new Map<string, { count: number; sizeMb: number }>();
   let used = 0;
   for (const b of s.store.backupsIn(v.backups, now)) {
-    const state = backupState(b, now);
-    if (state !== 'available' && state !== 'deleting') continue;
+    if (!holdsData(backupState(b, now))) continue;
     used += b.sizeMb;
     const st = stats.get(b.resourceId) ?? { count: 0, sizeMb: 0 };
     st.count++;
@@ -98,14 +97,14 @@ export function renderCheckpoint(s: CbrService, c: CheckpointRec, v: VaultRec | 
       resources: c.backups.map((b) => {
         const state = backupState(b, now);
         let count = 0;
-        if (v) for (const x of v.backups.values()) if (x.resourceId === b.resourceId && backupState(x, now) === 'available') count++;
+        if (v) for (const x of v.backups.values()) if (x.resourceId === b.resourceId && (backupState(x, now) === 'available' || backupState(x, now) === 'restoring')) count++;
         return {
           id: b.resourceId,
           type: b.resourceType,
           name: b.resourceName,
           extra_info: asStr ? '{}' : {},
           resource_size: num(b.resourceSizeGb),
-          backup_size: num(state === 'available' ? b.sizeMb : 0),
+          backup_size: num(state === 'available' || state === 'restoring' ? b.sizeMb : 0),
           backup_count: num(count),
           protect_status: state === 'protecting' ? 'protecting' : state === 'error' ? 'error' : 'available',
         };

@@ -51,14 +51,25 @@ export type Billing = z.infer<typeof Billing>;
 
 const VaultName = z.string().min(1).max(64).regex(CBR_NAME, { error: 'may contain only letters, digits, CJK characters, _ and -' });
 
+/**
+ * cbr-flow may expand the (pay-per-use) vault before a checkpoint that would not fit, up to this size
+ * (UpdateVault `billing.size`, GB; README "Vault capacity"). Absent: a run that would not fit fails.
+ */
+export const VaultAutoExpand = z.strictObject({
+  /** The largest size (GB) cbr-flow may give the vault; CBR allows 10..10485760 (cbr-api.md §2.5). */
+  maxSizeGB: z.number().int().min(10).max(10_485_760),
+});
+export type VaultAutoExpand = z.infer<typeof VaultAutoExpand>;
+
 /** Use an existing vault found by exact name; the run fails if there is none. */
-export const ReuseVault = z.strictObject({ mode: z.literal('reuse'), name: VaultName });
+export const ReuseVault = z.strictObject({ mode: z.literal('reuse'), name: VaultName, autoExpand: VaultAutoExpand.optional() });
 /** Use the vault with this exact name if it exists, otherwise create it (never a second one). */
 export const CreateVault = z.strictObject({
   mode: z.literal('create'),
   name: VaultName,
   description: text().max(64).regex(NO_ANGLE, { error: 'must not contain < or >' }).optional(),
   billing: Billing,
+  autoExpand: VaultAutoExpand.optional(),
 });
 export const VaultSpec = z.discriminatedUnion('mode', [ReuseVault, CreateVault]);
 export type VaultSpec = z.infer<typeof VaultSpec>;
@@ -120,6 +131,15 @@ export const RunRequest = z
     const types = new Set(req.resources.map((r) => r.type));
     if (types.size > 1) {
       ctx.addIssue({ code: 'custom', path: ['resources'], message: 'all resources of a run must have one type (a vault protects servers or disks, not both)' });
+    }
+    const v = req.vault;
+    if (v.mode === 'create' && v.autoExpand) {
+      if (v.billing.chargingMode === 'pre_paid') {
+        ctx.addIssue({ code: 'custom', path: ['vault', 'autoExpand'], message: 'only a pay-per-use vault (billing.chargingMode post_paid) can be expanded by cbr-flow; a yearly/monthly vault\'s size is part of its order: remove autoExpand or make the vault post_paid' });
+      } else if (v.autoExpand.maxSizeGB >= 10 && v.autoExpand.maxSizeGB < v.billing.size) {
+        // (A cap below 10 is already refused by VaultAutoExpand; one message per field.)
+        ctx.addIssue({ code: 'custom', path: ['vault', 'autoExpand', 'maxSizeGB'], message: `is ${v.autoExpand.maxSizeGB} GB, below the vault's billing.size of ${v.billing.size} GB: give a cap of at least the size` });
+      }
     }
     const shares = new Set<string>();
     req.shareWith.forEach((p, i) => {

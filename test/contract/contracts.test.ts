@@ -100,4 +100,17 @@ describe('run request rules', () => {
     expect(issuesOf({ ...valid, retention: { keeplast: 3 } }).map((i) => i.field)).toEqual(['retention.keeplast', 'retention']);
     expect(issuesOf({ ...valid, retention: { gfs: { weeks: 2.5 } } }).map((i) => i.field)).toEqual(['retention.gfs.weeks']);
   });
+
+  it('vault.autoExpand: a cap of at least the vault size, for pay-per-use vaults only, in create and reuse mode', () => {
+    const vault = valid.vault as Record<string, unknown>;
+    expect(issuesOf({ ...valid, vault: { ...vault, autoExpand: { maxSizeGB: 400 } } })).toEqual([]);
+    expect(issuesOf({ ...valid, vault: { mode: 'reuse', name: 'v', autoExpand: { maxSizeGB: 10 } } })).toEqual([]);
+    expect(issuesOf({ ...valid, vault: { ...vault, autoExpand: { maxSizeGB: 100 } } })).toEqual([
+      { field: 'vault.autoExpand.maxSizeGB', message: expect.stringContaining("is 100 GB, below the vault's billing.size of 200 GB") },
+    ]);
+    const prePaid = { mode: 'create', name: 'v', billing: { chargingMode: 'pre_paid', size: 100, periodType: 'month', periodNum: 1 }, autoExpand: { maxSizeGB: 400 } };
+    expect(issuesOf({ ...valid, vault: prePaid })).toEqual([{ field: 'vault.autoExpand', message: expect.stringContaining('only a pay-per-use vault') }]);
+    expect(issuesOf({ ...valid, vault: { ...vault, autoExpand: { maxSizeGB: 5 } } }).map((i) => i.field)).toEqual(['vault.autoExpand.maxSizeGB']);
+    expect(issuesOf({ ...valid, vault: { ...vault, autoExpand: { max: 400 } } }).map((i) => i.field)).toEqual(expect.arrayContaining(['vault.autoExpand.maxSizeGB']));
+  });
 });

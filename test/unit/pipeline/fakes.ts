@@ -57,7 +57,15 @@ const uuid = () => {
   return `0000${h.slice(0, 4)}-0000-4000-8000-${h}`;
 };
 
-interface FakeVault { id: string; name: string; objectType: string; resources: Array<{ id: string; type: string }>; createdAt: number }
+interface FakeVault {
+  id: string;
+  name: string;
+  objectType: string;
+  resources: Array<{ id: string; type: string }>;
+  createdAt: number;
+  /** Shown in billing when set (the fake does no capacity accounting of its own). */
+  capacity?: { sizeGb: number; usedMb: number; chargingMode: string };
+}
 interface FakeBackup extends CbrBackupView { createdAt: number }
 
 export class FakeCbr implements CbrApi {
@@ -103,7 +111,8 @@ export class FakeCbr implements CbrApi {
   }
 
   private view(v: FakeVault): CbrVaultView {
-    return { id: v.id, name: v.name, billing: { object_type: v.objectType, status: 'available' }, resources: v.resources.map((r) => ({ ...r, protect_status: 'available' })), created_at: new Date(v.createdAt).toISOString() };
+    const cap = v.capacity ? { size: v.capacity.sizeGb, used: v.capacity.usedMb, charging_mode: v.capacity.chargingMode } : {};
+    return { id: v.id, name: v.name, billing: { object_type: v.objectType, status: 'available', ...cap }, resources: v.resources.map((r) => ({ ...r, protect_status: 'available' })), created_at: new Date(v.createdAt).toISOString() };
   }
 
   /** A vault that exists before the run (e.g. holding a resource: 6103 for others). */
@@ -180,6 +189,15 @@ export class FakeCbr implements CbrApi {
     const v = this.vaults.get(vaultId);
     if (!v) throw new FakeCbrError(404, svc('6105'), 'The vault does not exist.');
     this.leave('showVault');
+    return { vault: this.view(v) };
+  }
+
+  async updateVault(vaultId: string, body: { vault: { billing: { size: number } } }) {
+    this.enter('updateVault');
+    const v = this.vaults.get(vaultId);
+    if (!v) throw new FakeCbrError(404, svc('6105'), 'The vault does not exist.');
+    if (v.capacity) v.capacity.sizeGb = body.vault.billing.size;
+    this.leave('updateVault');
     return { vault: this.view(v) };
   }
 
