@@ -211,5 +211,45 @@ describe('reliability of the new calls', () => {
     expect(after.flatMap((r) => r.shares.map((s) => s.status))).toEqual(Array(members).fill('revoked'));
     expect(succeeded(h, 'DeleteMember')).toBe(members); // one revocation per member, the crashed one included
     expect(membersOf(h, runs.flatMap((r) => r.checkpoints.flatMap((c) => c.backups.map((b) => b.id))))).toEqual([]);
+    console.log(`share crash/duplicate run: virtual ${Math.round(drive.virtualMs / 1000)} s, real ${Math.round(drive.realMs)} ms, ${h.delivery.records} records delivered (${h.delivery.extraCopies} extra copies)`);
+  }, 120_000);
+
+  it('API faults whose call took effect but whose answer was lost (CreateVault, UpdateMemberStatus, DeleteMember): each done once in CBR', async () => {
+    h = await startHarness({
+      credentials,
+      emulator: {
+        seed: 1503,
+        faults: [
+          { id: 'cv', operations: ['CreateVault'], error: { rate: 1, statuses: [502], phase: 'after' }, times: 1 },
+          { id: 'ums', operations: ['UpdateMemberStatus'], error: { rate: 1, statuses: [500], phase: 'after' }, times: 2 },
+          { id: 'dm', operations: ['DeleteMember'], error: { rate: 1, statuses: [503], phase: 'after' }, times: 1 },
+        ],
+        projects: [...DEMO.projects, PEER2],
+        credentials: [...DEMO.credentials],
+        users: [...DEMO.users],
+        resources: [...DEMO.resources, ...servers],
+      },
+    });
+    const { runId } = await h.startRun(runBody('s15_flt', [servers[0]!.id, servers[1]!.id], { shareWith: [{ projectId: DEMO.peer.projectId, vaultName: 's15_flt_inbox', ttlHours: 1 }] }));
+    await h.drive({ runIds: [runId!] });
+    const run = await h.run(runId!);
+    expect(run.state).toBe('COMPLETED');
+    expect(run.shares.map((s) => s.status)).toEqual(['accepted', 'accepted']);
+    const ops = h.emulator.state.requestCounts.byOperation as Record<string, number>;
+    const lost = (op: string, status: number) => h!.calls.filter((c) => c.operation === op && c.status === status).length;
+    expect([lost('CreateVault', 502), lost('UpdateMemberStatus', 500)]).toEqual([1, 2]); // the faults did fire
+    // The lost CreateVault answer: the receiving vault was found by name afterwards, not created again.
+    expect(vaultsNamed(h, 's15_flt_inbox')).toHaveLength(1);
+    // Every UpdateMemberStatus that reached CBR took effect, and none was sent for an accepted member.
+    expect(ops.UpdateMemberStatus).toBe(2);
+    h.clock.advance(2 * 3600_000);
+    await h.sweep(); // one DeleteMember took effect, its answer lost: the run keeps the watch
+    h.clock.advance(60_000);
+    await h.sweep();
+    expect((await h.run(runId!)).shares.map((s) => s.status)).toEqual(['revoked', 'revoked']);
+    // 2 revocations; the lost answer's member was asked once more and answered 6705 (already gone).
+    expect(lost('DeleteMember', 503)).toBe(1);
+    expect(ops.DeleteMember).toBe(3);
+    expect(h.calls.filter((c) => c.operation === 'DeleteMember' && c.errorCode === 'BackupService.6705')).toHaveLength(1);
   });
 });
