@@ -177,6 +177,35 @@ describe('time-boxed shares', () => {
   });
 });
 
+describe('time-boxed shares: settings', () => {
+  it('SHARE_EXPIRY_ACCEPTED=keep leaves accepted members shared; SHARE_REVOKES_PER_SWEEP spreads revocations over sweeps', async () => {
+    h = await startHarness({
+      credentials,
+      settings: { shareExpiryAccepted: 'keep', shareRevokesPerSweep: 1 },
+      emulator: { seed: 1504, projects: [...DEMO.projects, PEER2], credentials: [...DEMO.credentials], users: [...DEMO.users], resources: [...DEMO.resources, ...servers] },
+    });
+    const { runId } = await h.startRun(
+      runBody('s15_keep', [servers[10]!.id, servers[11]!.id], {
+        shareWith: [{ projectId: DEMO.peer.projectId, vaultName: 's15_keep_inbox', ttlHours: 1 }, { projectId: PEER2.id, ttlHours: 1 }],
+      }),
+    );
+    await h.drive({ runIds: [runId!] });
+    const backupIds = (await h.run(runId!)).checkpoints.flatMap((c) => c.backups.map((b) => b.id));
+    h.clock.advance(2 * 3600_000);
+    expect((await h.sweep()).shares).toMatchObject({ revoked: 1 }); // budget 1 per sweep
+    h.clock.advance(60_000);
+    expect((await h.sweep()).shares).toMatchObject({ revoked: 1 });
+    h.clock.advance(60_000);
+    expect((await h.sweep()).shares).toMatchObject({ revoked: 0, watches: 0 }); // nothing left to watch
+    const run = await h.run(runId!);
+    expect(run.shares.map((s) => [s.projectId, s.status]).sort()).toEqual(
+      [[DEMO.peer.projectId, 'accepted'], [DEMO.peer.projectId, 'accepted'], [PEER2.id, 'revoked'], [PEER2.id, 'revoked']].sort(),
+    );
+    expect(run.shareWatchAt).toBeUndefined();
+    expect(membersOf(h, backupIds).map((m) => [m.dest_project_id, m.status])).toEqual([[DEMO.peer.projectId, 'accepted'], [DEMO.peer.projectId, 'accepted']]);
+  });
+});
+
 describe('reliability of the new calls', () => {
   it('a crash after UpdateMemberStatus, after DeleteMember, and duplicate delivery: 0 duplicate acceptances, receiving vaults or revocations', async () => {
     h = await harness();
