@@ -4,7 +4,7 @@
  */
 import type { Message } from './contracts';
 import type { NotificationRecord } from './store/run';
-import type { RunRecord, VaultLease } from './store/run';
+import type { RunRecord, ShareRecord, TimelineEvent, VaultLease } from './store/run';
 
 // ---------------------------------------------------------------------------------------------
 // Logging: one structured line per event. Callers pass ids, types, outcomes and error names/messages
@@ -60,7 +60,7 @@ export interface CbrBackupView {
   extend_info?: { progress?: number | null | undefined } | null | undefined;
 }
 export interface CbrVaultOrder { orderId?: string | null | undefined; resourceId?: string | null | undefined }
-export interface CbrMemberView { id?: string | null | undefined; status?: string | null | undefined; dest_project_id?: string | null | undefined }
+export interface CbrMemberView { id?: string | null | undefined; status?: string | null | undefined; dest_project_id?: string | null | undefined; vault_id?: string | null | undefined }
 export interface CbrSkippedResource { id?: string | null | undefined; type?: string | null | undefined; name?: string | null | undefined; code?: string | null | undefined; reason?: string | null | undefined }
 export interface CbrCheckpointView {
   id: string;
@@ -150,6 +150,15 @@ export interface CbrApi {
   /** A POST: the client repeats it on 429/5xx/network errors only with `{ idempotent: true }`. */
   addMember(backupId: string, body: { members: string[] }, opts?: CallOptions): Promise<{ members?: ReadonlyArray<CbrMemberView> | null | undefined }>;
   showMembersDetail(backupId: string, query: { limit?: number; offset?: number }): Promise<{ members: ReadonlyArray<CbrMemberView>; count?: number | null | undefined }>;
+  /** One member, read by the owner; `memberId` = the member's destination project id (cbr-api.md §5.1). */
+  showMemberDetail(backupId: string, memberId: string): Promise<{ member: CbrMemberView }>;
+  /**
+   * The RECEIVING project answers a share (its own client: `memberId` = its own project id). A PUT:
+   * never repeated by the client, the caller reads the member first (a repeat would accept twice).
+   */
+  updateMemberStatus(backupId: string, memberId: string, body: { status: 'accepted' | 'rejected' | 'pending'; vault_id?: string }, opts?: CallOptions): Promise<{ member: CbrMemberView }>;
+  /** Revoke a member (owner; 204). An absent member answers 404 `6705`. */
+  deleteMember(backupId: string, memberId: string): Promise<void>;
   /** Only to explain failed backups (CBR's reason is in the task log, not on the backup). */
   listOpLogs(query: { operation_type?: 'backup'; status?: 'failed'; vault_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrOpLogView> }>;
 }
@@ -275,6 +284,20 @@ export interface RunStore {
   resolveLease(key: string, holder: string, vaultId: string, now: number): Promise<void>;
   /** Give the lease up without a vault (CBR refused to create it); only the current holder may. */
   releaseLease(key: string, holder: string, now: number): Promise<void>;
+
+  /**
+   * Share watches (time-boxed and pending members of finished runs, lib/pipeline/share-sweep.ts): one
+   * per run, due at `at`. Put replaces the run's watch; delete is a no-op when there is none.
+   */
+  putShareWatch(runId: string, at: number): Promise<void>;
+  deleteShareWatch(runId: string): Promise<void>;
+  /** Watches due at or before `now`, oldest first, at most `limit`. */
+  listShareWatches(now: number, limit: number): Promise<Array<{ runId: string; at: number }>>;
+  /**
+   * Replace the members of a FINISHED run and its `shareWatchAt`, appending `event` to its timeline (one update, terminal runs only, like
+   * recordNotification; the optimistic version is left alone, so a stale step copy cannot overwrite it).
+   */
+  recordShares(runId: string, shares: ShareRecord[], shareWatchAt: number | undefined, event?: TimelineEvent): Promise<RecordNotificationResult>;
 }
 
 /** What recordNotification did: stored, no such run (or expired), or the run is not finished. */

@@ -85,6 +85,50 @@ export const CheckpointSpec = z.strictObject({
 });
 export type CheckpointSpec = z.infer<typeof CheckpointSpec>;
 
+/**
+ * One share target: a project id (the share is added and left `pending`, as before), or an object
+ * naming what the receiving side does. `vaultName`: with the receiving project's CBR credentials
+ * (CBR_CREDENTIALS_MAP), the run finds or creates that vault (exact name) in the receiving project and
+ * accepts the share into it (UpdateMemberStatus, cbr-api.md §5.1). `required` (default: true when
+ * `vaultName` is set, else false): the run is COMPLETED only when every required member is accepted,
+ * otherwise PARTIAL. `ttlHours`: the check-status sweep revokes the member (DeleteMember) that long
+ * after the run shared it.
+ */
+export const ShareTargetSpec = z.strictObject({
+  projectId: ProjectId,
+  vaultName: VaultName.optional(),
+  /** GB of the receiving vault when cbr-flow creates it (pay-per-use; cbr-api.md §2.2: 10..10485760). */
+  vaultSizeGb: z.number().int().min(10).max(10_485_760).default(100),
+  required: z.boolean().optional(),
+  /** Lifetime of the share, hours (1..8760, one year). */
+  ttlHours: z.number().int().min(1).max(8760).optional(),
+});
+export const ShareTarget = z.union([ProjectId, ShareTargetSpec]);
+export type ShareTarget = z.infer<typeof ShareTarget>;
+
+/** A share target with every default applied. */
+export interface ResolvedShareTarget {
+  projectId: string;
+  vaultName?: string;
+  vaultSizeGb: number;
+  required: boolean;
+  ttlHours?: number;
+}
+
+export function shareTargetsOf(request: Pick<RunRequest, 'shareWith'>): ResolvedShareTarget[] {
+  return request.shareWith.map((t) =>
+    typeof t === 'string'
+      ? { projectId: t, vaultSizeGb: 100, required: false }
+      : {
+          projectId: t.projectId,
+          ...(t.vaultName ? { vaultName: t.vaultName } : {}),
+          vaultSizeGb: t.vaultSizeGb,
+          required: t.required ?? t.vaultName !== undefined,
+          ...(t.ttlHours ? { ttlHours: t.ttlHours } : {}),
+        },
+  );
+}
+
 export const RunRequest = z
   .strictObject({
     projectId: ProjectId,
@@ -100,8 +144,11 @@ export const RunRequest = z
      */
     select: Selection.optional(),
     checkpoint: CheckpointSpec.default({ name: 'cbrflow', incremental: true }),
-    /** Projects to share every server backup with (AddMember allows 10 members per backup). */
-    shareWith: z.array(ProjectId).max(10).default([]),
+    /**
+     * Projects to share every server backup with (AddMember allows 10 members per backup): project ids,
+     * or `{ projectId, vaultName?, required?, ttlHours?, vaultSizeGb? }` (ShareTargetSpec).
+     */
+    shareWith: z.array(ShareTarget).max(10).default([]),
     /** Minutes from the run's start within which the backup must be available, else EXPIRED. */
     completionWindowMinutes: z.number().int().min(5).max(7 * 24 * 60).default(240),
     notifyUrl: text()
@@ -142,7 +189,11 @@ export const RunRequest = z
       }
     }
     const shares = new Set<string>();
-    req.shareWith.forEach((p, i) => {
+    req.shareWith.forEach((t, i) => {
+      const p = typeof t === 'string' ? t : t.projectId;
+      if (typeof t !== 'string' && t.required === true && t.vaultName === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['shareWith', i, 'required'], message: 'a required share needs vaultName: cbr-flow can only accept a share into a named vault of the receiving project' });
+      }
       if (p === req.projectId) ctx.addIssue({ code: 'custom', path: ['shareWith', i], message: 'cannot share with the source project itself' });
       if (shares.has(p)) ctx.addIssue({ code: 'custom', path: ['shareWith', i], message: `duplicate project id ${p}` });
       shares.add(p);

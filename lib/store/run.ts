@@ -81,13 +81,31 @@ export const CheckpointRecord = z.object({
 });
 export type CheckpointRecord = z.infer<typeof CheckpointRecord>;
 
+/**
+ * One member (backup x receiving project). `pending`: added, not (yet) accepted; `accepted`/`rejected`:
+ * the receiving side answered (`vaultId`: the receiving vault); `failed`: AddMember or the acceptance
+ * failed (`code`/`message`: CBR's reason); `revoked`: the member was deleted when its lifetime ended.
+ */
+export const ShareStatus = z.enum(['pending', 'accepted', 'rejected', 'failed', 'revoked']);
+export type ShareStatus = z.infer<typeof ShareStatus>;
 export const ShareRecord = z.object({
   backupId: z.string(),
   resourceId: z.string(),
   projectId: z.string(),
-  status: z.enum(['pending', 'accepted', 'rejected', 'failed']),
+  status: ShareStatus,
   code: z.string().optional(),
   message: z.string().optional(),
+  /** The run's COMPLETED needs this member accepted. */
+  required: z.boolean().optional(),
+  /** The receiving vault the share was accepted into. */
+  vaultId: z.string().optional(),
+  /** When the member was added (or first seen), epoch ms. */
+  sharedAt: z.number().optional(),
+  /** End of a time-boxed share (sharedAt + ttlHours), epoch ms: the sweep revokes it then. */
+  expiresAt: z.number().optional(),
+  revokedAt: z.number().optional(),
+  /** When the still-pending alert was raised (once per member). */
+  alertedAt: z.number().optional(),
 });
 export type ShareRecord = z.infer<typeof ShareRecord>;
 
@@ -148,6 +166,11 @@ export const RunRecord = z.object({
   pendingResources: z.array(z.object({ id: z.string(), reason: z.string(), attempts: z.number().int(), retryAt: z.number() })).default([]),
   failedResources: z.array(z.object({ id: z.string(), reason: z.string() })).default([]),
   shares: z.array(ShareRecord).default([]),
+  /**
+   * Set while a member needs the share sweep (a lifetime to end, or a pending member to watch): when it
+   * looks next. The store keeps a watch item for it (RunStore.recordShares), as finished runs are never saved.
+   */
+  shareWatchAt: z.number().optional(),
   notShareable: z.array(z.object({ backupId: z.string(), resourceId: z.string(), resourceType: z.string(), reason: z.string() })).default([]),
   timeline: z.array(TimelineEvent).default([]),
   /** Failed processing attempts per step (each failed delivery counts once). */

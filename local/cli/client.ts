@@ -49,6 +49,10 @@ export const RunView = z.looseObject({
   reason: z.string().optional(),
   lastError: z.looseObject({ code: z.string(), message: z.string(), requestId: z.string().optional() }).optional(),
   timeline: z.array(TimelineEvent).default([]),
+  /** Share members (backup x receiving project) with their states (issue 15). */
+  shares: z
+    .array(z.looseObject({ backupId: z.string(), projectId: z.string(), status: z.string(), code: z.string().optional(), message: z.string().optional(), vaultId: z.string().optional(), expiresAt: z.number().optional(), revokedAt: z.number().optional() }))
+    .default([]),
 });
 export type RunView = z.infer<typeof RunView>;
 export type TimelineEntry = z.infer<typeof TimelineEvent>;

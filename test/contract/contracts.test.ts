@@ -114,3 +114,19 @@ describe('run request rules', () => {
     expect(issuesOf({ ...valid, vault: { ...vault, autoExpand: { max: 400 } } }).map((i) => i.field)).toEqual(expect.arrayContaining(['vault.autoExpand.maxSizeGB']));
   });
 });
+
+describe('share targets (issue 15)', () => {
+  const base = { projectId: '0605767b5780d5762fc5c0118072a564', vault: { mode: 'reuse', name: 'v' }, resources: [{ id: 'e8cc6bfd-d324-4b88-9109-9fb0ba70676f', type: 'OS::Nova::Server' }] };
+  it('a required share without vaultName, a ttl out of range and an unknown field are refused, naming the field', () => {
+    const r = RunRequest.safeParse({ ...base, shareWith: [{ projectId: '075e6035d300d48c2fd0c00b78b71ebf', required: true }, { projectId: '1a2b3c4d5e6f708192a3b4c5d6e7f801', ttlHours: 0 }] });
+    expect(r.success).toBe(false);
+    const paths = r.error!.issues.map((i) => i.path.join('.'));
+    expect(paths).toContain('shareWith.0.required');
+    expect(r.error!.issues.find((i) => i.path.join('.') === 'shareWith.0.required')!.message).toContain('needs vaultName');
+    expect(RunRequest.safeParse({ ...base, shareWith: [{ projectId: '075e6035d300d48c2fd0c00b78b71ebf', vault: 'x' }] }).success).toBe(false);
+  });
+  it('plain ids and objects mix; the same project twice is refused', () => {
+    const twice = RunRequest.safeParse({ ...base, shareWith: ['075e6035d300d48c2fd0c00b78b71ebf', { projectId: '075e6035d300d48c2fd0c00b78b71ebf', ttlHours: 1 }] });
+    expect(twice.error!.issues.map((i) => i.message)).toContain('duplicate project id 075e6035d300d48c2fd0c00b78b71ebf');
+  });
+});

@@ -315,6 +315,30 @@ export class FakeCbr implements CbrApi {
     this.leave('showMembersDetail');
     return { members: all.slice(offset, offset + (query.limit ?? 100)), count: all.length };
   }
+
+  async showMemberDetail(backupId: string, memberId: string) {
+    this.enter('showMemberDetail');
+    const status = this.members.get(backupId)?.get(memberId);
+    if (status === undefined) throw new FakeCbrError(404, svc('6705'), 'The share member does not exist.');
+    this.leave('showMemberDetail');
+    return { member: { dest_project_id: memberId, status } };
+  }
+
+  /** The fake has one project: accepting here stands for the receiving side's call. */
+  async updateMemberStatus(backupId: string, memberId: string, body: { status: 'accepted' | 'rejected' | 'pending'; vault_id?: string }) {
+    this.enter('updateMemberStatus');
+    const members = this.members.get(backupId);
+    if (!members?.has(memberId)) throw new FakeCbrError(404, svc('6705'), 'The share member does not exist.');
+    members.set(memberId, body.status);
+    this.leave('updateMemberStatus');
+    return { member: { dest_project_id: memberId, status: body.status, ...(body.vault_id ? { vault_id: body.vault_id } : {}) } };
+  }
+
+  async deleteMember(backupId: string, memberId: string): Promise<void> {
+    this.enter('deleteMember');
+    if (!this.members.get(backupId)?.delete(memberId)) throw new FakeCbrError(404, svc('6705'), 'The share member does not exist.');
+    this.leave('deleteMember');
+  }
 }
 
 export class CrashError extends Error {
@@ -355,6 +379,18 @@ export class CrashableStore implements RunStore {
   }
   linkRetry(runId: string, retryRunId: string) {
     return this.inner.linkRetry(runId, retryRunId);
+  }
+  putShareWatch(runId: string, at: number) {
+    return this.inner.putShareWatch(runId, at);
+  }
+  deleteShareWatch(runId: string) {
+    return this.inner.deleteShareWatch(runId);
+  }
+  listShareWatches(now: number, limit: number) {
+    return this.inner.listShareWatches(now, limit);
+  }
+  recordShares(...args: Parameters<RunStore['recordShares']>) {
+    return this.inner.recordShares(...args);
   }
   getLease(key: string): Promise<VaultLease | undefined> {
     return this.inner.getLease(key);
