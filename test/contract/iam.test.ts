@@ -68,6 +68,7 @@ const SENDS: Record<string, QueueName[]> = {
   'notify-run-finished': [],
   'check-status': ['vault', 'resources', 'checkpoint', 'share', 'events'],
   'plan-firing-failed': ['events'],
+  'vaults': [],
 };
 const scheduleDlq = `arn:aws:sqs:${REGION}:${ACCOUNT}:cbr-flow-${STAGE}-schedules-dlq`;
 
@@ -106,6 +107,18 @@ describe('IAM: one role per function, only what it uses', () => {
     expect(allows(roleOf('run-actions'), 'dynamodb:DeleteItem', table)).toBe(false);
     // Behind the JWT authorizer like the reads.
     for (const e of fns['run-actions']!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
+  });
+
+  it('vaults only queries the recent index and reads the CBR credentials: no table write, no queue, no webhook keys', () => {
+    const s = statementsOf(roleOf('vaults'));
+    expect(s.flatMap((x) => x.actions).sort()).toEqual([
+      'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'ssm:GetParameter',
+    ]);
+    expect(allows(roleOf('vaults'), 'dynamodb:Query', `${table}/index/recent`)).toBe(true);
+    expect(allows(roleOf('vaults'), 'dynamodb:Query', `${table}/index/due`)).toBe(false);
+    for (const a of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allows(roleOf('vaults'), a, table), a).toBe(false);
+    expect(allows(roleOf('vaults'), 'secretsmanager:GetSecretValue', secret('cbr-credentials'))).toBe(true);
+    for (const e of fns.vaults!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
   it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {
