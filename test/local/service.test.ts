@@ -211,14 +211,15 @@ describe('reads through the local HTTP API: JWT authorizer and per-caller scope,
   it('every GET route of the packaged templates (dev and local) has the JWT authorizer; the local one is enforced', () => {
     for (const template of [deployTemplate, readTemplate(PROJECT_ROOT).template]) {
       const authorizers = Object.fromEntries(ofType(template, 'AWS::ApiGatewayV2::Authorizer'));
-      const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => String(r.Properties!.RouteKey).startsWith('GET '));
-      expect(gets).toHaveLength(2);
+      // Every read, and the operator's vault clean-up (DELETE), behind the authorizer.
+      const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => /^(GET|DELETE) /.test(String(r.Properties!.RouteKey)));
+      expect(gets.map(([, r]) => r.Properties!.RouteKey).sort()).toEqual(['DELETE /vaults/{vaultId}', 'GET /runs', 'GET /runs/{id}', 'GET /vaults/orphaned']);
       for (const [id, r] of gets) {
         expect(r.Properties, id).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });
         expect(authorizers[r.Properties!.AuthorizerId.Ref]!.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });
       }
     }
-    expect(stack.runtime.model.routes.filter((r) => r.method === 'GET').every((r) => r.jwtAuthorizer)).toBe(true);
+    expect(stack.runtime.model.routes.filter((r) => r.method === 'GET' || r.method === 'DELETE').every((r) => r.jwtAuthorizer)).toBe(true);
   });
 
   it('no token, a token of another key, an expired token or a wrong audience -> 401 before the function runs', async () => {
