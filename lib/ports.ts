@@ -21,7 +21,8 @@ export interface CbrResourceRef { id: string; type?: string | null | undefined; 
 export interface CbrVaultView {
   id: string;
   name: string;
-  billing?: { object_type?: string | null | undefined; status?: string | null | undefined } | null | undefined;
+  /** `size` GB, `used` MB (CBR's units; cbr-api.md, ShowVault). */
+  billing?: { object_type?: string | null | undefined; status?: string | null | undefined; size?: number | null | undefined; used?: number | null | undefined } | null | undefined;
   resources?: ReadonlyArray<CbrResourceRef> | null | undefined;
   created_at?: string | null | undefined;
 }
@@ -34,7 +35,10 @@ export interface CbrBackupView {
   resource_type?: string | null | undefined;
   status: string;
   parent_id?: string | null | undefined;
+  created_at?: string | null | undefined;
   updated_at?: string | null | undefined;
+  /** GB of the backed-up resource (a string in the spec, a number in OTC's examples; the client reads both). */
+  resource_size?: number | null | undefined;
   /** `progress` 0..100 while protecting (the checker's schedule, lib/pipeline/check-schedule.ts). */
   extend_info?: { progress?: number | null | undefined } | null | undefined;
 }

@@ -175,6 +175,17 @@ export class ApiClient {
     return { vaults: parsed.data.vaults, raw };
   }
 
+  /** GET /vaults: the vaults the runs used, with capacity and forecast (`complete: false` when some were not read in time). */
+  async listVaults(query: { projectId?: string | undefined }): Promise<{ vaults: VaultCapacityView[]; complete: boolean; raw: string }> {
+    const qs = query.projectId !== undefined ? `?${new URLSearchParams({ projectId: query.projectId })}` : '';
+    const { status, json, raw } = await this.request('GET', `/vaults${qs}`);
+    this.refuseUnauthorized(status, json, 'GET /vaults');
+    if (status >= 400) throw new CliError(`GET /vaults refused (HTTP ${status}): ${summarize(json, (f) => VAULT_FLAGS[f] ?? f)}`, 2);
+    const parsed = z.looseObject({ vaults: z.array(VaultCapacityView), complete: z.boolean().default(true) }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /vaults: ${summarize(json)}`, 3);
+    return { ...parsed.data, raw };
+  }
+
   /** DELETE /vaults/{vaultId}[?force=true]: one orphaned vault. */
   async deleteVault(vaultId: string, force: boolean): Promise<{ json: Record<string, unknown>; raw: string }> {
     const path = `/vaults/${encodeURIComponent(vaultId)}${force ? '?force=true' : ''}`;
@@ -218,6 +229,19 @@ const OrphanedVaultView = z.looseObject({
   reason: z.string().optional(),
 });
 export type OrphanedVaultView = z.infer<typeof OrphanedVaultView>;
+
+/** A vault of GET /vaults: capacity in GB (absent when CBR did not say) and the forecast's text. */
+const VaultCapacityView = z.looseObject({
+  vaultId: z.string(),
+  vaultName: z.string(),
+  projectId: z.string(),
+  region: z.string(),
+  runs: z.number(),
+  sizeGb: z.number().nullish(),
+  usedGb: z.number().nullish(),
+  forecast: z.string(),
+});
+export type VaultCapacityView = z.infer<typeof VaultCapacityView>;
 
 /** GET /vaults/orphaned's query fields as the `vaults` flags that set them. */
 const VAULT_FLAGS: Record<string, string> = { 'query.projectId': '--project', 'query.region': '--region', 'query.force': '--force', vaultId: '--delete' };

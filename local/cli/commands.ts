@@ -122,9 +122,9 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   vaults: {
     args: '[--orphaned | --delete <vaultId>]',
-    summary: 'Vaults of cbr-flow\'s runs; --orphaned: those left by failed runs; --delete one of them',
+    summary: 'Vaults the runs used: size, used GB, when each fills; --orphaned: left by failed runs; --delete one',
     flags: ['orphaned', 'delete', 'force', 'yes', 'project', 'region'],
-    more: '--project and --region filter the list. --delete asks for confirmation on a terminal; without one\n(a script, a pipe) it refuses unless --yes is given. Only an orphan is deleted, and only while it holds\nno resource and no backup unless --force.',
+    more: 'Without a flag: every vault the recent runs used, with CBR\'s size and used capacity (GB) and a forecast\n("fills in N days" at the pace of its last 30 days of backups, "never" when not growing).\n--project and --region filter the lists. --delete asks for confirmation on a terminal; without one\n(a script, a pipe) it refuses unless --yes is given. Only an orphan is deleted, and only while it holds\nno resource and no backup unless --force.',
   },
   list: {
     args: '[filters]',
@@ -444,7 +444,23 @@ async function vaultsCommand(api: ApiClient, rest: string[], values: Values, io:
   const only = (['force', 'yes'] as const).filter((f) => values[f] !== undefined);
   if (only.length > 0) throw new CliError(`vaults: ${only.map((f) => `--${f}`).join(', ')} only go with --delete <vaultId>`, 2);
   if (values.orphaned) return await orphanedCommand(api, values, io);
-  throw new CliError('vaults: pass --orphaned (vaults left by failed runs) or --delete <vaultId>', 2);
+  return await capacityCommand(api, values, io);
+}
+
+const gb = (v: number | null | undefined): string => (typeof v === 'number' ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '?');
+
+/** `vaults`: the vaults the runs used, with CBR's size and used capacity (GB) and when each fills. */
+async function capacityCommand(api: ApiClient, values: Values, io: Io): Promise<number> {
+  const answer = await api.listVaults({ projectId: values.project });
+  if (values.json) { io.out(answer.raw); return 0; }
+  const vaults = answer.vaults.filter((v) => values.region === undefined || v.region === values.region);
+  if (vaults.length === 0) { io.out(values.project || values.region ? 'no vault matches' : 'no vaults used by runs yet'); return 0; }
+  io.out(`${pad('VAULT ID', 36)}${pad('NAME', 24)}${pad('PROJECT', 32)}${pad('REGION', 14)}${pad('RUNS', 4)}${pad('SIZE GB', 7)}${pad('USED GB', 7)}FORECAST`);
+  for (const v of vaults) {
+    io.out(`${pad(v.vaultId, 36)}${pad(v.vaultName, 24)}${pad(v.projectId, 32)}${pad(v.region, 14)}${pad(String(v.runs), 4)}${pad(gb(v.sizeGb), 7)}${pad(gb(v.usedGb), 7)}${v.forecast}`);
+  }
+  if (!answer.complete) io.out('some vaults were not read within the API\'s time limit: run the command again, or narrow it with --project');
+  return 0;
 }
 
 /** The SQS a `dlq` command talks to: --sqs-endpoint, --stage (AWS), or the running local stack's (its data folder's stack.json). */

@@ -133,6 +133,25 @@ describe('cbr-flow vaults --orphaned', () => {
   });
 });
 
+describe('cbr-flow vaults (no flag): capacity and forecast', () => {
+  it('lists each vault the runs used once (a vault of two runs: RUNS 2), with its size, used GB and when it fills', async () => {
+    const r = await cli(['vaults']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.lines[0]).toMatch(/^VAULT ID\s+NAME\s+PROJECT\s+REGION\s+RUNS\s+SIZE GB\s+USED GB\s+FORECAST$/);
+    const row = (id: string) => r.lines.filter((l) => l.startsWith(id));
+    expect(row(used.vaultId)).toHaveLength(1);
+    expect(row(orphan.vaultId)).toHaveLength(1);
+    // The used vault: 100 GB, a backup of the last 30 days -> it grows; the orphan holds nothing -> never.
+    expect(row(used.vaultId)[0]).toMatch(new RegExp(`^${used.vaultId}\\s+cli_used_again\\s+${DEMO.projectId}\\s+${DEMO.region}\\s+2\\s+100\\s+\\d+(\\.\\d)?\\s+(fills in \\d+ days?|full)$`));
+    expect(row(orphan.vaultId)[0]).toMatch(/\s+1\s+100\s+0\.0\s+never$/);
+    const raw = JSON.parse((await cli(['vaults', '--json'])).out) as { vaults: Array<{ vaultId: string; growthGbPerDay: number; sizeGb: number }>; complete: boolean };
+    expect(raw.complete).toBe(true);
+    expect(raw.vaults.find((v) => v.vaultId === used.vaultId)).toMatchObject({ sizeGb: 100, growthGbPerDay: expect.any(Number) });
+    expect(raw.vaults.find((v) => v.vaultId === used.vaultId)!.growthGbPerDay).toBeGreaterThan(0);
+    expect((await cli(['vaults'], {}, [DEMO.peerProjectId])).out).toBe('no vaults used by runs yet');
+  });
+});
+
 describe('cbr-flow vaults --delete', () => {
   const showVault = () =>
     createCbrClient({ region: DEMO.region, projectId: DEMO.projectId, endpoint: emulator.url, auth: { type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }, retry: { maxAttempts: 1 } }).showVault(orphan.vaultId);
@@ -171,5 +190,6 @@ describe('cbr-flow vaults --delete', () => {
     // The run record still names it, and it is still an "orphan" of the records; deleting it again says it is gone.
     const again = await cli(['vaults', '--delete', orphan.vaultId, '--yes']);
     expect(again).toMatchObject({ code: 0, out: `vault ${orphan.vaultId} was already gone from CBR: nothing deleted` });
+    expect((await cli(['vaults'])).lines.find((l) => l.startsWith(orphan.vaultId))).toMatch(/gone \(deleted in CBR\)$/);
   });
 });

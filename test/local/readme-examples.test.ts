@@ -65,6 +65,7 @@ describe('README examples', () => {
       'npx cbr-flow dlq',
       'npx cbr-flow dlq',
       'npx cbr-flow vaults',
+      'npx cbr-flow vaults',
     ]);
   });
 

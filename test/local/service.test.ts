@@ -88,7 +88,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     expect(table.Properties!.GlobalSecondaryIndexes.length).toBeGreaterThanOrEqual(1);
     expect(table.Properties!.TimeToLiveSpecification).toMatchObject({ Enabled: true });
     expect(ofType(deployTemplate, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort())
-      .toEqual(['DELETE /vaults/{vaultId}', 'GET /runs', 'GET /runs/{id}', 'GET /vaults/orphaned', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
+      .toEqual(['DELETE /vaults/{vaultId}', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
     const rules = ofType(deployTemplate, 'AWS::Events::Rule').map(([, r]) => r.Properties!.ScheduleExpression);
     expect(rules).toContain('rate(1 minute)');
     for (const [, s] of ofType(deployTemplate, 'AWS::Scheduler::Schedule')) expect(s.Properties!.ScheduleExpressionTimezone).toEqual(expect.any(String));
@@ -213,7 +213,7 @@ describe('reads through the local HTTP API: JWT authorizer and per-caller scope,
       const authorizers = Object.fromEntries(ofType(template, 'AWS::ApiGatewayV2::Authorizer'));
       // Every read, and the operator's vault clean-up (DELETE), behind the authorizer.
       const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => /^(GET|DELETE) /.test(String(r.Properties!.RouteKey)));
-      expect(gets.map(([, r]) => r.Properties!.RouteKey).sort()).toEqual(['DELETE /vaults/{vaultId}', 'GET /runs', 'GET /runs/{id}', 'GET /vaults/orphaned']);
+      expect(gets.map(([, r]) => r.Properties!.RouteKey).sort()).toEqual(['DELETE /vaults/{vaultId}', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned']);
       for (const [id, r] of gets) {
         expect(r.Properties, id).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });
         expect(authorizers[r.Properties!.AuthorizerId.Ref]!.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });

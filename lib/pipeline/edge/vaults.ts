@@ -1,6 +1,8 @@
 /**
  * The `vaults` function's edge: the operator's view of the vaults cbr-flow's runs created.
  *
+ *   GET    /vaults[?projectId=]                    the vaults the runs used, with CBR's size/used and when each
+ *                                                 fills (lib/capacity/vaults.ts: ShowVault + ListBackups per vault)
  *   GET    /vaults/orphaned[?projectId=&region=]  vaults of runs that failed after CreateVault, used by no
  *                                                 later run (../orphaned-vaults.ts); reads the run store only
  *   DELETE /vaults/{vaultId}[?force=true]         deletes one such orphan (ShowVault, ListBackups, DeleteVault)
@@ -23,6 +25,7 @@ import type { OperatorDeps } from '../../wiring/deps';
 import { errorFields, withInvocationFields } from '../../wiring/log';
 import { deadlineCbr } from '../deadline';
 import { CredentialsNotMappedError, StepRetryError } from '../errors';
+import { vaultCapacities } from '../../capacity/vaults';
 import { deleteOrphanedVault, listOrphanedVaults, NotOrphanedError, VaultNotEmptyError, type OrphanedVault } from '../orphaned-vaults';
 import { HttpError, httpHandler, type HttpResult, type InvocationContext } from './http';
 import { inScope, readScopeOf } from './read-scope';
@@ -63,6 +66,14 @@ export function vaultsHandler(deps: OperatorDeps, options: { log?: Logger } = {}
     const remaining = context?.getRemainingTimeInMillis;
     const cbr = typeof remaining === 'function' ? deadlineCbr(deps.cbr, () => remaining.call(context), deps.cbrCallBudgetMs) : deps.cbr;
     try {
+      if (action === 'GET /vaults') {
+        const q = parseWith(z.strictObject({ projectId: ProjectId.optional() }), event.queryStringParameters ?? {}, 'query');
+        const { vaults, complete } = await vaultCapacities({ store: deps.store, cbr }, {
+          now: Date.now(),
+          projects: (p) => inScope(scope, p) && (q.projectId === undefined || p === q.projectId),
+        });
+        return { statusCode: 200, body: { vaults: vaults.map((v) => ({ ...v, lastRunAt: iso(v.lastRunAt) })), complete } };
+      }
       if (action === 'GET /vaults/orphaned') {
         const q = parseWith(OrphanQuery, event.queryStringParameters ?? {}, 'query');
         const vaults = (await listOrphanedVaults(deps.store)).filter(
