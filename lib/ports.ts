@@ -55,7 +55,10 @@ export interface CbrBackupView {
   resource_type?: string | null | undefined;
   status: string;
   parent_id?: string | null | undefined;
+  created_at?: string | null | undefined;
   updated_at?: string | null | undefined;
+  /** GB of the backed-up resource (a string in the spec, a number in OTC's examples; the client reads both). */
+  resource_size?: number | null | undefined;
   /** `progress` 0..100 while protecting (the checker's schedule, lib/pipeline/check-schedule.ts). */
   extend_info?: { progress?: number | null | undefined } | null | undefined;
 }

@@ -1,7 +1,8 @@
 /**
  * `cbr-flow` command line: start a run, show one, watch one until it ends, list runs (filtered, paged),
- * cancel or retry one — through the HTTP API (POST /runs, GET /runs/{id}, GET /runs, POST
- * /runs/{id}/cancel|retry), locally or deployed; and the dead-letter queues straight on SQS (`dlq`).
+ * cancel or retry one, list and delete orphaned vaults — through the HTTP API (POST /runs, GET /runs/{id},
+ * GET /runs, POST /runs/{id}/cancel|retry, GET /vaults/orphaned, DELETE /vaults/{vaultId}), locally or
+ * deployed; and the dead-letter queues straight on SQS (`dlq`).
  * `cbr-flow <command> --help` shows that command's flags; `--json` prints the API's raw answer.
  *
  * POST /runs is signed the Standard Webhooks way with a webhook key from, in this order:
@@ -18,6 +19,7 @@
  * 4 `watch --timeout` elapsed before the run ended; 70 an unexpected internal error.
  */
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { CliError } from './cli/client';
 import { OPTIONS, USAGE, commandUsage, isCommand, runCommand, type Io } from './cli/commands';
@@ -28,6 +30,15 @@ const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   readStdin: () => readFileSync(0, 'utf8'),
+  isTTY: process.stdin.isTTY === true,
+  ask: async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await rl.question(question);
+    } finally {
+      rl.close();
+    }
+  },
 };
 
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env, io: Io = defaultIo): Promise<number> {

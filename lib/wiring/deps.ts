@@ -133,3 +133,14 @@ export interface PipelineDeps {
 
 /** start-run and get-run never talk to CBR (and must not import its client). */
 export type IntakeDeps = Omit<PipelineDeps, 'cbr'>;
+
+/**
+ * What the operator's CBR API (the `vaults` function: orphaned vaults, vault capacity) needs: the run
+ * store to know which vaults cbr-flow used, and CBR with a call budget that fits API Gateway's 30 s.
+ */
+export interface OperatorDeps {
+  store: RunStore;
+  cbr: CbrFactory;
+  /** Time a CBR call needs left in the invocation before it may start (OPERATOR_CALL_LIMITS). */
+  cbrCallBudgetMs: number;
+}

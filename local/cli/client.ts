@@ -166,6 +166,42 @@ export class ApiClient {
     return { json: json as Record<string, unknown>, raw };
   }
 
+  /** GET /vaults/orphaned (bearer token; only the token's projects). */
+  async listOrphanedVaults(query: OrphanedVaultsQuery): Promise<{ vaults: OrphanedVaultView[]; raw: string }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.size > 0 ? `?${params}` : '';
+    const { status, json, raw } = await this.request('GET', `/vaults/orphaned${qs}`);
+    this.refuseUnauthorized(status, json, 'GET /vaults/orphaned');
+    if (status >= 400) throw new CliError(`GET /vaults/orphaned refused (HTTP ${status}): ${summarize(json, (f) => VAULT_FLAGS[f] ?? f)}`, 2);
+    const parsed = z.looseObject({ vaults: z.array(OrphanedVaultView) }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /vaults/orphaned: ${summarize(json)}`, 3);
+    return { vaults: parsed.data.vaults, raw };
+  }
+
+  /** GET /vaults: the vaults the runs used, with capacity and forecast (`complete: false` when some were not read in time). */
+  async listVaults(query: { projectId?: string | undefined }): Promise<{ vaults: VaultCapacityView[]; complete: boolean; raw: string }> {
+    const qs = query.projectId !== undefined ? `?${new URLSearchParams({ projectId: query.projectId })}` : '';
+    const { status, json, raw } = await this.request('GET', `/vaults${qs}`);
+    this.refuseUnauthorized(status, json, 'GET /vaults');
+    if (status >= 400) throw new CliError(`GET /vaults refused (HTTP ${status}): ${summarize(json, (f) => VAULT_FLAGS[f] ?? f)}`, 2);
+    const parsed = z.looseObject({ vaults: z.array(VaultCapacityView), complete: z.boolean().default(true) }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /vaults: ${summarize(json)}`, 3);
+    return { ...parsed.data, raw };
+  }
+
+  /** DELETE /vaults/{vaultId}[?force=true]: one orphaned vault. */
+  async deleteVault(vaultId: string, force: boolean): Promise<{ json: Record<string, unknown>; raw: string }> {
+    const path = `/vaults/${encodeURIComponent(vaultId)}${force ? '?force=true' : ''}`;
+    const { status, json, raw } = await this.request('DELETE', path, undefined, true);
+    this.refuseUnauthorized(status, json, `DELETE ${path}`);
+    if (status === 404) throw new CliError(`--delete: ${summarize(json)}`, 2);
+    if (status === 409) throw new CliError(`--delete: ${summarize(json).replace(/\(force to delete it with them\)/, '(add --force to delete it with them)')}`, 2);
+    if (status >= 400) throw new CliError(`DELETE ${path} refused (HTTP ${status}): ${summarize(json, (f) => VAULT_FLAGS[f] ?? f)}`, 2);
+    if (typeof json !== 'object' || json === null) throw new CliError(`unexpected answer to DELETE ${path}: ${summarize(json)}`, 3);
+    return { json: json as Record<string, unknown>, raw };
+  }
+
   /** One page of GET /runs (newest first); `nextCursor` while there may be more. */
   async listRuns(query: ListQuery): Promise<{ runs: RunView[]; nextCursor?: string; raw: string }> {
     const params = new URLSearchParams();
@@ -217,6 +253,41 @@ const CoverageView = z.looseObject({
   })),
 });
 export type CoverageView = z.infer<typeof CoverageView>;
+
+export interface OrphanedVaultsQuery {
+  projectId?: string | undefined;
+  region?: string | undefined;
+}
+
+/** An orphaned vault as GET /vaults/orphaned answers it (what the CLI prints; the rest is kept). */
+const OrphanedVaultView = z.looseObject({
+  vaultId: z.string(),
+  vaultName: z.string(),
+  projectId: z.string(),
+  region: z.string(),
+  runId: z.string(),
+  state: z.string(),
+  createdAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  reason: z.string().optional(),
+});
+export type OrphanedVaultView = z.infer<typeof OrphanedVaultView>;
+
+/** A vault of GET /vaults: capacity in GB (absent when CBR did not say) and the forecast's text. */
+const VaultCapacityView = z.looseObject({
+  vaultId: z.string(),
+  vaultName: z.string(),
+  projectId: z.string(),
+  region: z.string(),
+  runs: z.number(),
+  sizeGb: z.number().nullish(),
+  usedGb: z.number().nullish(),
+  forecast: z.string(),
+});
+export type VaultCapacityView = z.infer<typeof VaultCapacityView>;
+
+/** GET /vaults/orphaned's query fields as the `vaults` flags that set them. */
+const VAULT_FLAGS: Record<string, string> = { 'query.projectId': '--project', 'query.region': '--region', 'query.force': '--force', vaultId: '--delete' };
 
 export interface ListQuery {
   limit: number;

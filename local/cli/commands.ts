@@ -44,6 +44,10 @@ export const OPTIONS = {
   'reconnect': { type: 'string' },
   'stage': { type: 'string' },
   'sqs-endpoint': { type: 'string' },
+  'orphaned': { type: 'boolean' },
+  'delete': { type: 'string' },
+  'force': { type: 'boolean' },
+  'yes': { type: 'boolean', short: 'y' },
   'help': { type: 'boolean', short: 'h' },
 } as const;
 
@@ -83,6 +87,10 @@ const FLAG_HELP: Record<Flag, string> = {
   'plans-file': '--plans-file <path>       the plans file (default plans/plans.yml)',
   'firings': '--firings <n>            how many next firings to show (default 5)',
   'status': '--status <s[,s]>         only resources in these states (protected, unprotected, stale, share-missing,\n                           missing, deleted); the counts stay whole',
+  'orphaned': '--orphaned               vaults cbr-flow created for runs that then failed, used by no later run',
+  'delete': '--delete <vaultId>       delete one orphaned vault (asks y/N on a terminal)',
+  'force': '--force                  with --delete: delete it even if it still holds resources or backups',
+  'yes': '--yes, -y                with --delete: do not ask (required when stdin is not a terminal)',
   'help': '-h, --help               this help',
 };
 
@@ -118,6 +126,12 @@ const COMMANDS: Record<string, CommandSpec> = {
     summary: 'Dead-letter queues: each with its depth; redrive moves messages back to their queue',
     flags: ['stage', 'sqs-endpoint', 'region'],
     more: 'Straight on SQS, not through the API: on AWS with --stage (queues cbr-flow-<stage>-<queue>-dlq), locally\nwith the stack\'s SQS. `redrive` without a queue redrives every DLQ holding messages; the schedules DLQ is\nlisted only (plan-firing-failed consumes it).',
+  },
+  vaults: {
+    args: '[--orphaned | --delete <vaultId>]',
+    summary: 'Vaults the runs used: size, used GB, when each fills; --orphaned: left by failed runs; --delete one',
+    flags: ['orphaned', 'delete', 'force', 'yes', 'project', 'region'],
+    more: 'Without a flag: every vault the recent runs used, with CBR\'s size and used capacity (GB) and a forecast\n("fills in N days" at the pace of its last 30 days of backups, "never" when not growing).\n--project and --region filter the lists. --delete asks for confirmation on a terminal; without one\n(a script, a pipe) it refuses unless --yes is given. Only an orphan is deleted, and only while it holds\nno resource and no backup unless --force.',
   },
   list: {
     args: '[filters]',
@@ -338,7 +352,15 @@ function keysOrExit(read: () => string[] | undefined): string[] | undefined {
   }
 }
 
-export interface Io { out(line: string): void; err(line: string): void; readStdin(): string }
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  readStdin(): string;
+  /** Whether stdin is a terminal a person can answer a question on (default: not). */
+  isTTY?: boolean;
+  /** Asks `question` on the terminal and resolves with the answer line. */
+  ask?(question: string): Promise<string>;
+}
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -387,6 +409,76 @@ async function listCommand(api: ApiClient, values: Values, io: Io): Promise<numb
     if (!header) io.out(values.state || values.project || values.plan || values.since || values.cursor ? 'no runs match' : 'no runs yet');
     if (cursor) io.out(`more: cbr-flow list --cursor ${cursor} (with the same filters), or a larger --limit`);
   }
+  return 0;
+}
+
+const utc = (value: unknown): string => (typeof value === 'string' && value ? value.slice(0, 19).replace('T', ' ') : '');
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** `vaults --orphaned`: a header and one line per orphan (or the API's raw answer). */
+async function orphanedCommand(api: ApiClient, values: Values, io: Io): Promise<number> {
+  const { vaults, raw } = await api.listOrphanedVaults({ projectId: values.project, region: values.region });
+  if (values.json) { io.out(raw); return 0; }
+  if (vaults.length === 0) { io.out(values.project || values.region ? 'no orphaned vault matches' : 'no orphaned vaults'); return 0; }
+  io.out(`${pad('VAULT ID', 36)}${pad('NAME', 24)}${pad('PROJECT', 32)}${pad('REGION', 14)}${pad('RUN', 36)}${pad('STATE', 7)}${pad('CREATED (UTC)', 19)}REASON`);
+  for (const v of vaults) {
+    io.out(`${pad(v.vaultId, 36)}${pad(v.vaultName, 24)}${pad(v.projectId, 32)}${pad(v.region, 14)}${pad(v.runId, 36)}${pad(v.state, 7)}${pad(utc(v.createdAt), 19)}${text(v.reason)}`.trimEnd());
+  }
+  io.out(`${vaults.length} orphaned vault(s); delete one with \`cbr-flow vaults --delete <vaultId>\``);
+  return 0;
+}
+
+/** `vaults --delete <id>`: shows the orphan, asks y/N on a terminal (or needs --yes), then DELETE /vaults/{id}. */
+async function deleteVaultCommand(api: ApiClient, vaultId: string, values: Values, io: Io): Promise<number> {
+  if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(vaultId)) {
+    throw new CliError(`--delete: "${vaultId}" is not a vault id (a UUID, as \`cbr-flow vaults --orphaned\` prints it)`, 2);
+  }
+  const orphan = (await api.listOrphanedVaults({})).vaults.find((v) => v.vaultId === vaultId);
+  if (!orphan) {
+    throw new CliError(`--delete: vault ${vaultId} is not an orphaned vault of cbr-flow (created by a run that failed or expired and used by no later run) in the projects your token may act on; list them with \`cbr-flow vaults --orphaned\``, 2);
+  }
+  if (!values.yes) {
+    if (!io.isTTY || !io.ask) {
+      throw new CliError(`--delete: stdin is not a terminal, so cbr-flow cannot ask before deleting vault ${vaultId}; pass --yes to delete it without asking`, 2);
+    }
+    io.err(`vault ${vaultId} "${orphan.vaultName}" (project ${orphan.projectId}, ${orphan.region}) was created by run ${orphan.runId}, which ended ${orphan.state}${orphan.reason ? `: ${orphan.reason}` : ''}`);
+    const answer = await io.ask(`Delete vault ${vaultId}${values.force ? ' with any resources and backups it holds' : ''}? This cannot be undone. [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) { io.out(`vault ${vaultId} kept (not confirmed)`); return 0; }
+  }
+  const { json, raw } = await api.deleteVault(vaultId, values.force === true);
+  if (values.json) { io.out(raw); return 0; }
+  io.out(json.deleted === false
+    ? `vault ${vaultId} was already gone from CBR: nothing deleted`
+    : `vault ${vaultId} "${orphan.vaultName}" deleted${json.resources || json.backups ? ` (with ${String(json.resources)} resource(s) and its backups)` : ''}`);
+  return 0;
+}
+
+async function vaultsCommand(api: ApiClient, rest: string[], values: Values, io: Io): Promise<number> {
+  if (rest.length > 0) throw new CliError(`vaults: unexpected argument "${rest[0]}"${values.delete === undefined ? ' (to delete a vault: --delete <vaultId>)' : ''}`, 2);
+  if (values.delete !== undefined) {
+    const extra = (['orphaned', 'project', 'region'] as const).filter((f) => values[f] !== undefined);
+    if (extra.length > 0) throw new CliError(`vaults --delete cannot be combined with ${extra.map((f) => `--${f}`).join(', ')}`, 2);
+    return await deleteVaultCommand(api, values.delete, values, io);
+  }
+  const only = (['force', 'yes'] as const).filter((f) => values[f] !== undefined);
+  if (only.length > 0) throw new CliError(`vaults: ${only.map((f) => `--${f}`).join(', ')} only go with --delete <vaultId>`, 2);
+  if (values.orphaned) return await orphanedCommand(api, values, io);
+  return await capacityCommand(api, values, io);
+}
+
+const gb = (v: number | null | undefined): string => (typeof v === 'number' ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '?');
+
+/** `vaults`: the vaults the runs used, with CBR's size and used capacity (GB) and when each fills. */
+async function capacityCommand(api: ApiClient, values: Values, io: Io): Promise<number> {
+  const answer = await api.listVaults({ projectId: values.project });
+  if (values.json) { io.out(answer.raw); return 0; }
+  const vaults = answer.vaults.filter((v) => values.region === undefined || v.region === values.region);
+  if (vaults.length === 0) { io.out(values.project || values.region ? 'no vault matches' : 'no vaults used by runs yet'); return 0; }
+  io.out(`${pad('VAULT ID', 36)}${pad('NAME', 24)}${pad('PROJECT', 32)}${pad('REGION', 14)}${pad('RUNS', 4)}${pad('SIZE GB', 7)}${pad('USED GB', 7)}FORECAST`);
+  for (const v of vaults) {
+    io.out(`${pad(v.vaultId, 36)}${pad(v.vaultName, 24)}${pad(v.projectId, 32)}${pad(v.region, 14)}${pad(String(v.runs), 4)}${pad(gb(v.sizeGb), 7)}${pad(gb(v.usedGb), 7)}${v.forecast}`);
+  }
+  if (!answer.complete) io.out('some vaults were not read within the API\'s time limit: run the command again, or narrow it with --project');
   return 0;
 }
 
@@ -540,6 +632,8 @@ export async function runCommand(command: string, rest: string[], values: Values
       io.out(values.json ? raw : `run ${newId} ${json.created === false ? 'already retries' : 'retries'} run ${oldId}${typeof json.statusUrl === 'string' ? `; status: ${json.statusUrl}` : ''}`);
       return values.watch ? watch(newId) : 0;
     }
+    case 'vaults':
+      return await vaultsCommand(api, rest, values, io);
     case 'list':
       if (rest.length > 0) throw new CliError(`list: unexpected argument "${rest[0]}"`, 2);
       return await listCommand(api, values, io);

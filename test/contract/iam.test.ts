@@ -69,6 +69,7 @@ const SENDS: Record<string, QueueName[]> = {
   'check-status': ['vault', 'resources', 'checkpoint', 'share', 'events'],
   'plan-firing-failed': ['events'],
   coverage: [],
+  'vaults': [],
 };
 const scheduleDlq = `arn:aws:sqs:${REGION}:${ACCOUNT}:cbr-flow-${STAGE}-schedules-dlq`;
 
@@ -116,6 +117,18 @@ describe('IAM: one role per function, only what it uses', () => {
     expect(allows(roleOf('coverage'), 'dynamodb:PutItem', table)).toBe(false);
     const http = (fns.coverage!.events as Yaml[]).filter((e) => e.httpApi);
     expect(http).toEqual([{ httpApi: { method: 'GET', path: '/coverage', authorizer: { name: 'runsReader' } } }]);
+  });
+
+  it('vaults only queries the recent index and reads the CBR credentials: no table write, no queue, no webhook keys', () => {
+    const s = statementsOf(roleOf('vaults'));
+    expect(s.flatMap((x) => x.actions).sort()).toEqual([
+      'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'ssm:GetParameter',
+    ]);
+    expect(allows(roleOf('vaults'), 'dynamodb:Query', `${table}/index/recent`)).toBe(true);
+    expect(allows(roleOf('vaults'), 'dynamodb:Query', `${table}/index/due`)).toBe(false);
+    for (const a of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allows(roleOf('vaults'), a, table), a).toBe(false);
+    expect(allows(roleOf('vaults'), 'secretsmanager:GetSecretValue', secret('cbr-credentials'))).toBe(true);
+    for (const e of fns.vaults!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
   it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {
