@@ -55,6 +55,8 @@ export interface CbrBackupView {
   resource_type?: string | null | undefined;
   status: string;
   parent_id?: string | null | undefined;
+  /** When the backup was taken (the freshness gate's age, lib/coverage/fresh-gate.ts). */
+  created_at?: string | null | undefined;
   updated_at?: string | null | undefined;
   /** `progress` 0..100 while protecting (the checker's schedule, lib/pipeline/check-schedule.ts). */
   extend_info?: { progress?: number | null | undefined } | null | undefined;
@@ -101,6 +103,9 @@ export interface BackupQuery {
   name?: string;
   status?: CbrBackupStatus | CbrBackupStatus[];
   start_time?: string;
+  resource_id?: string;
+  /** `key[:asc|desc],...` (cbr-api.md ListBackups `sort`), e.g. `created_at:desc`. */
+  sort?: string;
 }
 export interface CallOptions { idempotent?: boolean; signal?: AbortSignal }
 export interface CbrOpLogView {
