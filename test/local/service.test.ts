@@ -88,7 +88,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     expect(table.Properties!.GlobalSecondaryIndexes.length).toBeGreaterThanOrEqual(1);
     expect(table.Properties!.TimeToLiveSpecification).toMatchObject({ Enabled: true });
     expect(ofType(deployTemplate, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort())
-      .toEqual(['GET /coverage', 'GET /runs', 'GET /runs/{id}', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
+      .toEqual(['GET /coverage', 'GET /runs', 'GET /runs/{id}', 'POST /gates/fresh-backup', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
     const rules = ofType(deployTemplate, 'AWS::Events::Rule').map(([, r]) => r.Properties!.ScheduleExpression);
     expect(rules).toContain('rate(1 minute)');
     expect(rules).toContain('rate(1 hour)'); // coverage
