@@ -149,7 +149,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
 };
 
-const EXIT_CODES = 'Exit codes: 0 ok/COMPLETED, 1 FAILED/EXPIRED/PARTIAL, 2 bad input, 3 endpoint unreachable or 5xx, 4 watch timeout.';
+const EXIT_CODES = 'Exit codes: 0 ok/COMPLETED/fresh, 1 FAILED/EXPIRED/PARTIAL (ensure-fresh without --wait: not fresh), 2 bad input, 3 endpoint unreachable or 5xx, 4 watch timeout.';
 
 function flagLines(flags: readonly Flag[]): string {
   return flags.map((f) => `  ${FLAG_HELP[f]}`).join('\n');

@@ -138,6 +138,9 @@ describe('POST /gates/fresh-backup and cbr-flow ensure-fresh', () => {
     expect(cliFresh.code, cliFresh.err).toBe(0);
     expect(cliFresh.out).toMatch(new RegExp(`^fresh  ${web1.id}  backup \\S+ \\d+m old`, 'm'));
     expect(cliFresh.out).toContain('fresh: every resource has an available backup younger than 30m');
+    const hours = await cli(['ensure-fresh', '--project', DEMO.projectId, '--server', web2.id, '--max-age', '2h']);
+    expect(hours.code, hours.err).toBe(0);
+    expect(hours.out).toContain('younger than 2h00m');
     expect(await runCount()).toBe(before);
 
     // Hours later the same backups are stale again: a new bucket, a new run.
