@@ -18,7 +18,7 @@ import { gatewayClaims, loadOrCreateLocalIssuer, type LocalIssuer } from '../../
 import type { JwtAuthorizerDef, RouteDef } from '../../local/template';
 import { startHarness, type Harness } from '../helpers/pipeline-harness';
 
-const [web1, web2] = DEMO.servers;
+const [web1, web2, db] = DEMO.servers;
 const silent = () => undefined;
 const authorizer: JwtAuthorizerDef = { logicalId: 'Auth', issuer: 'https://issuer.local', audience: ['cbr-flow'], identitySource: ['$request.header.Authorization'] };
 const routes: RouteDef[] = [
@@ -142,6 +142,18 @@ describe('POST /gates/fresh-backup and cbr-flow ensure-fresh', () => {
     expect(hours.code, hours.err).toBe(0);
     expect(hours.out).toContain('younger than 2h00m');
     expect(await runCount()).toBe(before);
+
+    // Stale, and the run it starts cannot succeed (no such vault): --wait exits 1 with the run's reason.
+    const failing = cli(['ensure-fresh', '--project', DEMO.projectId, '--server', db.id, '--max-age', '30m', '--vault', 'no_such_vault', '--wait', '--interval', '0.05']);
+    let failingId: string | undefined;
+    for (let i = 0; i < 200 && !failingId; i++) {
+      failingId = (await h.store.listRecent(10)).find((x) => x.request.resources.some((res) => res.id === db.id))?.runId;
+      if (!failingId) await new Promise((r) => setTimeout(r, 25));
+    }
+    await h.drive({ runIds: [failingId!] });
+    const failed = await failing;
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(new RegExp(`run ${failingId} FAILED.*no_such_vault`));
 
     // Hours later the same backups are stale again: a new bucket, a new run.
     h.clock.advance(3 * 3_600_000);
