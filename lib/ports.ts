@@ -55,6 +55,7 @@ export interface CbrBackupView {
   resource_type?: string | null | undefined;
   status: string;
   parent_id?: string | null | undefined;
+  /** When the backup was taken (retention's age, the freshness gate's, the vaults forecast). */
   created_at?: string | null | undefined;
   updated_at?: string | null | undefined;
   /** GB of the backed-up resource (a string in the spec, a number in OTC's examples; the client reads both). */
@@ -104,6 +105,9 @@ export interface BackupQuery {
   name?: string;
   status?: CbrBackupStatus | CbrBackupStatus[];
   start_time?: string;
+  resource_id?: string;
+  /** `key[:asc|desc],...` (cbr-api.md ListBackups `sort`), e.g. `created_at:desc`. */
+  sort?: string;
 }
 export interface CallOptions { idempotent?: boolean; signal?: AbortSignal }
 export interface CbrOpLogView {

@@ -101,7 +101,7 @@ export class ApiClient {
         method,
         headers: payload === undefined
           ? { accept: 'application/json', ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) }
-          : { 'content-type': 'application/json', accept: 'application/json', ...signature },
+          : { 'content-type': 'application/json', accept: 'application/json', ...signature, ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) },
         body: payload,
         signal: AbortSignal.timeout(10_000),
       });
@@ -214,6 +214,18 @@ export class ApiClient {
     return { runs: parsed.data.runs, ...(parsed.data.nextCursor ? { nextCursor: parsed.data.nextCursor } : {}), raw };
   }
 
+  /** POST /gates/fresh-backup (bearer token): 200 fresh, or 202 with the run started or joined. */
+  async freshGate(body: unknown, fieldLabel?: (field: string) => string): Promise<{ answer: FreshGateView; raw: string }> {
+    const { status, json, raw } = await this.request('POST', '/gates/fresh-backup', body, true);
+    this.refuseUnauthorized(status, json, 'POST /gates/fresh-backup');
+    if (status >= 400) throw new CliError(`POST /gates/fresh-backup refused (HTTP ${status}): ${summarize(json, fieldLabel)}`, 2);
+    const parsed = FreshGateView.safeParse(json);
+    if (!parsed.success || (status === 202) !== !parsed.data.fresh || (!parsed.data.fresh && !parsed.data.runId)) {
+      throw new CliError(`unexpected answer to POST /gates/fresh-backup (HTTP ${status}): ${summarize(json)}`, 3);
+    }
+    return { answer: parsed.data, raw };
+  }
+
   /** GET /coverage: the configured projects the token may read (`project`, `status` narrow it). */
   async getCoverage(query: { project?: string | undefined; status?: string | undefined }): Promise<{ coverage: CoverageView; raw: string }> {
     const params = new URLSearchParams();
@@ -227,6 +239,23 @@ export class ApiClient {
     return { coverage: parsed.data, raw };
   }
 }
+
+/** What the CLI reads of POST /gates/fresh-backup (lib/coverage/fresh-gate.ts); the rest is kept. */
+const FreshGateView = z.looseObject({
+  fresh: z.boolean(),
+  maxAgeMinutes: z.number(),
+  resources: z.array(z.looseObject({
+    id: z.string(),
+    fresh: z.boolean(),
+    backupId: z.string().optional(),
+    backupCreatedAt: z.string().optional(),
+    ageMinutes: z.number().optional(),
+  })),
+  runId: z.string().optional(),
+  created: z.boolean().optional(),
+  statusUrl: z.string().optional(),
+});
+type FreshGateView = z.infer<typeof FreshGateView>;
 
 /** GET /coverage's query fields as the `coverage` flags that set them. */
 const COVERAGE_FLAGS: Record<string, string> = { 'query.project': '--project', 'query.status': '--status' };

@@ -26,6 +26,8 @@ export const OPTIONS = {
   'window': { type: 'string' },
   'notify-url': { type: 'string' },
   'watch': { type: 'boolean' },
+  'max-age': { type: 'string' },
+  'wait': { type: 'boolean' },
   'endpoint': { type: 'string' },
   'webhook-key-file': { type: 'string' },
   'no-auth': { type: 'boolean' },
@@ -69,6 +71,8 @@ const FLAG_HELP: Record<Flag, string> = {
   'window': '--window <minutes>       completion window in minutes (default 240)',
   'notify-url': '--notify-url <url>       where to POST the run-finished notification',
   'watch': '--watch                  follow the run after starting it',
+  'max-age': '--max-age <age>          how old the newest available backup may be: 30m, 2h, 1d (or minutes)',
+  'wait': '--wait                   when a run is started (or joined), follow it; exit 0 only when COMPLETED',
   'endpoint': `--endpoint <url>         API base URL (default $CBR_FLOW_URL or ${DEFAULT_ENDPOINT})`,
   'webhook-key-file': '--webhook-key-file <f>   sign POST /runs with this key (a whsec_ key, or ["whsec_..."]); default\n                           $CBR_FLOW_WEBHOOK_KEY, else the local stack\'s .data/webhook-keys.json',
   'no-auth': '--no-auth                send POST /runs unsigned (a local stack started with --no-auth)',
@@ -145,6 +149,12 @@ const COMMANDS: Record<string, CommandSpec> = {
     flags: ['project', 'status'],
     more: 'Read from CBR\'s protectable listing, the backup plans and the runs\' records (GET /coverage). A backup made\noutside cbr-flow is not seen. Configured projects: COVERAGE_PROJECTS and the plans\' own.',
   },
+  'ensure-fresh': {
+    args: '--project <id> --server <id>... --max-age <age>',
+    summary: 'Exit 0 when every server has an available backup younger than --max-age; else start (or join) a run',
+    flags: ['project', 'region', 'server', 'volume', 'max-age', 'vault', 'vault-size', 'wait', 'interval', 'timeout', 'reconnect'],
+    more: 'POST /gates/fresh-backup. Fresh: prints each backup\'s age, exit 0. Stale: a run of the servers is started (or\nthe one already under way for them joined) into --vault (an existing vault; with --vault-size created if\nmissing); without --wait exit 1 naming the run, with --wait exit as `watch` does.',
+  },
   plans: {
     args: 'preview <plan>',
     summary: 'What a plan would back up now (its select applied to GET /coverage) and its next firings',
@@ -153,7 +163,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
 };
 
-const EXIT_CODES = 'Exit codes: 0 ok/COMPLETED, 1 FAILED/EXPIRED/PARTIAL, 2 bad input, 3 endpoint unreachable or 5xx, 4 watch timeout.';
+const EXIT_CODES = 'Exit codes: 0 ok/COMPLETED/fresh, 1 FAILED/EXPIRED/PARTIAL (ensure-fresh without --wait: not fresh), 2 bad input, 3 endpoint unreachable or 5xx, 4 watch timeout.';
 
 function flagLines(flags: readonly Flag[]): string {
   return flags.map((f) => `  ${FLAG_HELP[f]}`).join('\n');
@@ -525,6 +535,65 @@ async function dlqCommand(rest: string[], values: Values, io: Io): Promise<numbe
 }
 
 /** Runs one parsed command; CliError for anything the user should see (exit code on the error). */
+/** `--max-age`: `30m`, `2h`, `1d`, or a bare number of minutes -> whole minutes. */
+export function maxAgeMinutesOf(value: string | undefined): number {
+  if (value === undefined) throw new CliError('--max-age is required: how old the newest backup may be, e.g. --max-age 30m', 2);
+  const m = /^(\d+(?:\.\d+)?)\s*(m|min|h|d)?$/i.exec(value.trim());
+  const n = m ? Number(m[1]) * ({ m: 1, min: 1, h: 60, d: 1440 }[(m[2] ?? 'm').toLowerCase() as 'm' | 'min' | 'h' | 'd']) : NaN;
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--max-age: "${value}" is not an age of whole minutes such as 30m, 2h or 1d`, 2);
+  return n;
+}
+
+function ageText(minutes: number): string {
+  if (minutes < 60) return `${minutes}m`;
+  const h = Math.floor(minutes / 60);
+  return h < 48 ? `${h}h${String(minutes % 60).padStart(2, '0')}m` : `${Math.floor(h / 24)}d${h % 24}h`;
+}
+
+/** `ensure-fresh`: the freshness gate; with --wait, follows the run it started or joined. */
+async function ensureFreshCommand(api: ApiClient, values: Values, io: Io, watch: (runId: string) => Promise<number>): Promise<number> {
+  const maxAgeMinutes = maxAgeMinutesOf(values['max-age']);
+  const servers = values.server ?? [];
+  const volumes = values.volume ?? [];
+  if (servers.length + volumes.length === 0) throw new CliError('ensure-fresh: give at least one --server <id> (or --volume <id>)', 2);
+  const size = positiveNumber('vault-size', values['vault-size'], undefined, true, 'GB');
+  if (size !== undefined && values.vault === undefined) throw new CliError('--vault-size needs --vault <name>', 2);
+  const body = {
+    projectId: values.project,
+    ...(values.region ? { region: values.region } : {}),
+    resources: [...servers.map((id) => ({ id, type: 'OS::Nova::Server' })), ...volumes.map((id) => ({ id, type: 'OS::Cinder::Volume' }))],
+    maxAgeMinutes,
+    ...(values.vault === undefined ? {} : size === undefined
+      ? { vault: { mode: 'reuse', name: values.vault } }
+      : { vault: { mode: 'create', name: values.vault, billing: { chargingMode: 'post_paid', size } } }),
+  };
+  const label = (field: string): string => {
+    if (field.startsWith('vault')) return field.includes('size') ? '--vault-size' : '--vault';
+    if (field === 'maxAgeMinutes') return '--max-age';
+    if (field === 'projectId') return '--project';
+    if (field.startsWith('resources')) return '--server/--volume';
+    return flagOfField(values)(field);
+  };
+  const { answer, raw } = await api.freshGate(body, label);
+  if (values.json) io.out(raw);
+  else {
+    for (const r of answer.resources) {
+      io.out(`${r.fresh ? 'fresh' : 'stale'}  ${r.id}  ${r.backupId ? `backup ${r.backupId} ${ageText(r.ageMinutes ?? 0)} old (${r.backupCreatedAt})` : 'no available backup'}`);
+    }
+  }
+  if (answer.fresh) {
+    if (!values.json) io.out(`fresh: every resource has an available backup younger than ${ageText(maxAgeMinutes)}`);
+    return 0;
+  }
+  const runId = answer.runId!;
+  if (!values.json) io.out(`not fresh: run ${runId} ${answer.created === false ? 'already under way, joined' : 'started'}${answer.statusUrl ? `; status: ${answer.statusUrl}` : ''}`);
+  if (!values.wait) {
+    if (!values.json) io.err(`cbr-flow: not fresh (older than ${ageText(maxAgeMinutes)}): run ${runId} makes new backups; add --wait to follow it`);
+    return 1;
+  }
+  return await watch(runId);
+}
+
 /** `coverage`: per project a summary line, then a header and one line per resource (worst first). */
 async function coverageCommand(api: ApiClient, values: Values, io: Io): Promise<number> {
   if (values.project !== undefined && !/^[0-9a-f]{32}$/.test(values.project)) {
@@ -637,6 +706,9 @@ export async function runCommand(command: string, rest: string[], values: Values
     case 'list':
       if (rest.length > 0) throw new CliError(`list: unexpected argument "${rest[0]}"`, 2);
       return await listCommand(api, values, io);
+    case 'ensure-fresh':
+      if (rest.length > 0) throw new CliError(`ensure-fresh: unexpected argument "${rest[0]}"`, 2);
+      return await ensureFreshCommand(api, values, io, watch);
     case 'coverage':
       if (rest.length > 0) throw new CliError(`coverage: unexpected argument "${rest[0]}"`, 2);
       return await coverageCommand(api, values, io);

@@ -79,10 +79,10 @@ describe('serverless.yml agrees with the code', () => {
     expect(gets.length).toBeGreaterThanOrEqual(2);
     for (const r of gets) expect(r.authorizer, `GET ${r.path}`).toEqual({ name: 'runsReader' });
     // POST /runs is authenticated by its Standard Webhooks signature in the function instead; the run
-    // actions (cancel, retry) are writes behind the same JWT authorizer.
+    // actions (cancel, retry) and the freshness gate are writes behind the same JWT authorizer.
     expect(routes.filter((r) => r.method !== 'GET' && r.authorizer === undefined).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /runs']);
     const actions = routes.filter((r) => r.method === 'POST' && r.path !== '/runs');
-    expect(actions.map((r) => r.path).sort()).toEqual(['/runs/{id}/cancel', '/runs/{id}/retry']);
+    expect(actions.map((r) => r.path).sort()).toEqual(['/gates/fresh-backup', '/runs/{id}/cancel', '/runs/{id}/retry']);
     for (const r of actions) expect(r.authorizer, `POST ${r.path}`).toEqual({ name: 'runsReader' });
     // The operator's vault clean-up is a write behind the same authorizer.
     expect(routes.filter((r) => r.method === 'DELETE')).toEqual([{ method: 'DELETE', path: '/vaults/{vaultId}', authorizer: { name: 'runsReader' } }]);

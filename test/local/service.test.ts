@@ -88,7 +88,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     expect(table.Properties!.GlobalSecondaryIndexes.length).toBeGreaterThanOrEqual(1);
     expect(table.Properties!.TimeToLiveSpecification).toMatchObject({ Enabled: true });
     expect(ofType(deployTemplate, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort())
-      .toEqual(['DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
+      .toEqual(['DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned', 'POST /gates/fresh-backup', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
     const rules = ofType(deployTemplate, 'AWS::Events::Rule').map(([, r]) => r.Properties!.ScheduleExpression);
     expect(rules).toContain('rate(1 minute)');
     expect(rules).toContain('rate(1 hour)'); // coverage
@@ -171,6 +171,21 @@ describe('the local stack of the real service', () => {
     expect(status(DEMO.deletedServers[0].id)).toBe('deleted');
     expect(status(DEMO.other.servers[0].id)).toBe('unprotected');
     expect(r.out).toContain(`project ${DEMO.other.projectId} (${DEMO.other.region})`);
+  });
+
+  it('after the demo run, `cbr-flow ensure-fresh` answers fresh at once through the packaged coverage function (POST /gates/fresh-backup) and starts no run', async () => {
+    const before = await stack.runStore!.listRecent(100);
+    const r = await cli(['ensure-fresh', '--project', DEMO.projectId, '--server', DEMO.servers[0].id, '--server', DEMO.servers[1].id, '--max-age', '30m']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^fresh  ${DEMO.servers[0].id}  backup \\S+ \\d+m old`, 'm'));
+    expect(r.out).toContain('fresh: every resource has an available backup younger than 30m');
+    expect(await stack.runStore!.listRecent(100)).toHaveLength(before.length);
+    // A server never backed up, without a vault to back it up into: refused naming the flag, nothing started.
+    const stale = await cli(['ensure-fresh', '--project', DEMO.projectId, '--server', DEMO.servers[3].id, '--max-age', '30m']);
+    expect(stale.code).toBe(2);
+    expect(stale.err).toMatch(/--vault.*required when a backup is stale/);
+    expect(await stack.runStore!.listRecent(100)).toHaveLength(before.length);
   });
 
   it('answers a signed but bad webhook body with a field-level 400 from the real start-run handler', async () => {
