@@ -231,7 +231,15 @@ export function renderProtectable(s: CbrService, e: CatalogueEntry, now: number,
       children: [],
       detail: { bootable: String(d.bootable), availability_zone: e.az },
     })),
-    detail: { availability_zone: e.az, status: type === 'OS::Nova::Server' ? 'ACTIVE' : 'in-use' },
+    detail:
+      type === 'OS::Nova::Server'
+        ? {
+            availability_zone: e.az,
+            status: 'ACTIVE',
+            // As in the recorded ListProtectable answers (c7n/56d90e13a2e8): the attached disks, system disk bootIndex "0".
+            'os-extended-volumes:volumes_attached': e.disks.map((d, i) => ({ id: d.id, delete_on_termination: 'true', device: `/dev/vd${String.fromCharCode(97 + i)}`, bootIndex: d.bootable ? '0' : null })),
+          }
+        : { availability_zone: e.az, status: 'in-use', bootable: String(e.attachedTo !== undefined && s.store.catalogue.get(e.attachedTo)?.disks.find((d) => d.id === e.id)?.bootable === true) },
     protectable: {
       result: true,
       code: null,
