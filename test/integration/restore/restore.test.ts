@@ -18,6 +18,8 @@ import { createRunsTable } from '../../../lib/store/dynamodb/table';
 import { cbrFactory } from '../../../lib/wiring/cbr-factory';
 import { DEFAULT_SETTINGS } from '../../../lib/wiring/deps';
 import { startLocalDynamo, type LocalServer } from '../../../local/servers';
+import { restoresHandler } from '../../../lib/restore/edge';
+import { makeContext, makeHttpEvent } from '../../helpers/factories';
 
 const SERVER_A = DEMO.servers[0].id; // ecs-9f93-0002, one 40 GB system disk
 const SERVER_B = DEMO.servers[1].id; // ecs-web-01, 40 + 100 GB
@@ -236,5 +238,30 @@ describe('restore a backup onto a server', () => {
     expect(unknown).toMatchObject({ kind: 'not-found', field: 'runId' });
     const bad = await startRestore(deps, { request: { runId: '11111111-1111-4111-8111-111111111111', target: SERVER_D }, source: { kind: 'http' } }).catch((e: unknown) => e);
     expect(bad).toMatchObject({ field: 'resourceId' });
+  });
+
+  it('over HTTP: POST /restores refuses an undeclared target without confirm (400 naming confirm), accepts a drill target (202); GET /restores/{id} shows the timeline; other projects 404', async () => {
+    const backup = await backupOf(SERVER_A);
+    const handler = restoresHandler(deps);
+    const claims = { sub: 'ops@example.com', cbr_projects: JSON.stringify([DEMO.projectId]) };
+    const post = (body: unknown, c: Record<string, unknown> = claims) =>
+      handler(makeHttpEvent({ method: 'POST', path: '/restores', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, claims: c }), makeContext()) as Promise<{ statusCode: number; body: string }>;
+    const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region };
+    const refused = await post({ ...request, target: SERVER_A });
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ field: 'confirm', message: expect.stringMatching(/not a declared drill target/) });
+    const other = await post({ ...request, target: SERVER_D }, { sub: 'x', cbr_projects: JSON.stringify(['0'.repeat(32)]) });
+    expect(other.statusCode).toBe(404);
+    const ok = await post({ ...request, target: SERVER_D });
+    expect(ok.statusCode).toBe(202);
+    const accepted = JSON.parse(ok.body);
+    expect(accepted).toMatchObject({ created: true, state: 'PENDING', statusUrl: `https://api.example.com/restores/${accepted.restoreId}`, restore: { requestedBy: 'ops@example.com', targetServerId: SERVER_D } });
+    await trackUntilDone(accepted.restoreId);
+    const got = await handler(makeHttpEvent({ method: 'GET', path: `/restores/${accepted.restoreId}`, routeKey: 'GET /restores/{id}', pathParameters: { id: accepted.restoreId }, claims }), makeContext()) as { statusCode: number; body: string };
+    expect(got.statusCode).toBe(200);
+    const view = JSON.parse(got.body);
+    expect(view.state).toBe('COMPLETED');
+    expect(view.timeline.map((e: { event: string }) => e.event)).toEqual(expect.arrayContaining(['requested', 'restore-called', 'completed']));
+    expect(view.intent).toBeUndefined();
   });
 });
