@@ -13,6 +13,7 @@ import { ValidationError } from '../../../lib/errors';
 import { RestoreRefusedError } from '../../../lib/restore/errors';
 import { DEFAULT_RESTORE_SETTINGS, startRestore, type RestoreDeps } from '../../../lib/restore/restore';
 import { checkRestores } from '../../../lib/restore/track';
+import { checkStatus } from '../../../lib/pipeline/check-status';
 import { DynamoRunStore } from '../../../lib/store/dynamodb/store';
 import { createRunsTable } from '../../../lib/store/dynamodb/table';
 import { cbrFactory } from '../../../lib/wiring/cbr-factory';
@@ -263,5 +264,16 @@ describe('restore a backup onto a server', () => {
     expect(view.state).toBe('COMPLETED');
     expect(view.timeline.map((e: { event: string }) => e.event)).toEqual(expect.arrayContaining(['requested', 'restore-called', 'completed']));
     expect(view.intent).toBeUndefined();
+  });
+
+  it("the scheduled checker's sweep (check-status) tracks restores through PipelineDeps.restores", async () => {
+    const backup = await backupOf(SERVER_A);
+    const { restore } = await startRestore(deps, { request: { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D }, source: { kind: 'http' } });
+    const factory = cbrFactory({ CBR_ENDPOINT: emu.url, IAM_ENDPOINT: emu.url, CBR_TIMEOUT_MS: 5_000 }, async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }), { now: () => new Date(now) });
+    const pipeline = { store, bus: { send: async () => {} }, clock, cbr: factory, settings: { ...DEFAULT_SETTINGS, firstCheckDelayMs: 10_000 }, newToken: deps.newToken, restores: { store, cbr: factory, settings: deps.restore } };
+    advance(40_000);
+    const sweep = await checkStatus(pipeline, log);
+    expect(sweep.restores).toMatchObject({ checked: 1, completed: 1, errors: 0 });
+    expect((await store.getRestore(restore.restoreId))!.state).toBe('COMPLETED');
   });
 });
