@@ -18,6 +18,7 @@
  *   POST   /admin/checkpoints/{id}/resolve  {outcome: available|error, reason?} end a protecting checkpoint now
  *   POST   /admin/restores/{op log id}/resolve  {outcome: success|failed, reason?} end a running restore now
  *   PUT    /admin/vaults/{id}/status      {status: available|lock|frozen|error}
+ *   POST   /admin/backups/{id}/restore    {ms} the backup is `restoring` for ms (DeleteBackup refuses, 6216)
  *   DELETE /admin/resources/{id}          delete a server/disk (vaults still listing it show protect_status "deleted")
  *   POST   /admin/orders/{id}/pay         pay a yearly/monthly vault's order now (the vault appears)
  *   GET    /admin/clock                   {now, iso, kind}
@@ -48,6 +49,7 @@ const ROUTES = [
   'POST /admin/checkpoints/{id}/resolve',
   'POST /admin/restores/{id}/resolve',
   'PUT /admin/vaults/{id}/status',
+  'POST /admin/backups/{id}/restore',
   'DELETE /admin/resources/{id}',
   'POST /admin/orders/{id}/pay',
   'GET /admin/clock',
@@ -60,6 +62,7 @@ const Resolve = z.strictObject({ outcome: z.enum(['available', 'error']), reason
 const ResolveRestore = z.strictObject({ outcome: z.enum(['success', 'failed']), reason: z.string().min(1).optional() });
 const VaultStatus = z.strictObject({ status: z.enum(['available', 'lock', 'frozen', 'error']) });
 const Advance = z.strictObject({ ms: z.number().min(0) });
+const Restore = z.strictObject({ ms: z.number().min(1) });
 const SetClock = z.strictObject({ epochMs: z.number() });
 const Seed = z.strictObject({ seed: z.int() });
 
@@ -150,6 +153,10 @@ export function createAdminHandler(deps: { state: EmulatorState; faults: FaultCo
     if (method === 'PUT' && a === 'vaults' && b && c === 'status' && segs.length === 4) {
       const input = parse(VaultStatus, body);
       if (!state.setVaultStatus(b, input.status)) throw new AdminError(404, `no vault "${b}"`);
+      return { status: 204 };
+    }
+    if (method === 'POST' && a === 'backups' && b && c === 'restore' && segs.length === 4) {
+      if (!state.restoreBackup(b, parse(Restore, body).ms)) throw new AdminError(404, `no available backup "${b}"`);
       return { status: 204 };
     }
     if (method === 'DELETE' && a === 'resources' && b && segs.length === 3) {

@@ -30,6 +30,12 @@ export interface EmulatorState {
   deleteResource(resourceId: string): boolean;
   /** Ends a running restore (by its op log id) now, as a success or a failure with this reason. */
   resolveRestore(operationLogId: string, outcome: 'success' | 'failed', reason?: string): boolean;
+  /**
+   * Marks a completed backup (top-level, or the server backup of a disk backup) `restoring` for
+   * `durationMs` of the emulator clock (DeleteBackup then refuses with 6216); false when there is no
+   * such available backup.
+   */
+  restoreBackup(backupId: string, durationMs: number): boolean;
   /** Pays a yearly/monthly vault's order now (the vault appears); false when no unpaid order has this id. */
   payOrder(orderId: string): boolean;
 }
@@ -72,6 +78,14 @@ export function createState(store: Store, service: CbrService, counts: RequestCo
       if (!o?.restore || now >= o.endAt) return false;
       o.endAt = now;
       o.restore.failure = outcome === 'failed' ? { code: 'BackupService.9910', message: reason ?? 'The restoration failed.' } : null;
+      return true;
+    },
+    restoreBackup(backupId, durationMs) {
+      const now = store.clock.now();
+      const found = store.liveBackup(backupId, now);
+      const b = found?.parent ?? found;
+      if (!b || backupState(b, now) !== 'available') return false;
+      b.restoringUntil = now + durationMs;
       return true;
     },
     payOrder(orderId) {

@@ -103,6 +103,10 @@ export const Config = z
     RESTORE_WINDOW_MINUTES: int(5, 7 * 24 * 60, 360),
     /** How long the checker looks for the operation log of a RestoreBackup whose answer was lost before failing it. */
     RESTORE_CONFIRM_GRACE_SECONDS: int(30, 3600, 120),
+    /** Shares (lib/pipeline/share-sweep.ts): alert on a member still pending this long; accepted members at a share's end; revocations per sweep. */
+    SHARE_PENDING_ALERT_HOURS: int(1, 8760, 24),
+    SHARE_EXPIRY_ACCEPTED: z.enum(['revoke', 'keep']).default('revoke'),
+    SHARE_REVOKES_PER_SWEEP: int(1, 1000, 50),
     /** Inbound webhook authentication (WEBHOOK_AUTH, WEBHOOK_KEYS_SECRET, WEBHOOK_KEYS_JSON, SECRETS_TTL_SECONDS). */
     ...webhookEnvShape,
     /** Outbound run-finished notifications (NOTIFY_KEYS_SECRET, NOTIFY_ALLOW_LOOPBACK, NOTIFY_MAX_ATTEMPTS, NOTIFY_TIMEOUT_MS). */
@@ -176,5 +180,8 @@ export function settingsFrom(config: Config): PipelineSettings {
     sweepLeaseMs: config.CHECK_LEASE_SECONDS * 1000,
     runTtlDays: config.RUN_TTL_DAYS,
     maxReceiveCount: config.MAX_RECEIVE_COUNT,
+    sharePendingAlertMs: config.SHARE_PENDING_ALERT_HOURS * 3600_000,
+    shareExpiryAccepted: config.SHARE_EXPIRY_ACCEPTED,
+    shareRevokesPerSweep: config.SHARE_REVOKES_PER_SWEEP,
   };
 }

@@ -63,6 +63,8 @@ export interface SweepResult {
   nextDueAt?: number;
   /** Restores looked at this sweep (lib/restore/track.ts), when the deployment tracks restores. */
   restores?: RestoreSweepResult;
+  /** The share sweep after it (lib/pipeline/share-sweep.ts): watches looked at, members revoked, pending alerts. */
+  shares?: { watches: number; revoked: number; alerted: number; errors: number };
 }
 
 /** The sweep lease's key in the store's lease space (vault-name leases start with a 32-hex project id). */

@@ -2,7 +2,7 @@
  * In-memory RunStore with the same semantics as the DynamoDB adapter (conditional create, version
  * check, terminal states final, expiry filtered on read). For unit tests and benchmarks.
  */
-import type { NotificationRecord } from './run';
+import type { NotificationRecord, ShareRecord, TimelineEvent } from './run';
 import { ValidationError } from '../errors';
 import type { Clock, RecentFilter, RecordNotificationResult, RestoreStore, RunPage, RunQuery, RunStore, SaveResult } from '../ports';
 import { isRestoreTerminal, RestoreRecord, type RestoreSaveResult } from '../restore/record';
@@ -12,6 +12,7 @@ export class MemoryRunStore implements RunStore, RestoreStore {
   readonly runs = new Map<string, RunRecord>();
   readonly restores = new Map<string, RestoreRecord>();
   readonly leases = new Map<string, VaultLease>();
+  readonly shareWatches = new Map<string, number>();
   /** Count of calls per method, for tests that check how much a use-case touches the store. */
   readonly calls: Record<string, number> = {};
 
@@ -176,5 +177,37 @@ export class MemoryRunStore implements RunStore, RestoreStore {
       .sort((a, b) => a.due!.at - b.due!.at)
       .slice(0, limit)
       .map((r) => structuredClone(r));
+  }
+
+  async putShareWatch(runId: string, at: number): Promise<void> {
+    this.count('putShareWatch');
+    this.shareWatches.set(runId, at);
+  }
+
+  async deleteShareWatch(runId: string): Promise<void> {
+    this.count('deleteShareWatch');
+    this.shareWatches.delete(runId);
+  }
+
+  async listShareWatches(now: number, limit: number): Promise<Array<{ runId: string; at: number }>> {
+    this.count('listShareWatches');
+    return [...this.shareWatches.entries()]
+      .filter(([, at]) => at <= now)
+      .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+      .slice(0, limit)
+      .map(([runId, at]) => ({ runId, at }));
+  }
+
+  async recordShares(runId: string, shares: ShareRecord[], shareWatchAt: number | undefined, event?: TimelineEvent): Promise<RecordNotificationResult> {
+    this.count('recordShares');
+    const current = this.live(this.runs.get(runId));
+    if (!current) return 'missing';
+    if (!isTerminal(current.state)) return 'not_terminal';
+    const stored = this.runs.get(runId)!;
+    stored.shares = structuredClone(shares);
+    if (event) stored.timeline.push({ ...event });
+    if (shareWatchAt === undefined) delete stored.shareWatchAt;
+    else stored.shareWatchAt = shareWatchAt;
+    return 'recorded';
   }
 }
