@@ -5,6 +5,7 @@
 import type { Message } from './contracts';
 import type { NotificationRecord } from './store/run';
 import type { RunRecord, ShareRecord, TimelineEvent, VaultLease } from './store/run';
+import type { RestoreRecord, RestoreSaveResult } from './restore/record';
 
 // ---------------------------------------------------------------------------------------------
 // Logging: one structured line per event. Callers pass ids, types, outcomes and error names/messages
@@ -170,6 +171,41 @@ export interface CbrApi {
   listOpLogs(query: { operation_type?: 'backup'; status?: 'failed'; vault_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrOpLogView> }>;
 }
 
+/** A disk backup of a server backup, as ShowBackup lists it in `children`. */
+export interface CbrDiskBackup extends CbrBackupView {
+  resource_size?: number | null | undefined;
+  resource_name?: string | null | undefined;
+  extend_info?: { progress?: number | null | undefined; bootable?: boolean | null | undefined; system_disk?: boolean | null | undefined } | null | undefined;
+}
+/** ShowBackup's backup: a server backup lists one disk backup per disk in `children`. */
+export interface CbrBackupDetail extends CbrDiskBackup {
+  children?: ReadonlyArray<CbrDiskBackup> | null | undefined;
+}
+export interface CbrRestoreOpLog extends CbrOpLogView {
+  id?: string | null | undefined;
+  started_at?: string | null | undefined;
+  ended_at?: string | null | undefined;
+  created_at?: string | null | undefined;
+  extra_info?: {
+    resource?: { id?: string | null | undefined } | null | undefined;
+    common?: { progress?: number | null | undefined } | null | undefined;
+    restore?: { backup_id?: string | null | undefined; target_resource_id?: string | null | undefined } | null | undefined;
+  } | null | undefined;
+}
+export interface CbrRestoreBody {
+  restore: { mappings?: Array<{ backup_id: string; volume_id: string }>; power_on?: boolean; server_id?: string; volume_id?: string };
+}
+/** What a restore reads and calls (lib/restore); the real client (lib/cbr) satisfies it structurally. */
+export interface CbrRestoreApi {
+  showBackup(backupId: string): Promise<{ backup: CbrBackupDetail }>;
+  /** RestoreBackup: 202, no body. Never repeated by the client (not idempotent). */
+  restoreBackup(backupId: string, body: CbrRestoreBody): Promise<void>;
+  showProtectable(type: CbrProtectableType, instanceId: string): Promise<{ instance: CbrProtectableView & { detail?: unknown } }>;
+  listProtectable(type: CbrProtectableType, query: { server_id?: string; limit?: number; offset?: number }): Promise<{ instances: ReadonlyArray<CbrProtectableView & { size?: number | null | undefined; detail?: unknown }> }>;
+  listOpLogs(query: { operation_type?: 'restore'; resource_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrRestoreOpLog> }>;
+}
+export type CbrRestoreFactory = (target: { projectId: string; region: string }) => CbrRestoreApi | Promise<CbrRestoreApi>;
+
 /** One CBR client per (project, region): AK/SK works across projects, IAM tokens are project scoped. */
 export type CbrFactory = (target: { projectId: string; region: string }) => CbrApi | Promise<CbrApi>;
 
@@ -305,6 +341,20 @@ export interface RunStore {
    * recordNotification; the optimistic version is left alone, so a stale step copy cannot overwrite it).
    */
   recordShares(runId: string, shares: ShareRecord[], shareWatchAt: number | undefined, event?: TimelineEvent): Promise<RecordNotificationResult>;
+}
+
+/**
+ * Restore records, in the runs table beside the runs (one store driver; lib/restore/record.ts). Both
+ * adapters (memory, DynamoDB) implement it next to RunStore.
+ */
+export interface RestoreStore {
+  /** Conditional create: 'exists' when a restore with this id is already there (duplicate request). */
+  createRestore(restore: RestoreRecord): Promise<'created' | 'exists'>;
+  getRestore(restoreId: string): Promise<RestoreRecord | undefined>;
+  /** Replace if the stored version is `restore.version - 1` and it is not terminal. */
+  saveRestore(restore: RestoreRecord): Promise<RestoreSaveResult>;
+  /** Non-terminal restores whose due.at <= now, oldest first. */
+  listDueRestores(now: number, limit: number): Promise<RestoreRecord[]>;
 }
 
 /** What recordNotification did: stored, no such run (or expired), or the run is not finished. */

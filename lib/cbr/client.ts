@@ -81,6 +81,8 @@ export interface CbrClient {
   paginateBackups(query?: Omit<S.ListBackupsQuery, 'limit'>, page?: PageOptions): AsyncIterable<S.Backup>;
   showBackup(backupId: string, opts?: CallOptions): Promise<S.BackupResponse>;
   deleteBackup(backupId: string, opts?: CallOptions): Promise<void>;
+  /** RestoreBackup: 202, no body. A POST that overwrites disks: never repeated unless `idempotent` is set. */
+  restoreBackup(backupId: string, body: S.RestoreBackupRequest, opts?: CallOptions): Promise<void>;
   addMember(backupId: string, body: S.AddMemberRequest, opts?: CallOptions): Promise<S.MembersResponse>;
   showMembersDetail(backupId: string, query?: S.ShowMembersDetailQuery, opts?: CallOptions): Promise<S.MembersResponse>;
   showMemberDetail(backupId: string, memberId: string, opts?: CallOptions): Promise<S.MemberResponse>;
@@ -327,6 +329,13 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
       const id = assertCbrId('backupId', backupId);
       checkCallOptions(opts);
       await call({ operation: 'DeleteBackup', method: 'DELETE', path: `/backups/${id}`, opts });
+    },
+
+    async restoreBackup(backupId, body, opts) {
+      const id = assertCbrId('backupId', backupId);
+      checkCallOptions(opts);
+      const b = parseInput(S.RestoreBackupRequest, body, 'body');
+      await call({ operation: 'RestoreBackup', method: 'POST', path: `/backups/${id}/restore`, body: b, opts });
     },
 
     async addMember(backupId, body, opts) {

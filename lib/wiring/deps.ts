@@ -1,5 +1,6 @@
 import type { CheckScheduleMode } from '../pipeline/check-schedule';
-import type { CbrFactory, Clock, MessageBus, RunStore } from '../ports';
+import type { CbrFactory, CbrRestoreFactory, Clock, MessageBus, RestoreStore, RunStore } from '../ports';
+import type { RestoreSettings } from '../restore/restore';
 import type { RunMetrics } from './metrics';
 
 /** Tunables of the pipeline (lib/config.ts maps the environment onto these). */
@@ -124,6 +125,12 @@ export interface PipelineDeps {
   metrics?: RunMetrics | undefined;
   /** A fresh random token per invocation (lease/claim holder). */
   newToken: () => string;
+  /**
+   * Restores the checker tracks (lib/restore/track.ts) each sweep: the restore records (the same store
+   * object as `store`), a CBR factory whose clients can read operation logs and restore, the settings.
+   * Unset: the sweep looks at runs only.
+   */
+  restores?: { store: RestoreStore & Pick<RunStore, 'get'>; cbr: CbrRestoreFactory; settings: RestoreSettings } | undefined;
   /**
    * Test seam, unset in production: awaited at each crash point; a test hook that never settles (or
    * throws) simulates the invocation dying there.

@@ -10,6 +10,7 @@ import { cbrFactory } from './cbr-factory';
 import { projectCredentials } from './credentials';
 import type { OperatorDeps, PipelineDeps } from './deps';
 import { config, intakeDeps, log, store } from './runtime';
+import { restoreSettingsFrom } from '../config';
 
 const credentials = projectCredentials(config);
 credentials.warm().catch((error: unknown) => {
@@ -18,9 +19,12 @@ credentials.warm().catch((error: unknown) => {
 });
 
 // The clients use DEFAULT_RETRY and CBR_TIMEOUT_MS (cbr-factory.ts): a step starts no call that cannot finish in time.
+const cbr = cbrFactory(config, credentials);
 export const pipelineDeps: PipelineDeps = {
   ...intakeDeps,
-  cbr: cbrFactory(config, credentials),
+  cbr,
+  // The checker follows restores too (lib/restore/track.ts): same table, same CBR clients.
+  restores: { store, cbr, settings: restoreSettingsFrom(config) },
   cbrCallBudgetMs: callBudgetMs({ timeoutMs: config.CBR_TIMEOUT_MS, ...DEFAULT_RETRY }),
 };
 

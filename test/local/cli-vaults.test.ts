@@ -39,7 +39,7 @@ async function runToEnd(vaultName: string, serverId: string): Promise<{ runId: s
   const body = JSON.stringify({
     projectId: DEMO.projectId,
     region: DEMO.region,
-    vault: { mode: 'create', name: vaultName, billing: { chargingMode: 'post_paid', size: 100 } },
+    vault: { mode: 'create', name: vaultName, billing: { chargingMode: 'post_paid', size: 400 } },
     resources: [{ id: serverId, type: 'OS::Nova::Server' }],
   });
   const res = await fetch(`${runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders([WEBHOOK_KEY], body) }, body });
