@@ -141,12 +141,12 @@ describe('cbr-flow vaults (no flag): capacity and forecast', () => {
     const row = (id: string) => r.lines.filter((l) => l.startsWith(id));
     expect(row(used.vaultId)).toHaveLength(1);
     expect(row(orphan.vaultId)).toHaveLength(1);
-    // The used vault: 100 GB, a backup of the last 30 days -> it grows; the orphan holds nothing -> never.
-    expect(row(used.vaultId)[0]).toMatch(new RegExp(`^${used.vaultId}\\s+cli_used_again\\s+${DEMO.projectId}\\s+${DEMO.region}\\s+2\\s+100\\s+\\d+(\\.\\d)?\\s+(fills in \\d+ days?|full)$`));
-    expect(row(orphan.vaultId)[0]).toMatch(/\s+1\s+100\s+0\.0\s+never$/);
+    // The used vault: 400 GB, a backup of the last 30 days -> it grows; the orphan holds nothing -> never.
+    expect(row(used.vaultId)[0]).toMatch(new RegExp(`^${used.vaultId}\\s+cli_used_again\\s+${DEMO.projectId}\\s+${DEMO.region}\\s+2\\s+400\\s+\\d+(\\.\\d)?\\s+(fills in \\d+ days?|full)$`));
+    expect(row(orphan.vaultId)[0]).toMatch(/\s+1\s+400\s+0\.0\s+never$/);
     const raw = JSON.parse((await cli(['vaults', '--json'])).out) as { vaults: Array<{ vaultId: string; growthGbPerDay: number; sizeGb: number }>; complete: boolean };
     expect(raw.complete).toBe(true);
-    expect(raw.vaults.find((v) => v.vaultId === used.vaultId)).toMatchObject({ sizeGb: 100, growthGbPerDay: expect.any(Number) });
+    expect(raw.vaults.find((v) => v.vaultId === used.vaultId)).toMatchObject({ sizeGb: 400, growthGbPerDay: expect.any(Number) });
     expect(raw.vaults.find((v) => v.vaultId === used.vaultId)!.growthGbPerDay).toBeGreaterThan(0);
     expect((await cli(['vaults'], {}, [DEMO.peerProjectId])).out).toBe('no vaults used by runs yet');
   });
