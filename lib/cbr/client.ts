@@ -80,7 +80,8 @@ export interface CbrClient {
   listBackups(query?: S.ListBackupsQuery, opts?: CallOptions): Promise<S.ListBackupsResponse>;
   paginateBackups(query?: Omit<S.ListBackupsQuery, 'limit'>, page?: PageOptions): AsyncIterable<S.Backup>;
   showBackup(backupId: string, opts?: CallOptions): Promise<S.BackupResponse>;
-  deleteBackup(backupId: string, opts?: CallOptions): Promise<void>;
+  /** 204, asynchronous (the backup is `deleting`, then gone); resolves to CBR's X-Request-Id (the retention ledger records it). */
+  deleteBackup(backupId: string, opts?: CallOptions): Promise<{ requestId?: string }>;
   addMember(backupId: string, body: S.AddMemberRequest, opts?: CallOptions): Promise<S.MembersResponse>;
   showMembersDetail(backupId: string, query?: S.ShowMembersDetailQuery, opts?: CallOptions): Promise<S.MembersResponse>;
   showMemberDetail(backupId: string, memberId: string, opts?: CallOptions): Promise<S.MemberResponse>;
@@ -326,7 +327,9 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
     async deleteBackup(backupId, opts) {
       const id = assertCbrId('backupId', backupId);
       checkCallOptions(opts);
-      await call({ operation: 'DeleteBackup', method: 'DELETE', path: `/backups/${id}`, opts });
+      const res = await call({ operation: 'DeleteBackup', method: 'DELETE', path: `/backups/${id}`, opts });
+      const requestId = res.headers['x-request-id'];
+      return requestId ? { requestId } : {};
     },
 
     async addMember(backupId, body, opts) {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createIamTokenProvider, type TokenProvider } from '../cbr/auth';
 import { createCbrClient, type CbrClientOptions } from '../cbr/client';
 import type { Config } from '../config';
-import type { CbrApi, CbrFactory } from '../ports';
+import type { CbrApi, RetentionCbrApi } from '../ports';
 import { knownSecrets } from '../secrets/redact';
 import type { CbrCredentials } from './credentials';
 
@@ -44,10 +44,10 @@ export function cbrFactory(
   /** The credentials of a project's account (lib/wiring/credentials.ts projectCredentials: CBR_CREDENTIALS_MAP). */
   credentials: (projectId: string) => Promise<CbrCredentials>,
   extras: CbrClientExtras = {},
-): CbrFactory {
-  const clients = new Map<string, { fingerprint: string; client: CbrApi }>();
+): (target: { projectId: string; region: string }) => Promise<CbrApi & RetentionCbrApi> {
+  const clients = new Map<string, { fingerprint: string; client: CbrApi & RetentionCbrApi }>();
 
-  const build = (creds: CbrCredentials, projectId: string, region: string): CbrApi => {
+  const build = (creds: CbrCredentials, projectId: string, region: string): CbrApi & RetentionCbrApi => {
     const auth =
       creds.type === 'aksk'
         ? { type: 'aksk' as const, ak: creds.ak, sk: creds.sk, ...(creds.securityToken ? { securityToken: creds.securityToken } : {}) }
