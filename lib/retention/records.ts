@@ -68,8 +68,8 @@ export const LedgerEntry = z.object({
   region: z.string(),
   vaultId: z.string(),
   resourceId: z.string(),
-  /** CBR's created_at of the backup, as CBR wrote it. */
-  createdAt: z.string().nullable(),
+  /** CBR's created_at of the backup, as CBR wrote it (not `createdAt`: that is the runs table's recent-index key, a number). */
+  backupCreatedAt: z.string().nullable(),
   sizeGb: z.number().optional(),
   /** The rules that let it go, e.g. `gfs, floor` (each with why in `reasons`). */
   rule: z.string(),

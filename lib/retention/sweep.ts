@@ -300,7 +300,7 @@ export async function executeSweep(deps: RetentionDeps, plan: SweepPlan): Promis
         region: scope.region,
         vaultId: scope.vaultId,
         resourceId: d.resourceId,
-        createdAt: d.createdAt,
+        backupCreatedAt: d.createdAt,
         sizeGb: d.sizeGb,
         rule: d.reasons.map((r) => r.rule).join(', '),
         reasons: d.reasons.map((r) => ({ rule: r.rule, detail: r.detail })),

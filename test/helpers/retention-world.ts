@@ -6,6 +6,7 @@
  */
 import { createCbrClient, type CbrClient } from '../../lib/cbr/client';
 import { newUuid } from '../../lib/contracts/ids';
+import type { RetentionStore } from '../../lib/ports';
 import type { RetentionRulesInput } from '../../lib/retention/rules';
 import { DEFAULT_RETENTION_SETTINGS, type RetentionDeps, type RetentionSettings } from '../../lib/retention/sweep';
 import { MemoryRetentionStore } from '../../lib/store/memory-retention';
@@ -21,7 +22,7 @@ export interface RetentionWorld {
   vaultId: string;
   servers: string[];
   runs: MemoryRunStore;
-  retention: MemoryRetentionStore;
+  retention: RetentionStore;
   deps: RetentionDeps;
   /** One run of the plan now: a checkpoint of every server, completed; its run record stored. Returns the run id. */
   backup(opts?: { outcome?: 'available' | 'error' }): Promise<string>;
@@ -40,6 +41,8 @@ export async function startRetentionWorld(o: {
   start?: string;
   settings?: Partial<RetentionSettings>;
   vaultSizeGb?: number;
+  /** Another RetentionStore (the DynamoDB adapter on dynalite); default: the memory one. */
+  retention?: (clock: { now(): number }) => RetentionStore;
 }): Promise<RetentionWorld> {
   const emu = await startEmulator({ clock: 'manual', timing: { checkpointMs: [1_000, 1_000], backupDeleteMs: [1_000, 1_000] } });
   emu.clock.set(Date.parse(o.start ?? '2027-01-04T01:00:00Z'));
@@ -63,7 +66,7 @@ export async function startRetentionWorld(o: {
   const vaultId = created.vault!.id;
   const clock = { now: () => emu.clock.now() };
   const runs = new MemoryRunStore(clock);
-  const retention = new MemoryRetentionStore(clock);
+  const retention = o.retention ? o.retention(clock) : new MemoryRetentionStore(clock);
   const deps: RetentionDeps = {
     runs,
     retention,

@@ -6,6 +6,8 @@
  *   pk RETENTION            sk WATERMARK                how far the run records were read into scopes
  *   pk LEDGER#<scope key>   sk <backupId>               a ledger entry; TTL `expiresAt`
  * Writes are conditional where two writers could race (hold create/release, scope from an older run).
+ * No item may carry the index key attributes with another type (`createdAt` is the recent index's
+ * number key): the ledger's CBR creation time is `backupCreatedAt`.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
