@@ -178,7 +178,7 @@ export async function timedSweep(world: World, o: CheckerOptions, runs?: SeedRun
 // measured checker talks to lib/store/memory.ts living in the parent bench process over the IPC
 // channel, every record JSON-serialised both ways (as DynamoDB items are marshalled).
 
-type StoreMethod = 'create' | 'get' | 'save' | 'listDue' | 'markAnnounced' | 'listRecent' | 'listRuns' | 'linkRetry' | 'getLease' | 'acquireLease' | 'resolveLease' | 'releaseLease';
+type StoreMethod = 'create' | 'get' | 'save' | 'listDue' | 'markAnnounced' | 'listRecent' | 'listRuns' | 'linkRetry' | 'getLease' | 'acquireLease' | 'resolveLease' | 'releaseLease' | 'putShareWatch' | 'deleteShareWatch' | 'listShareWatches' | 'recordShares';
 interface StoreRequest {
   kind: 'store';
   id: number;
@@ -255,6 +255,18 @@ export class IpcRunStore implements RunStore {
   }
   releaseLease(key: string, holder: string, now: number) {
     return this.call<void>('releaseLease', key, holder, now);
+  }
+  putShareWatch(runId: string, at: number) {
+    return this.call<void>('putShareWatch', runId, at);
+  }
+  deleteShareWatch(runId: string) {
+    return this.call<void>('deleteShareWatch', runId);
+  }
+  listShareWatches(now: number, limit: number) {
+    return this.call<Array<{ runId: string; at: number }>>('listShareWatches', now, limit);
+  }
+  recordShares(...args: Parameters<RunStore['recordShares']>) {
+    return this.call<Awaited<ReturnType<RunStore['recordShares']>>>('recordShares', ...args);
   }
 }
 

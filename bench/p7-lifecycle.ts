@@ -92,7 +92,7 @@ export async function measureLifecycle(): Promise<LifecycleFigures> {
     // Drop the counting wrappers (own properties shadowing the prototype's methods).
     for (const name of [...STORE_READS, ...STORE_WRITES, ...STORE_QUERIES]) delete (w.store as unknown as Record<string, unknown>)[name];
   }
-  return { first: tallies[0]!, steady: tallies[1]!, finalState, resources: input.resources.length, shareTargets: input.shareWith?.length ?? 0 };
+  return { first: tallies[0]!, steady: tallies[1]!, finalState, resources: input.resources?.length ?? 0, shareTargets: input.shareWith?.length ?? 0 };
 }
 
 export const p7: Benchmark = {

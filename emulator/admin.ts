@@ -17,6 +17,7 @@
  *   DELETE /admin/scripts/{id}            remove one script
  *   POST   /admin/checkpoints/{id}/resolve  {outcome: available|error, reason?} end a protecting checkpoint now
  *   PUT    /admin/vaults/{id}/status      {status: available|lock|frozen|error}
+ *   POST   /admin/backups/{id}/restore    {ms} the backup is `restoring` for ms (DeleteBackup refuses, 6216)
  *   DELETE /admin/resources/{id}          delete a server/disk (vaults still listing it show protect_status "deleted")
  *   POST   /admin/orders/{id}/pay         pay a yearly/monthly vault's order now (the vault appears)
  *   GET    /admin/clock                   {now, iso, kind}
@@ -46,6 +47,7 @@ const ROUTES = [
   'DELETE /admin/scripts/{id}',
   'POST /admin/checkpoints/{id}/resolve',
   'PUT /admin/vaults/{id}/status',
+  'POST /admin/backups/{id}/restore',
   'DELETE /admin/resources/{id}',
   'POST /admin/orders/{id}/pay',
   'GET /admin/clock',
@@ -57,6 +59,7 @@ const ROUTES = [
 const Resolve = z.strictObject({ outcome: z.enum(['available', 'error']), reason: z.string().min(1).optional() });
 const VaultStatus = z.strictObject({ status: z.enum(['available', 'lock', 'frozen', 'error']) });
 const Advance = z.strictObject({ ms: z.number().min(0) });
+const Restore = z.strictObject({ ms: z.number().min(1) });
 const SetClock = z.strictObject({ epochMs: z.number() });
 const Seed = z.strictObject({ seed: z.int() });
 
@@ -142,6 +145,10 @@ export function createAdminHandler(deps: { state: EmulatorState; faults: FaultCo
     if (method === 'PUT' && a === 'vaults' && b && c === 'status' && segs.length === 4) {
       const input = parse(VaultStatus, body);
       if (!state.setVaultStatus(b, input.status)) throw new AdminError(404, `no vault "${b}"`);
+      return { status: 204 };
+    }
+    if (method === 'POST' && a === 'backups' && b && c === 'restore' && segs.length === 4) {
+      if (!state.restoreBackup(b, parse(Restore, body).ms)) throw new AdminError(404, `no available backup "${b}"`);
       return { status: 204 };
     }
     if (method === 'DELETE' && a === 'resources' && b && segs.length === 3) {

@@ -62,13 +62,16 @@ function buildCatalogue(resources: ResourceInput[], knownProjects: Set<string>, 
     if (r.type === 'OS::Cinder::Volume') {
       if (r.sizeGb === undefined) throw new EmulatorConfigError(`resources: volume ${r.id} needs sizeGb`);
       if (r.disks) throw new EmulatorConfigError(`resources: volume ${r.id} cannot have disks`);
-      store.catalogue.set(r.id, { id: r.id, projectId: r.projectId, type: r.type, name: r.name, sizeGb: r.sizeGb, az, disks: [] });
+      if (r.usedGb !== undefined && r.usedGb > r.sizeGb) throw new EmulatorConfigError(`resources: volume ${r.id} usedGb ${r.usedGb} exceeds its sizeGb ${r.sizeGb}`);
+      store.catalogue.set(r.id, { id: r.id, projectId: r.projectId, type: r.type, name: r.name, sizeGb: r.sizeGb, ...(r.usedGb === undefined ? {} : { usedGb: r.usedGb }), az, disks: [], ...(r.tags ? { tags: r.tags } : {}) });
+      if (r.deleted) markDeleted(store, r.id);
       continue;
     }
     const disks = (r.disks ?? [{ id: store.newId(), name: `${r.name}-system`, sizeGb: r.sizeGb ?? 40, bootable: true }]).map((d, i) => ({
       id: d.id,
       name: d.name,
       sizeGb: d.sizeGb,
+      ...(d.usedGb === undefined ? {} : { usedGb: d.usedGb }),
       bootable: d.bootable ?? i === 0,
     }));
     const entry: CatalogueEntry = {
@@ -77,16 +80,29 @@ function buildCatalogue(resources: ResourceInput[], knownProjects: Set<string>, 
       type: r.type,
       name: r.name,
       sizeGb: r.sizeGb ?? disks.reduce((s, d) => s + d.sizeGb, 0),
+      ...(r.usedGb === undefined ? {} : { usedGb: r.usedGb }),
       az,
       disks,
+      ...(r.tags ? { tags: r.tags } : {}),
     };
     store.catalogue.set(r.id, entry);
     for (const d of disks) {
       if (store.catalogue.has(d.id)) throw new EmulatorConfigError(`resources: duplicate resource id ${d.id} (disk of ${r.id})`);
       // A server's disks are EVS volumes too: protectable on their own in a disk vault.
-      store.catalogue.set(d.id, { id: d.id, projectId: r.projectId, type: 'OS::Cinder::Volume', name: d.name, sizeGb: d.sizeGb, az, disks: [], attachedTo: r.id });
+      store.catalogue.set(d.id, { id: d.id, projectId: r.projectId, type: 'OS::Cinder::Volume', name: d.name, sizeGb: d.sizeGb, ...(d.usedGb === undefined ? {} : { usedGb: d.usedGb }), az, disks: [], attachedTo: r.id });
+      if (r.deleted) markDeleted(store, d.id);
     }
+    if (r.deleted) markDeleted(store, r.id);
   }
+}
+
+/** A resource seeded as deleted: out of the live catalogue, answered with status "deleted". */
+function markDeleted(store: Store, id: string): void {
+  const entry = store.catalogue.get(id);
+  if (!entry) return;
+  store.catalogue.delete(id);
+  store.deletedResources.add(id);
+  store.deletedCatalogue.set(id, entry);
 }
 
 function listen(server: Server, port: number): Promise<number> {

@@ -39,6 +39,8 @@ export const DiskInput = z.strictObject({
   id: Uuid,
   name: z.string().min(1).max(255),
   sizeGb: z.int().min(1).max(65536),
+  /** GB a full backup of the disk stores (its used space); default sizeGb x capacity.fullBackupRatio. */
+  usedGb: z.number().min(0).max(65536).optional(),
   bootable: z.boolean().optional(),
 });
 
@@ -49,9 +51,22 @@ export const ResourceInput = z.strictObject({
   name: z.string().min(1).max(255),
   /** Volumes: required. Servers: defaults to the sum of the disks. */
   sizeGb: z.int().min(1).max(1_048_576).optional(),
+  /**
+   * GB a full backup of the resource stores (its used space, at most its size); default: the sum over a
+   * server's disks, else sizeGb x capacity.fullBackupRatio.
+   */
+  usedGb: z.number().min(0).max(1_048_576).optional(),
   /** Servers only: the attached disks (EVS volumes), backed up as children of the server backup. */
   disks: z.array(DiskInput).min(1).max(24).optional(),
   az: z.string().min(1).max(64).optional(),
+  /**
+   * Tags (key -> value). ListProtectable/ShowProtectable show a server's as ECS does, in
+   * `detail.tags: ["key=value"]`, a volume's as EVS does, in `detail.tags: {key: value}` (recorded bodies:
+   * ../shared/cbr-recordings/c7n/56d90e13a2e8.json). Keys <= 36, values <= 43 characters (cbr-api.md §2.1).
+   */
+  tags: z.record(z.string().min(1).max(36).regex(/^[^=]+$/, 'must not contain ='), z.string().max(43)).optional(),
+  /** Seeded as already deleted: ShowProtectable answers it with status "deleted", ListProtectable only with status=deleted. */
+  deleted: z.boolean().optional(),
 });
 
 const Range = z.union([Duration, z.tuple([Duration, Duration])]);
@@ -82,11 +97,20 @@ export const LimitsInput = z.strictObject({
   sdkDateSkewMs: Duration.default(15 * 60_000),
 });
 
+/**
+ * Vault capacity (emulator/README.md "Capacity"). billing.size and resources' size are GB, billing.used
+ * and resources' backup_size are MB (recorded ListVault answers: `used: 17048` in a 100 GB vault, equal to
+ * its one resource's `backup_size`; cbr-api.md §2.4).
+ */
 export const CapacityInput = z.strictObject({
-  /** Full backup size = resource size x this ratio (billing.used grows by it, in MB). */
+  /** A resource's used space when its `usedGb` is not given = its size x this ratio; a full backup stores that. */
   fullBackupRatio: z.number().min(0).max(10).default(0.5),
-  /** Incremental backup size = resource size x this ratio. */
-  incrementalRatio: z.number().min(0).max(10).default(0.1),
+  /**
+   * An incremental backup (a later backup of a resource that has an available one in the vault, when the
+   * checkpoint asks for incremental) = the full backup's size x this ratio. The default 0.2 is 10 % of the
+   * resource's size at the default fullBackupRatio.
+   */
+  incrementalRatio: z.number().min(0).max(10).default(0.2),
 });
 
 /** Behaviours the reference marks as unknown (§11): each is a switch with a documented default. */
@@ -127,6 +151,21 @@ export const QuirksInput = z.strictObject({
   memberIdInPath: z.enum(['project-id', 'member-id']).default('project-id'),
   /** Reject a second vault with the same name in a project (400 BackupService.6106). Default false. */
   uniqueVaultNames: z.boolean().default(false),
+  /**
+   * CreateCheckpoint's capacity check (400 BackupService.6114, "The used capacity of the vault exceeds the
+   * maximum capacity", cbr-api.md §3.1/§7.2; the reference does not say whether CBR counts the new backup):
+   * 'used+need' (default) refuses when billing.used + the running backups + the backups this checkpoint
+   * would add exceed billing.size; 'used' refuses only once billing.used has reached billing.size.
+   * Vaults with auto_expand never refuse (they grow).
+   */
+  capacityCheck: z.enum(['used+need', 'used']).default('used+need'),
+  /**
+   * DeleteBackup of a backup another project has accepted (a share member `accepted`). 'allow' (default;
+   * OTC's user guide, umn/source/backup_management/sharing_a_backup.rst: "When a sharer deletes a shared
+   * backup, the backup will also be deleted from the recipient's account") or 'refuse' (400
+   * BackupService.6216 "in use", as issue 14 reads CBR; no source found for it).
+   */
+  deleteAcceptedShare: z.enum(['allow', 'refuse']).default('allow'),
   /** Unknown body fields -> 400 BackupService.9900 "invalid key ..." (default true). */
   rejectUnknownFields: z.boolean().default(true),
 });

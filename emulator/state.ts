@@ -28,6 +28,12 @@ export interface EmulatorState {
   setVaultStatus(vaultId: string, status: Exclude<VaultStatus, 'deleting'>): boolean;
   /** Deletes a resource (server or disk) from the catalogue; vaults still listing it show protect_status "deleted". */
   deleteResource(resourceId: string): boolean;
+  /**
+   * Marks a completed backup (top-level, or the server backup of a disk backup) `restoring` for
+   * `durationMs` of the emulator clock (DeleteBackup then refuses with 6216); false when there is no
+   * such available backup.
+   */
+  restoreBackup(backupId: string, durationMs: number): boolean;
   /** Pays a yearly/monthly vault's order now (the vault appears); false when no unpaid order has this id. */
   payOrder(orderId: string): boolean;
 }
@@ -62,6 +68,14 @@ export function createState(store: Store, service: CbrService, counts: RequestCo
       if (!entry || !store.catalogue.delete(resourceId)) return false;
       store.deletedResources.add(resourceId);
       store.deletedCatalogue.set(resourceId, entry);
+      return true;
+    },
+    restoreBackup(backupId, durationMs) {
+      const now = store.clock.now();
+      const found = store.liveBackup(backupId, now);
+      const b = found?.parent ?? found;
+      if (!b || backupState(b, now) !== 'available') return false;
+      b.restoringUntil = now + durationMs;
       return true;
     },
     payOrder(orderId) {

@@ -14,7 +14,7 @@ import type { EmulatorConfig, ProjectInput } from './options';
 import { Rng } from './random';
 
 export type ResourceType = 'OS::Nova::Server' | 'OS::Cinder::Volume';
-export type BackupStatus = 'protecting' | 'available' | 'error' | 'deleting';
+export type BackupStatus = 'protecting' | 'available' | 'restoring' | 'error' | 'deleting';
 export type VaultStatus = 'available' | 'lock' | 'frozen' | 'error' | 'deleting';
 export type CheckpointStatus = 'protecting' | 'available' | 'error' | 'deleting';
 export type MemberStatus = 'pending' | 'accepted' | 'rejected';
@@ -35,6 +35,8 @@ export interface DiskEntry {
   id: string;
   name: string;
   sizeGb: number;
+  /** What a full backup of the disk stores (GB); default sizeGb x capacity.fullBackupRatio. */
+  usedGb?: number;
   bootable: boolean;
 }
 
@@ -44,10 +46,14 @@ export interface CatalogueEntry {
   type: ResourceType;
   name: string;
   sizeGb: number;
+  /** What a full backup of the resource stores (GB); default sizeGb x capacity.fullBackupRatio. */
+  usedGb?: number;
   az: string;
   disks: DiskEntry[];
   /** Volumes that are a server's disk. */
   attachedTo?: string;
+  /** Tags (key -> value), as the protectable listing shows them in `detail.tags`. */
+  tags?: Record<string, string>;
 }
 
 export interface VaultResourceRec {
@@ -140,7 +146,14 @@ export interface BackupRec {
   autoTrigger: boolean;
   incremental: boolean;
   bootable: boolean;
+  /**
+   * Space the backup takes in its vault (billing.used, MB): a full backup the resource's used size, an
+   * incremental one capacity.incrementalRatio of that. Deleting an older backup of a chain merges it into
+   * the next one (see mergeOnDelete).
+   */
   sizeMb: number;
+  /** Set through the admin API / state.restoreBackup: `restoring` until then (DeleteBackup refuses). */
+  restoringUntil?: number;
   createdAt: number;
   /** When protecting ends (Infinity = never). */
   doneAt: number;
@@ -209,7 +222,13 @@ export function backupState(b: BackupRec, now: number): BackupStatus | 'gone' {
   if (b.deleteDoneAt !== undefined && now >= b.deleteDoneAt) return 'gone';
   if (b.deleteAt !== undefined) return 'deleting';
   if (now < b.doneAt) return 'protecting';
-  return b.failure ? 'error' : 'available';
+  if (b.failure) return 'error';
+  return b.restoringUntil !== undefined && now < b.restoringUntil ? 'restoring' : 'available';
+}
+
+/** A backup whose data is in the vault (counted in billing.used, usable as an incremental base). */
+export function holdsData(state: BackupStatus | 'gone'): boolean {
+  return state === 'available' || state === 'restoring' || state === 'deleting';
 }
 
 export function vaultState(v: VaultRec, now: number): VaultStatus | 'gone' {
@@ -430,14 +449,18 @@ export class Store {
     this.vaultsByProject.get(v.projectId)?.delete(v.id);
   }
 
-  /** billing.used in MB: completed (or deleting) backups of the vault. */
+  /** billing.used in MB: completed (available, restoring or deleting) backups of the vault. */
   usedMb(v: VaultRec, now: number): number {
     let used = 0;
-    for (const b of this.backupsIn(v.backups, now)) {
-      const s = backupState(b, now);
-      if (s === 'available' || s === 'deleting') used += b.sizeMb;
-    }
+    for (const b of this.backupsIn(v.backups, now)) if (holdsData(backupState(b, now))) used += b.sizeMb;
     return used;
+  }
+
+  /** MB the vault's running backups will add to billing.used when they complete (reserved by CreateCheckpoint). */
+  reservedMb(v: VaultRec, now: number): number {
+    let reserved = 0;
+    for (const b of this.backupsIn(v.backups, now)) if (backupState(b, now) === 'protecting') reserved += b.sizeMb;
+    return reserved;
   }
 
   allocatedGb(v: VaultRec): number {
@@ -452,8 +475,7 @@ export class Store {
     let sizeMb = 0;
     for (const b of this.backupsIn(v.backups, now)) {
       if (b.resourceId !== resourceId) continue;
-      const s = backupState(b, now);
-      if (s === 'available' || s === 'deleting') {
+      if (holdsData(backupState(b, now))) {
         count++;
         sizeMb += b.sizeMb;
       }

@@ -93,6 +93,10 @@ export const Config = z
     RETENTION_REFUSED_ALERT_SWEEPS: int(1, 1000, 3),
     RETENTION_LEASE_SECONDS: int(60, 3600, 960),
     MAX_RECEIVE_COUNT: int(1, 1000, 5),
+    /** Shares (lib/pipeline/share-sweep.ts): alert on a member still pending this long; accepted members at a share's end; revocations per sweep. */
+    SHARE_PENDING_ALERT_HOURS: int(1, 8760, 24),
+    SHARE_EXPIRY_ACCEPTED: z.enum(['revoke', 'keep']).default('revoke'),
+    SHARE_REVOKES_PER_SWEEP: int(1, 1000, 50),
     /** Inbound webhook authentication (WEBHOOK_AUTH, WEBHOOK_KEYS_SECRET, WEBHOOK_KEYS_JSON, SECRETS_TTL_SECONDS). */
     ...webhookEnvShape,
     /** Outbound run-finished notifications (NOTIFY_KEYS_SECRET, NOTIFY_ALLOW_LOOPBACK, NOTIFY_MAX_ATTEMPTS, NOTIFY_TIMEOUT_MS). */
@@ -157,5 +161,8 @@ export function settingsFrom(config: Config): PipelineSettings {
     sweepLeaseMs: config.CHECK_LEASE_SECONDS * 1000,
     runTtlDays: config.RUN_TTL_DAYS,
     maxReceiveCount: config.MAX_RECEIVE_COUNT,
+    sharePendingAlertMs: config.SHARE_PENDING_ALERT_HOURS * 3600_000,
+    shareExpiryAccepted: config.SHARE_EXPIRY_ACCEPTED,
+    shareRevokesPerSweep: config.SHARE_REVOKES_PER_SWEEP,
   };
 }

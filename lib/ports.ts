@@ -4,7 +4,7 @@
  */
 import type { Message } from './contracts';
 import type { NotificationRecord } from './store/run';
-import type { RunRecord, VaultLease } from './store/run';
+import type { RunRecord, ShareRecord, TimelineEvent, VaultLease } from './store/run';
 import type { Hold, LedgerEntry, RetentionScope } from './retention/records';
 
 // ---------------------------------------------------------------------------------------------
@@ -18,11 +18,32 @@ export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unkn
 // CBR: the subset of lib/cbr's CbrClient the pipeline uses, with the same method names and wire
 // (snake_case) shapes, typed loosely enough that the real client's zod-inferred types fit.
 
-export interface CbrResourceRef { id: string; type?: string | null | undefined; name?: string | null | undefined; protect_status?: string | null | undefined }
+export interface CbrResourceRef {
+  id: string;
+  type?: string | null | undefined;
+  name?: string | null | undefined;
+  protect_status?: string | null | undefined;
+  /** The resource's size, GB. */
+  size?: number | null | undefined;
+  /** Total size of the resource's backups in this vault, MB (recorded ListVault answers). */
+  backup_size?: number | null | undefined;
+  backup_count?: number | null | undefined;
+}
 export interface CbrVaultView {
   id: string;
   name: string;
-  billing?: { object_type?: string | null | undefined; status?: string | null | undefined } | null | undefined;
+  billing?: {
+    object_type?: string | null | undefined;
+    status?: string | null | undefined;
+    /** `post_paid` (pay-per-use) or `pre_paid` (yearly/monthly). */
+    charging_mode?: string | null | undefined;
+    /** GB. */
+    size?: number | null | undefined;
+    /** MB (while `size` is GB: cbr-api.md §2.4, recorded ListVault answers). */
+    used?: number | null | undefined;
+  } | null | undefined;
+  /** CBR grows the vault itself (pay-per-use vaults). */
+  auto_expand?: boolean | null | undefined;
   resources?: ReadonlyArray<CbrResourceRef> | null | undefined;
   created_at?: string | null | undefined;
 }
@@ -45,7 +66,7 @@ export interface CbrBackupView {
   extend_info?: { progress?: number | null | undefined } | null | undefined;
 }
 export interface CbrVaultOrder { orderId?: string | null | undefined; resourceId?: string | null | undefined }
-export interface CbrMemberView { id?: string | null | undefined; status?: string | null | undefined; dest_project_id?: string | null | undefined }
+export interface CbrMemberView { id?: string | null | undefined; status?: string | null | undefined; dest_project_id?: string | null | undefined; vault_id?: string | null | undefined }
 export interface CbrSkippedResource { id?: string | null | undefined; type?: string | null | undefined; name?: string | null | undefined; code?: string | null | undefined; reason?: string | null | undefined }
 export interface CbrCheckpointView {
   id: string;
@@ -102,6 +123,8 @@ export interface CbrProtectableView {
   type?: string | null | undefined;
   /** `active`, `deleted`, `error` (recorded answers send `ACTIVE`). */
   status?: string | null | undefined;
+  /** The raw ECS server / EVS volume; its `tags` (lib/coverage/tags.ts) select resources and show in coverage. */
+  detail?: unknown;
   protectable?: {
     result?: boolean | null | undefined;
     code?: string | null | undefined;
@@ -118,10 +141,12 @@ export interface CbrApi {
   /** A vault, or for a yearly/monthly vault an order to pay (no `vault` until it is paid). */
   createVault(body: VaultCreateBody, opts?: CallOptions): Promise<{ vault?: CbrVaultView | null | undefined; orders?: ReadonlyArray<CbrVaultOrder> | null | undefined }>;
   showVault(vaultId: string): Promise<{ vault: CbrVaultView }>;
+  /** Capacity (start-checkpoint, lib/pipeline/vault-capacity.ts): a new `billing.size` (GB) for a pay-per-use vault. */
+  updateVault(vaultId: string, body: { vault: { billing: { size: number } } }, opts?: CallOptions): Promise<{ vault: CbrVaultView }>;
   /** Only for an orphaned vault cbr-flow created (lib/pipeline/orphaned-vaults.ts), after the caller confirmed. */
   deleteVault(vaultId: string): Promise<void>;
   /** Pre-flight (lib/pipeline/preflight.ts): one page of the project's protectables of a type (limit <= 50). */
-  listProtectable(type: CbrProtectableType, query: { limit?: number; offset?: number }): Promise<{ instances: ReadonlyArray<CbrProtectableView>; count?: number | null | undefined }>;
+  listProtectable(type: CbrProtectableType, query: { limit?: number; offset?: number; status?: string }): Promise<{ instances: ReadonlyArray<CbrProtectableView>; count?: number | null | undefined }>;
   /** Pre-flight: one instance; a 404 (`6302`) when the project has no such instance of that type. */
   showProtectable(type: CbrProtectableType, instanceId: string): Promise<{ instance: CbrProtectableView }>;
   /** A POST: the client repeats it on 429/5xx/network errors only with `{ idempotent: true }`. */
@@ -131,6 +156,15 @@ export interface CbrApi {
   /** A POST: the client repeats it on 429/5xx/network errors only with `{ idempotent: true }`. */
   addMember(backupId: string, body: { members: string[] }, opts?: CallOptions): Promise<{ members?: ReadonlyArray<CbrMemberView> | null | undefined }>;
   showMembersDetail(backupId: string, query: { limit?: number; offset?: number }): Promise<{ members: ReadonlyArray<CbrMemberView>; count?: number | null | undefined }>;
+  /** One member, read by the owner; `memberId` = the member's destination project id (cbr-api.md §5.1). */
+  showMemberDetail(backupId: string, memberId: string): Promise<{ member: CbrMemberView }>;
+  /**
+   * The RECEIVING project answers a share (its own client: `memberId` = its own project id). A PUT:
+   * never repeated by the client, the caller reads the member first (a repeat would accept twice).
+   */
+  updateMemberStatus(backupId: string, memberId: string, body: { status: 'accepted' | 'rejected' | 'pending'; vault_id?: string }, opts?: CallOptions): Promise<{ member: CbrMemberView }>;
+  /** Revoke a member (owner; 204). An absent member answers 404 `6705`. */
+  deleteMember(backupId: string, memberId: string): Promise<void>;
   /** Only to explain failed backups (CBR's reason is in the task log, not on the backup). */
   listOpLogs(query: { operation_type?: 'backup'; status?: 'failed'; vault_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrOpLogView> }>;
 }
@@ -266,6 +300,20 @@ export interface RunStore {
   resolveLease(key: string, holder: string, vaultId: string, now: number): Promise<void>;
   /** Give the lease up without a vault (CBR refused to create it); only the current holder may. */
   releaseLease(key: string, holder: string, now: number): Promise<void>;
+
+  /**
+   * Share watches (time-boxed and pending members of finished runs, lib/pipeline/share-sweep.ts): one
+   * per run, due at `at`. Put replaces the run's watch; delete is a no-op when there is none.
+   */
+  putShareWatch(runId: string, at: number): Promise<void>;
+  deleteShareWatch(runId: string): Promise<void>;
+  /** Watches due at or before `now`, oldest first, at most `limit`. */
+  listShareWatches(now: number, limit: number): Promise<Array<{ runId: string; at: number }>>;
+  /**
+   * Replace the members of a FINISHED run and its `shareWatchAt`, appending `event` to its timeline (one update, terminal runs only, like
+   * recordNotification; the optimistic version is left alone, so a stale step copy cannot overwrite it).
+   */
+  recordShares(runId: string, shares: ShareRecord[], shareWatchAt: number | undefined, event?: TimelineEvent): Promise<RecordNotificationResult>;
 }
 
 /** What recordNotification did: stored, no such run (or expired), or the run is not finished. */

@@ -1,7 +1,7 @@
 /** Backups: ListBackups (filters, sort, marker paging), ShowBackup, DeleteBackup. */
 import { paramError } from '../errors';
-import { backupState } from '../store';
-import type { BackupRec, MemberRec } from '../store';
+import { backupState, holdsData } from '../store';
+import type { BackupRec, MemberRec, VaultRec } from '../store';
 import { BACKUP_STATUSES, err, intParam, enumParam, enumListParam, boolParam, timeParam, parseSort, page, requirePathId } from './common';
 import type { OpContext, OpResult, SortKey } from './common';
 import { addOpLog } from './oplogs';
@@ -145,12 +145,25 @@ export function showBackup(s: CbrService, ctx: OpContext): OpResult {
   return { status: 200, body: { backup: renderBackup(s, seen.backup, ctx.now, seen.member) } };
 }
 
+/**
+ * DeleteBackup refuses (400) where CBR does (cbr-api.md §4.3, OTC error_codes.rst): a backup still
+ * protecting (6203), already deleting (6201), being restored (6216 "in use"), accepted by another project
+ * (6216, quirk deleteAcceptedShare), an automatic backup in a locked vault (6220); a disk backup of a
+ * server backup on its own (6201).
+ */
 export function deleteBackup(s: CbrService, ctx: OpContext): OpResult {
   const b = s.ownBackupOr404(ctx, requirePathId(ctx.params.backup_id, 'backup_id'));
   if (b.parent) throw err(400, '6201', 'A disk backup of a server backup cannot be deleted on its own.');
   const st = backupState(b, ctx.now);
   if (st === 'protecting') throw err(400, '6203');
   if (st === 'deleting') throw err(400, '6201', 'The backup is already being deleted.');
+  if (st === 'restoring') throw err(400, '6216', 'The backup is being restored.');
+  if (s.config.quirks.deleteAcceptedShare === 'refuse') {
+    const accepted = [...b.members.values()].filter((m) => m.status === 'accepted').map((m) => m.destProjectId);
+    if (accepted.length > 0) throw err(400, '6216', `The backup is shared with and accepted by project(s) ${accepted.join(', ')}; cancel the sharing (DeleteMember) first.`);
+  }
+  const v = s.store.vaults.get(b.vaultId)!;
+  if (v.locked && b.autoTrigger) throw err(400, '6220');
   const doneAt = ctx.now + s.store.draw(s.config.timing.backupDeleteMs);
   b.deleteAt = ctx.now;
   b.deleteDoneAt = doneAt;
@@ -158,7 +171,7 @@ export function deleteBackup(s: CbrService, ctx: OpContext): OpResult {
     c.deleteAt = ctx.now;
     c.deleteDoneAt = doneAt;
   }
-  const v = s.store.vaults.get(b.vaultId)!;
+  mergeOnDelete(v, b, ctx.now);
   addOpLog(s, ctx, v, 'delete', {
     endAt: doneAt,
     checkpointId: b.checkpointId,
@@ -166,4 +179,34 @@ export function deleteBackup(s: CbrService, ctx: OpContext): OpResult {
     extra: { delete: { backup_id: b.id, backup_name: b.name } },
   });
   return { status: 204 };
+}
+
+/**
+ * Incremental chains (emulator/README.md "Capacity"): CBR merges a deleted backup's data into the next
+ * backup of the same resource, which must stay restorable. Modelled as: the next (newer, completed,
+ * not deleting) backup of the resource in the vault takes the larger of its own size and the deleted
+ * one's. So deleting the newest backup frees its whole size, deleting a chain's full backup frees only
+ * about an incremental's worth (the next backup becomes the full), and deleting an incremental in the
+ * middle frees its size (same-sized increments are taken to overlap).
+ */
+function mergeOnDelete(v: VaultRec, deleted: BackupRec, now: number): void {
+  const next = [...v.backups.values()].find(
+    (x) => x !== deleted && x.resourceId === deleted.resourceId && x.createdAt >= deleted.createdAt && holdsData(backupState(x, now)) && backupState(x, now) !== 'deleting' && isAfter(v, x, deleted),
+  );
+  if (!next) return;
+  next.sizeMb = Math.max(next.sizeMb, deleted.sizeMb);
+  for (const c of next.children) {
+    const old = deleted.children.find((d) => d.resourceId === c.resourceId);
+    if (old) c.sizeMb = Math.max(c.sizeMb, old.sizeMb);
+  }
+}
+
+/** `later` was created after `earlier` (the vault's backups are kept in creation order). */
+function isAfter(v: VaultRec, later: BackupRec, earlier: BackupRec): boolean {
+  let seenEarlier = false;
+  for (const x of v.backups.values()) {
+    if (x === earlier) seenEarlier = true;
+    else if (x === later) return seenEarlier;
+  }
+  return false;
 }

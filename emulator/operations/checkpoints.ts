@@ -1,6 +1,6 @@
 /** Checkpoints: CreateCheckpoint (one backup per resource, outcomes from fault scripts), ShowCheckpoint. */
 import { CreateCheckpointBody, parseBody } from '../schemas';
-import { backupState, vaultState } from '../store';
+import { backupState, holdsData, vaultState } from '../store';
 import type { BackupRec, CatalogueEntry, CheckpointRec, MemberRec, SkippedResource, VaultRec, VaultResourceRec } from '../store';
 import { err, requirePathId } from './common';
 import type { OpContext, OpResult } from './common';
@@ -30,7 +30,6 @@ export function createCheckpoint(s: CbrService, ctx: OpContext): OpResult {
       throw err(400, '6135', `resource_id: ${id}`);
     });
   }
-  if (!v.autoExpand && s.store.usedMb(v, ctx.now) >= v.billing.sizeGb * 1024) throw err(400, '6114');
 
   const quirk = s.config.quirks.concurrentBackup;
   const busy = (r: VaultResourceRec) => r.lastBackup !== undefined && backupState(r.lastBackup, ctx.now) === 'protecting';
@@ -45,6 +44,7 @@ export function createCheckpoint(s: CbrService, ctx: OpContext): OpResult {
     else skipped.push({ id: r.id, type: r.type, name: s.store.catalogue.get(r.id)?.name ?? r.name, code: 'BackupService.6125', reason: 'the resource is being backed up' });
   }
   if (runnable.length === 0) throw err(400, '6125', 'Every requested resource is being backed up.');
+  checkCapacity(s, ctx, v, runnable, p.incremental ?? true);
 
   const script = s.faults.takeScript(p.name, v.id);
   const checkpoint: CheckpointRec = {
@@ -65,7 +65,7 @@ export function createCheckpoint(s: CbrService, ctx: OpContext): OpResult {
     const affected = script !== undefined && (script.resourceIds === undefined || script.resourceIds.includes(r.id));
     const outcome = affected ? script.outcome : 'available';
     const nominal = script?.durationMs ?? s.store.draw(s.config.timing.checkpointMs);
-    const hasFull = hasAvailableBackup(s, v, r.id, ctx.now);
+    const hasFull = hasBaseBackup(v, r.id, ctx.now);
     const incremental = checkpoint.incremental && hasFull;
     const failure =
       outcome === 'error' ? { code: script?.code ?? 'BackupService.9910', message: script?.reason ?? 'The backup failed.' } : null;
@@ -94,9 +94,44 @@ export function createCheckpoint(s: CbrService, ctx: OpContext): OpResult {
   return { status: 200, body: { checkpoint: renderCheckpoint(s, checkpoint, v, ctx.now) } };
 }
 
-function hasAvailableBackup(s: CbrService, v: VaultRec, resourceId: string, now: number): boolean {
-  for (const b of v.backups.values()) if (b.resourceId === resourceId && backupState(b, now) === 'available') return true;
+/** An incremental backup needs a completed backup of the resource in the vault to build on. */
+function hasBaseBackup(v: VaultRec, resourceId: string, now: number): boolean {
+  for (const b of v.backups.values()) if (b.resourceId === resourceId && holdsData(backupState(b, now)) && backupState(b, now) !== 'deleting') return true;
   return false;
+}
+
+/** MB a full backup of the resource stores: its used size (usedGb, or its disks', or size x fullBackupRatio). */
+export function fullBackupMb(s: CbrService, entry: Pick<CatalogueEntry, 'sizeGb' | 'usedGb' | 'disks'>): number {
+  const ratio = s.config.capacity.fullBackupRatio;
+  if (entry.usedGb !== undefined) return Math.round(entry.usedGb * 1024);
+  if (entry.disks.some((d) => d.usedGb !== undefined)) return entry.disks.reduce((sum, d) => sum + Math.round((d.usedGb ?? d.sizeGb * ratio) * 1024), 0);
+  return Math.round(entry.sizeGb * 1024 * ratio);
+}
+
+function backupMb(s: CbrService, entry: Pick<CatalogueEntry, 'sizeGb' | 'usedGb' | 'disks'>, incremental: boolean): number {
+  const full = fullBackupMb(s, entry);
+  return incremental ? Math.round(full * s.config.capacity.incrementalRatio) : full;
+}
+
+/**
+ * 6114 (cbr-api.md §3.1: 400 "vault used capacity exceeds total"): with the default quirk, when what the
+ * vault holds, plus what its running backups will add, plus what this checkpoint would add, exceeds
+ * billing.size. A vault with auto_expand grows instead (renderVault shows the grown size).
+ */
+function checkCapacity(s: CbrService, ctx: OpContext, v: VaultRec, runnable: VaultResourceRec[], incremental: boolean): void {
+  if (v.autoExpand) return;
+  const sizeMb = v.billing.sizeGb * 1024;
+  const used = s.store.usedMb(v, ctx.now);
+  if (s.config.quirks.capacityCheck === 'used') {
+    if (used >= sizeMb) throw err(400, '6114', `Used ${used} MB of ${v.billing.sizeGb} GB.`);
+    return;
+  }
+  const reserved = s.store.reservedMb(v, ctx.now);
+  let need = 0;
+  for (const r of runnable) need += backupMb(s, s.store.catalogue.get(r.id)!, incremental && hasBaseBackup(v, r.id, ctx.now));
+  if (used + reserved + need > sizeMb) {
+    throw err(400, '6114', `Used ${used} MB and ${reserved} MB being backed up of ${v.billing.sizeGb} GB; this backup needs ${need} MB.`);
+  }
 }
 
 function newBackup(
@@ -108,7 +143,6 @@ function newBackup(
   r: VaultResourceRec,
   o: { nominal: number; never: boolean; failure: BackupRec['failure']; incremental: boolean },
 ): BackupRec {
-  const ratio = o.incremental ? s.config.capacity.incrementalRatio : s.config.capacity.fullBackupRatio;
   const base = {
     projectId: ctx.projectId,
     checkpointId: c.id,
@@ -133,7 +167,7 @@ function newBackup(
     resourceType: entry.type,
     resourceSizeGb: entry.sizeGb,
     bootable: entry.disks.some((d) => d.bootable),
-    sizeMb: Math.round(entry.sizeGb * 1024 * ratio),
+    sizeMb: backupMb(s, entry, o.incremental),
     parent: null,
     children: [],
   };
@@ -147,7 +181,7 @@ function newBackup(
       resourceType: 'OS::Cinder::Volume' as const,
       resourceSizeGb: d.sizeGb,
       bootable: d.bootable,
-      sizeMb: Math.round(d.sizeGb * 1024 * ratio),
+      sizeMb: backupMb(s, { sizeGb: d.sizeGb, usedGb: d.usedGb, disks: [] }, o.incremental),
       parent,
       children: [],
     }));

@@ -1,5 +1,5 @@
 /** Wire views: the JSON shapes of vaults, checkpoints, backups, members, operation logs, protectables. */
-import { backupState, checkpointState, vaultState, PROVIDER_DISK, PROVIDER_SERVER } from '../store';
+import { backupState, checkpointState, holdsData, vaultState, PROVIDER_DISK, PROVIDER_SERVER } from '../store';
 import type { BackupRec, CatalogueEntry, CheckpointRec, MemberRec, OpLogRec, VaultRec } from '../store';
 import { PROVIDER_BY_OBJECT, SPEC_BY_OBJECT } from './common';
 import type { Json } from './common';
@@ -10,8 +10,7 @@ export function renderVault(s: CbrService, v: VaultRec, now: number): Json {
   const stats = new Map<string, { count: number; sizeMb: number }>();
   let used = 0;
   for (const b of s.store.backupsIn(v.backups, now)) {
-    const state = backupState(b, now);
-    if (state !== 'available' && state !== 'deleting') continue;
+    if (!holdsData(backupState(b, now))) continue;
     used += b.sizeMb;
     const st = stats.get(b.resourceId) ?? { count: 0, sizeMb: 0 };
     st.count++;
@@ -98,14 +97,14 @@ export function renderCheckpoint(s: CbrService, c: CheckpointRec, v: VaultRec | 
       resources: c.backups.map((b) => {
         const state = backupState(b, now);
         let count = 0;
-        if (v) for (const x of v.backups.values()) if (x.resourceId === b.resourceId && backupState(x, now) === 'available') count++;
+        if (v) for (const x of v.backups.values()) if (x.resourceId === b.resourceId && (backupState(x, now) === 'available' || backupState(x, now) === 'restoring')) count++;
         return {
           id: b.resourceId,
           type: b.resourceType,
           name: b.resourceName,
           extra_info: asStr ? '{}' : {},
           resource_size: num(b.resourceSizeGb),
-          backup_size: num(state === 'available' ? b.sizeMb : 0),
+          backup_size: num(state === 'available' || state === 'restoring' ? b.sizeMb : 0),
           backup_count: num(count),
           protect_status: state === 'protecting' ? 'protecting' : state === 'error' ? 'error' : 'available',
         };
@@ -213,30 +212,46 @@ export function renderOpLog(s: CbrService, o: OpLogRec, now: number): Json {
   };
 }
 
+/**
+ * A protectable instance. As recorded (../shared/cbr-recordings/c7n/56d90e13a2e8.json): a live server's
+ * status is "ACTIVE" (the doc says active|deleted|error), `detail` is the raw ECS server with its tags as
+ * `["key=value"]`; a volume's `detail` is the raw EVS volume with tags as `{key: value}`.
+ */
 export function renderProtectable(s: CbrService, e: CatalogueEntry, now: number, status: 'active' | 'deleted' = 'active'): Json {
   const bound = s.store.boundVault(e.id, now);
   const type = e.type;
+  const server = type === 'OS::Nova::Server';
+  const tags = e.tags ?? {};
   return {
     id: e.id,
     name: e.name,
     type,
     size: e.sizeGb,
-    status,
+    status: status === 'deleted' ? 'deleted' : server ? 'ACTIVE' : e.attachedTo ? 'in-use' : 'available',
     children: e.disks.map((d) => ({
       id: d.id,
       name: d.name,
       type: 'OS::Cinder::Volume',
       size: d.sizeGb,
-      status: 'active',
+      status: 'in-use',
       children: [],
-      detail: { bootable: String(d.bootable), availability_zone: e.az },
+      detail: { id: d.id, name: d.name, bootable: String(d.bootable), availability_zone: e.az, tags: {} },
     })),
-    detail: { availability_zone: e.az, status: type === 'OS::Nova::Server' ? 'ACTIVE' : 'in-use' },
+    detail: server
+      ? { id: e.id, name: e.name, status: status === 'deleted' ? 'DELETED' : 'ACTIVE', 'OS-EXT-AZ:availability_zone': e.az, tags: Object.entries(tags).map(([k, v]) => `${k}=${v}`) }
+      : {
+        id: e.id,
+        name: e.name,
+        status: status === 'deleted' ? 'deleted' : e.attachedTo ? 'in-use' : 'available',
+        availability_zone: e.az,
+        // EVS lists the servers a volume is attached to (recorded: children[].detail.attachments[].server_id).
+        attachments: e.attachedTo ? [{ server_id: e.attachedTo, volume_id: e.id }] : [],
+        tags,
+      },
     protectable: {
       result: true,
-      code: null,
-      reason: null,
-      message: null,
+      code: '',
+      reason: '',
       vault: bound ? { id: bound.id, name: bound.name, billing: { object_type: bound.billing.objectType } } : null,
     },
   };

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { RetentionRules } from '../retention/rules';
 import { CbrId, ProjectId, Region } from './ids';
+import { Selection } from './selection';
 import { NO_CONTROL_CHARS, text } from './text';
 
 /** CBR vault / checkpoint names: 1..64 letters, digits, CJK, `_` and `-` (cbr-api.md §2.1, §3.1). */
@@ -50,14 +51,25 @@ export type Billing = z.infer<typeof Billing>;
 
 const VaultName = z.string().min(1).max(64).regex(CBR_NAME, { error: 'may contain only letters, digits, CJK characters, _ and -' });
 
+/**
+ * cbr-flow may expand the (pay-per-use) vault before a checkpoint that would not fit, up to this size
+ * (UpdateVault `billing.size`, GB; README "Vault capacity"). Absent: a run that would not fit fails.
+ */
+export const VaultAutoExpand = z.strictObject({
+  /** The largest size (GB) cbr-flow may give the vault; CBR allows 10..10485760 (cbr-api.md §2.5). */
+  maxSizeGB: z.number().int().min(10).max(10_485_760),
+});
+export type VaultAutoExpand = z.infer<typeof VaultAutoExpand>;
+
 /** Use an existing vault found by exact name; the run fails if there is none. */
-export const ReuseVault = z.strictObject({ mode: z.literal('reuse'), name: VaultName });
+export const ReuseVault = z.strictObject({ mode: z.literal('reuse'), name: VaultName, autoExpand: VaultAutoExpand.optional() });
 /** Use the vault with this exact name if it exists, otherwise create it (never a second one). */
 export const CreateVault = z.strictObject({
   mode: z.literal('create'),
   name: VaultName,
   description: text().max(64).regex(NO_ANGLE, { error: 'must not contain < or >' }).optional(),
   billing: Billing,
+  autoExpand: VaultAutoExpand.optional(),
 });
 export const VaultSpec = z.discriminatedUnion('mode', [ReuseVault, CreateVault]);
 export type VaultSpec = z.infer<typeof VaultSpec>;
@@ -73,16 +85,70 @@ export const CheckpointSpec = z.strictObject({
 });
 export type CheckpointSpec = z.infer<typeof CheckpointSpec>;
 
+/**
+ * One share target: a project id (the share is added and left `pending`, as before), or an object
+ * naming what the receiving side does. `vaultName`: with the receiving project's CBR credentials
+ * (CBR_CREDENTIALS_MAP), the run finds or creates that vault (exact name) in the receiving project and
+ * accepts the share into it (UpdateMemberStatus, cbr-api.md §5.1). `required` (default: true when
+ * `vaultName` is set, else false): the run is COMPLETED only when every required member is accepted,
+ * otherwise PARTIAL. `ttlHours`: the check-status sweep revokes the member (DeleteMember) that long
+ * after the run shared it.
+ */
+export const ShareTargetSpec = z.strictObject({
+  projectId: ProjectId,
+  vaultName: VaultName.optional(),
+  /** GB of the receiving vault when cbr-flow creates it (pay-per-use; cbr-api.md §2.2: 10..10485760). */
+  vaultSizeGb: z.number().int().min(10).max(10_485_760).default(100),
+  required: z.boolean().optional(),
+  /** Lifetime of the share, hours (1..8760, one year). */
+  ttlHours: z.number().int().min(1).max(8760).optional(),
+});
+export const ShareTarget = z.union([ProjectId, ShareTargetSpec]);
+export type ShareTarget = z.infer<typeof ShareTarget>;
+
+/** A share target with every default applied. */
+export interface ResolvedShareTarget {
+  projectId: string;
+  vaultName?: string;
+  vaultSizeGb: number;
+  required: boolean;
+  ttlHours?: number;
+}
+
+export function shareTargetsOf(request: Pick<RunRequest, 'shareWith'>): ResolvedShareTarget[] {
+  return request.shareWith.map((t) =>
+    typeof t === 'string'
+      ? { projectId: t, vaultSizeGb: 100, required: false }
+      : {
+          projectId: t.projectId,
+          ...(t.vaultName ? { vaultName: t.vaultName } : {}),
+          vaultSizeGb: t.vaultSizeGb,
+          required: t.required ?? t.vaultName !== undefined,
+          ...(t.ttlHours ? { ttlHours: t.ttlHours } : {}),
+        },
+  );
+}
+
 export const RunRequest = z
   .strictObject({
     projectId: ProjectId,
     /** Defaults to the deployment's CBR_REGION when omitted. */
     region: Region.optional(),
     vault: VaultSpec,
-    resources: z.array(ResourceSpec).min(1, { error: 'at least one resource is required' }).max(256),
+    /** The resources to back up; or, instead, `select` them (resolved when the run starts). */
+    resources: z.array(ResourceSpec).max(256).default([]),
+    /**
+     * Resources chosen from CBR's protectable listing when the run starts (lib/contracts/selection.ts):
+     * all of a type, by tag, by name pattern, with exclusions. The run records the ids it chose
+     * (`selection`) and carries them as `resources` from then on.
+     */
+    select: Selection.optional(),
     checkpoint: CheckpointSpec.default({ name: 'cbrflow', incremental: true }),
-    /** Projects to share every server backup with (AddMember allows 10 members per backup). */
-    shareWith: z.array(ProjectId).max(10).default([]),
+    /**
+     * Projects to share every server backup with (AddMember allows 10 members per backup): project ids,
+     * or `{ projectId, vaultName?, required?, ttlHours?, vaultSizeGb? }` (ShareTargetSpec).
+     */
+    shareWith: z.array(ShareTarget).max(10).default([]),
     /** Minutes from the run's start within which the backup must be available, else EXPIRED. */
     completionWindowMinutes: z.number().int().min(5).max(7 * 24 * 60).default(240),
     notifyUrl: text()
@@ -98,6 +164,12 @@ export const RunRequest = z
     retention: RetentionRules.optional(),
   })
   .superRefine((req, ctx) => {
+    if (req.select === undefined && req.resources.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['resources'], message: 'at least one resource is required (or select them: select: { tags: ["env=prod"] })' });
+    }
+    if (req.select !== undefined && req.resources.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['select'], message: 'give resources or select, not both' });
+    }
     const seen = new Set<string>();
     req.resources.forEach((r, i) => {
       if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: ['resources', i, 'id'], message: `duplicate resource id ${r.id}` });
@@ -107,8 +179,21 @@ export const RunRequest = z
     if (types.size > 1) {
       ctx.addIssue({ code: 'custom', path: ['resources'], message: 'all resources of a run must have one type (a vault protects servers or disks, not both)' });
     }
+    const v = req.vault;
+    if (v.mode === 'create' && v.autoExpand) {
+      if (v.billing.chargingMode === 'pre_paid') {
+        ctx.addIssue({ code: 'custom', path: ['vault', 'autoExpand'], message: 'only a pay-per-use vault (billing.chargingMode post_paid) can be expanded by cbr-flow; a yearly/monthly vault\'s size is part of its order: remove autoExpand or make the vault post_paid' });
+      } else if (v.autoExpand.maxSizeGB >= 10 && v.autoExpand.maxSizeGB < v.billing.size) {
+        // (A cap below 10 is already refused by VaultAutoExpand; one message per field.)
+        ctx.addIssue({ code: 'custom', path: ['vault', 'autoExpand', 'maxSizeGB'], message: `is ${v.autoExpand.maxSizeGB} GB, below the vault's billing.size of ${v.billing.size} GB: give a cap of at least the size` });
+      }
+    }
     const shares = new Set<string>();
-    req.shareWith.forEach((p, i) => {
+    req.shareWith.forEach((t, i) => {
+      const p = typeof t === 'string' ? t : t.projectId;
+      if (typeof t !== 'string' && t.required === true && t.vaultName === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['shareWith', i, 'required'], message: 'a required share needs vaultName: cbr-flow can only accept a share into a named vault of the receiving project' });
+      }
       if (p === req.projectId) ctx.addIssue({ code: 'custom', path: ['shareWith', i], message: 'cannot share with the source project itself' });
       if (shares.has(p)) ctx.addIssue({ code: 'custom', path: ['shareWith', i], message: `duplicate project id ${p}` });
       shares.add(p);
@@ -119,6 +204,7 @@ export type RunRequest = z.infer<typeof RunRequest>;
 export type RunRequestInput = z.input<typeof RunRequest>;
 
 /** CBR vault object_type for the run's resources. */
-export function objectTypeOf(request: Pick<RunRequest, 'resources'>): 'server' | 'disk' {
+export function objectTypeOf(request: Pick<RunRequest, 'resources' | 'select'>): 'server' | 'disk' {
+  if (request.select) return request.select.type;
   return request.resources[0]?.type === 'OS::Cinder::Volume' ? 'disk' : 'server';
 }

@@ -60,6 +60,8 @@ export interface SweepResult {
   sweeps?: number;
   /** The earliest look after this sweep within its look-ahead (`until`), read or written by it, if any. */
   nextDueAt?: number;
+  /** The share sweep after it (lib/pipeline/share-sweep.ts): watches looked at, members revoked, pending alerts. */
+  shares?: { watches: number; revoked: number; alerted: number; errors: number };
 }
 
 /** The sweep lease's key in the store's lease space (vault-name leases start with a 32-hex project id). */

@@ -27,6 +27,7 @@ import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, vaultLeaseKey, type RunRecord } from '../store/run';
 import { endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, scheduleAt, watchdog, type StepOutcome } from './common';
 import { AnswerMissingFieldError, CredentialsNotMappedError } from './errors';
+import { resolveSelection } from './select-resources';
 import { preflight, preflightReason, type OwnVault, type PreflightResult as Checked } from './preflight';
 import type { PipelineDeps } from '../wiring/deps';
 
@@ -94,7 +95,7 @@ export function vaultReadyMessage(run: RunRecord, now: number, attempt = 1): Mes
 }
 
 export async function createVault(deps: PipelineDeps, message: MessageOf<'run.requested'>): Promise<StepOutcome> {
-  const run = await deps.store.get(message.runId);
+  let run = await deps.store.get(message.runId);
   if (!run) throw new RunNotFoundError(message.runId);
   if (isTerminal(run.state)) {
     // Heal a crash between the terminal record and its announcement (run.finished has a stable id).
@@ -116,6 +117,13 @@ export async function createVault(deps: PipelineDeps, message: MessageOf<'run.re
     if (!(error instanceof CredentialsNotMappedError)) throw error;
     await endRun(deps, run.runId, 'FAILED', error.message, { code: error.code, message: error.message, step: 'create-vault', at: deps.clock.now() });
     return 'failed-run';
+  }
+  if (run.request.select) {
+    // Resources selected rather than listed: resolved now, before the pre-flight (select-resources.ts).
+    const resolved = await resolveSelection(deps, cbr, run);
+    if (!resolved) return 'failed-run';
+    if (isTerminal(resolved.state)) return 'ignored';
+    run = resolved;
   }
   const wanted = objectTypeOf(run.request);
 

@@ -9,13 +9,28 @@
  * share (6700, e.g. disk backups) is reported on the run (notShareable), not thrown. A finished run
  * only re-publishes run.finished (stable id). Failed backups are explained with CBR's reason from the
  * task log (ListOpLogs, one call, only when a backup failed).
+ *
+ * Two-sided shares (issue 15): for a target with `vaultName`, the run then acts as the RECEIVING
+ * project, with that project's credentials (CBR_CREDENTIALS_MAP): it finds the vault of that exact name
+ * in the receiving project or creates it (under the vault-name lease, so two runs never create two),
+ * accepts each member into it (UpdateMemberStatus `accepted` + vault_id, cbr-api.md §5.1: the
+ * recipient calls with its own project id as {project_id} and {member_id}), and verifies the member as
+ * the owner sees it (ShowMemberDetail). A member CBR already shows accepted or rejected is never
+ * answered again (the members are read first), and the PUT is never repeated by the client, so a
+ * duplicate delivery or a crash after UpdateMemberStatus never accepts twice. A receiver without
+ * credentials (CREDENTIALS_NOT_MAPPED) stays `pending`, as before. COMPLETED needs every required member
+ * accepted; otherwise the run is PARTIAL, with each such member's reason. Time-boxed and pending
+ * members get a share watch (lib/pipeline/share-sweep.ts) before the run ends.
  */
 import type { MessageOf } from '../contracts';
-import { cbrErrorOf, hasCbrCode, type CbrApi } from '../ports';
+import { shareTargetsOf, type ResolvedShareTarget } from '../contracts/run-request';
+import { cbrErrorOf, hasCbrCode, type CbrApi, type CbrVaultView } from '../ports';
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
-import { isTerminal, type BackupRef, type RunRecord, type ShareRecord } from '../store/run';
-import { publishFinished, SAFE_TO_REPEAT, terminate, type StepOutcome } from './common';
+import { isTerminal, vaultLeaseKey, type BackupRef, type RunRecord, type ShareRecord } from '../store/run';
+import { publishFinished, requeueLater, SAFE_TO_REPEAT, terminate, type StepOutcome } from './common';
+import { findVaultsByName } from './create-vault';
+import { nextShareWatch } from './share-sweep';
 import type { PipelineDeps } from '../wiring/deps';
 
 const ALREADY_SHARED = ['6703', '6714'];
@@ -26,12 +41,12 @@ interface ShareOutcome {
   notShareable: RunRecord['notShareable'];
 }
 
-async function existingMembers(cbr: CbrApi, backupId: string): Promise<Map<string, string>> {
-  const members = new Map<string, string>();
+async function existingMembers(cbr: CbrApi, backupId: string): Promise<Map<string, { status: string; vaultId?: string }>> {
+  const members = new Map<string, { status: string; vaultId?: string }>();
   const limit = 100;
   for (let offset = 0; ; offset += limit) {
     const page = await cbr.showMembersDetail(backupId, { limit, offset });
-    for (const m of page.members) if (m.dest_project_id) members.set(m.dest_project_id, m.status ?? 'pending');
+    for (const m of page.members) if (m.dest_project_id) members.set(m.dest_project_id, { status: m.status ?? 'pending', ...(m.vault_id ? { vaultId: m.vault_id } : {}) });
     if (page.members.length < limit || (typeof page.count === 'number' && offset + limit >= page.count)) break;
   }
   return members;
@@ -44,7 +59,12 @@ async function shareBackup(cbr: CbrApi, backup: BackupRef, targets: string[]): P
 
   const existing = await existingMembers(cbr, backup.id);
   const missing = targets.filter((p) => !existing.has(p));
-  for (const p of targets) if (existing.has(p)) record(p, memberStatus(existing.get(p)));
+  for (const p of targets) {
+    const m = existing.get(p);
+    if (!m) continue;
+    record(p, memberStatus(m.status));
+    if (m.vaultId) out.shares[out.shares.length - 1]!.vaultId = m.vaultId;
+  }
   if (missing.length === 0) return out;
 
   const addOne = async (projects: string[]): Promise<'ok' | 'one-by-one' | 'not-shareable'> => {
@@ -78,9 +98,122 @@ async function shareBackup(cbr: CbrApi, backup: BackupRef, targets: string[]): P
   return out;
 }
 
-function memberStatus(status: string | undefined): ShareRecord['status'] {
+function memberStatus(status: string | null | undefined): 'pending' | 'accepted' | 'rejected' {
   return status === 'accepted' || status === 'rejected' ? status : 'pending';
 }
+
+/** Code on a member whose receiving project has no credentials (it stays pending, as before issue 15). */
+export const NO_RECEIVER_CREDENTIALS = 'NO_RECEIVER_CREDENTIALS';
+
+type Busy = { busyUntil: number };
+
+/**
+ * The receiving vault: the oldest vault of exactly `vaultName` in the receiving project, else one created
+ * there (pay-per-use, server backups) under the vault-name lease of (project, region, name), which the
+ * create-vault step uses too; the name is read again once the lease is held. Busy: another invocation
+ * holds the lease (the message comes back when it lapses).
+ */
+async function receivingVault(deps: PipelineDeps, receiver: CbrApi, target: ResolvedShareTarget & { vaultName: string }, region: string): Promise<CbrVaultView | Busy> {
+  const found = (await findVaultsByName(receiver, target.vaultName))[0];
+  if (found) return found;
+  const key = vaultLeaseKey(target.projectId, region, target.vaultName);
+  const holder = deps.newToken();
+  const { acquired, lease } = await deps.store.acquireLease(key, holder, deps.clock.now(), deps.settings.vaultLeaseMs);
+  if (!acquired) return { busyUntil: lease.leaseUntil };
+  try {
+    const again = (await findVaultsByName(receiver, target.vaultName))[0];
+    if (again) {
+      await deps.store.resolveLease(key, holder, again.id, deps.clock.now());
+      return again;
+    }
+    // Not repeated by the client: a lost answer is found by name on the next delivery.
+    const created = await receiver.createVault({
+      vault: {
+        name: target.vaultName,
+        description: 'cbr-flow receiving vault (accepted shares)',
+        billing: { consistent_level: 'crash_consistent', object_type: 'server', protect_type: 'backup', size: target.vaultSizeGb, cloud_type: 'public', charging_mode: 'post_paid' },
+        resources: [],
+      },
+    });
+    if (!created.vault) throw new Error(`CreateVault of receiving vault ${target.vaultName} answered without a vault`);
+    await deps.store.resolveLease(key, holder, created.vault.id, deps.clock.now());
+    return created.vault;
+  } catch (error) {
+    await deps.store.releaseLease(key, holder, deps.clock.now()).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Accept this target's members (the receiving side), then read each back as the owner sees it.
+ * Updates `shares` in place. Retryable CBR errors are thrown (the message is delivered again; every
+ * member already accepted is then skipped).
+ */
+async function acceptShares(
+  deps: PipelineDeps,
+  owner: CbrApi,
+  run: RunRecord,
+  target: ResolvedShareTarget & { vaultName: string },
+  shares: ShareRecord[],
+): Promise<Busy | undefined> {
+  const mine = shares.filter((s) => s.projectId === target.projectId && s.status === 'pending');
+  if (mine.length === 0) return undefined;
+  let receiver: CbrApi;
+  try {
+    receiver = await deps.cbr({ projectId: target.projectId, region: run.request.region });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'CREDENTIALS_NOT_MAPPED') throw error;
+    for (const s of mine) Object.assign(s, { code: NO_RECEIVER_CREDENTIALS, message: `no CBR credentials for receiving project ${target.projectId} (CBR_CREDENTIALS_MAP): the share stays pending until that project accepts it` });
+    return undefined;
+  }
+  let vault: CbrVaultView | Busy;
+  try {
+    vault = await receivingVault(deps, receiver, target, run.request.region);
+  } catch (error) {
+    const e = cbrErrorOf(error);
+    if (!e || e.retryable) throw error;
+    for (const s of mine) Object.assign(s, { status: 'failed', code: e.errorCode ?? `HTTP_${e.httpStatus ?? 'ERROR'}`, message: `receiving vault ${target.vaultName}: ${e.message}` });
+    return undefined;
+  }
+  if ('busyUntil' in vault) return vault;
+  for (const s of mine) {
+    try {
+      await receiver.updateMemberStatus(s.backupId, target.projectId, { status: 'accepted', vault_id: vault.id });
+    } catch (error) {
+      const e = cbrErrorOf(error);
+      if (!e || e.retryable) throw error;
+      Object.assign(s, { status: 'failed', code: e.errorCode ?? `HTTP_${e.httpStatus ?? 'ERROR'}`, message: `accepting into ${target.vaultName}: ${e.message}` });
+      continue;
+    }
+    await deps.crashPoint?.('share-backup:after-accept', run.runId);
+    // Verify as the owner sees it (the recipient's own answer is not the record of truth).
+    const { member } = await owner.showMemberDetail(s.backupId, target.projectId);
+    s.status = memberStatus(member.status);
+    if (member.vault_id) s.vaultId = member.vault_id;
+    if (s.status !== 'accepted') Object.assign(s, { code: 'NOT_ACCEPTED', message: `CBR shows the member ${s.status} after UpdateMemberStatus accepted` });
+  }
+  return undefined;
+}
+
+/** Lifetime and requirement of each member, from its target. */
+function annotate(shares: ShareRecord[], targets: ResolvedShareTarget[], now: number): void {
+  for (const s of shares) {
+    const t = targets.find((x) => x.projectId === s.projectId);
+    if (!t) continue;
+    s.sharedAt ??= now;
+    if (t.required) s.required = true;
+    if (t.ttlHours !== undefined && s.status !== 'failed') s.expiresAt = s.sharedAt + t.ttlHours * 3600_000;
+  }
+}
+
+/** Why each required member is not accepted ('' when all are). */
+function unacceptedRequired(shares: ShareRecord[]): string[] {
+  return shares
+    .filter((s) => s.required && s.status !== 'accepted')
+    .map((s) => `member ${s.projectId} of backup ${s.backupId} ${s.status}${s.code ? ` (${s.code}${s.message ? `: ${s.message}` : ''})` : ''}`);
+}
+
+
 
 /** CBR's reasons for failed backups, from the task log (one call per vault, only when something failed). */
 async function failureReasons(cbr: CbrApi, run: RunRecord): Promise<Map<string, { code: string; message: string }>> {
@@ -106,6 +239,8 @@ function outcomeOf(run: RunRecord, reasons: Map<string, { code: string; message:
   const failedBackups = backups.length - ok;
   const failedResources = run.failedResources.length;
   const failedMembers = run.shares.filter((s) => s.status === 'failed').length;
+  const unaccepted = unacceptedRequired(run.shares);
+  const accepted = run.shares.filter((s) => s.status === 'accepted').length;
   const sharedTo = new Set(run.shares.filter((s) => s.status !== 'failed').map((s) => s.projectId)).size;
   if (ok === 0) {
     const why = run.checkpoints.map((c) => `checkpoint ${c.id ?? c.name} ${c.status}`).join('; ');
@@ -113,12 +248,13 @@ function outcomeOf(run: RunRecord, reasons: Map<string, { code: string; message:
     return { state: 'FAILED', reason: `no backup succeeded (${why}${cbrReasons ? `; CBR: ${cbrReasons}` : ''}${skipped ? `; ${skipped}` : ''})` };
   }
   const notes: string[] = [`${ok} backup(s) available`];
-  if (run.request.shareWith.length) notes.push(`shared with ${sharedTo} project(s)`);
+  if (run.request.shareWith.length) notes.push(`shared with ${sharedTo} project(s)${accepted ? `, ${accepted} member(s) accepted` : ''}`);
   if (failedBackups) notes.push(`${failedBackups} backup(s) in error${cbrReasons ? ` (CBR: ${cbrReasons})` : ''}`);
   if (failedResources) notes.push(`${failedResources} resource(s) never backed up: ${run.failedResources.map((f) => f.id).join(', ')}`);
   if (failedMembers) notes.push(`${failedMembers} share(s) failed`);
   if (run.notShareable.length) notes.push(`${run.notShareable.length} backup(s) not shareable`);
-  return { state: failedBackups || failedResources || failedMembers ? 'PARTIAL' : 'COMPLETED', reason: notes.join('; ') };
+  if (unaccepted.length) notes.push(`required member(s) not accepted: ${unaccepted.join('; ')}`);
+  return { state: failedBackups || failedResources || failedMembers || unaccepted.length ? 'PARTIAL' : 'COMPLETED', reason: notes.join('; ') };
 }
 
 export async function shareBackups(deps: PipelineDeps, message: MessageOf<'checkpoint.finished'>): Promise<StepOutcome> {
@@ -129,8 +265,33 @@ export async function shareBackups(deps: PipelineDeps, message: MessageOf<'check
     return 'duplicate';
   }
   if (run.step !== 'share-backup') return 'ignored'; // stale message; the checker owns the run's progress
+  const targets = shareTargetsOf(run.request);
+  if (!targets.some((t) => t.vaultName !== undefined)) return shareRun(deps, message, run);
 
-  const targets = run.request.shareWith;
+  // Accepting shares: one invocation of the run at a time, reading the members only once it holds the
+  // claim (two copies of the message in flight would both see a member pending and both accept it).
+  // A copy that finds the claim held comes back when it lapses; by then the run has usually ended.
+  const claimKey = `share#${run.runId}`;
+  const claim = deps.newToken();
+  const { acquired, lease } = await deps.store.acquireLease(claimKey, claim, deps.clock.now(), deps.settings.checkpointClaimMs);
+  if (!acquired) return requeueLater(deps, 'share', message, 'SHARE_ACCEPT_BUSY', "another invocation is accepting this run's shares", 'share-backup', lease.leaseUntil);
+  try {
+    const fresh = await deps.store.get(run.runId);
+    if (!fresh) throw new RunNotFoundError(run.runId);
+    if (isTerminal(fresh.state)) {
+      await publishFinished(deps, fresh);
+      return 'duplicate';
+    }
+    if (fresh.step !== 'share-backup') return 'ignored';
+    return await shareRun(deps, message, fresh);
+  } finally {
+    await deps.store.releaseLease(claimKey, claim, deps.clock.now()).catch(() => undefined);
+  }
+}
+
+async function shareRun(deps: PipelineDeps, message: MessageOf<'checkpoint.finished'>, run: RunRecord): Promise<StepOutcome> {
+  const targets = shareTargetsOf(run.request);
+  const projects = targets.map((t) => t.projectId);
   const results: ShareOutcome = { shares: [], notShareable: [] };
   const cbr = await deps.cbr({ projectId: run.request.projectId, region: run.request.region });
   let reasons = new Map<string, { code: string; message: string }>();
@@ -146,14 +307,31 @@ export async function shareBackups(deps: PipelineDeps, message: MessageOf<'check
         results.notShareable.push({ backupId: b.id, resourceId: b.resourceId, resourceType: b.resourceType, reason: 'only cloud server backups can be shared' });
         continue;
       }
-      const r = await shareBackup(cbr, b, targets);
+      const r = await shareBackup(cbr, b, projects);
       results.shares.push(...r.shares);
       results.notShareable.push(...r.notShareable);
     }
   }
 
   await deps.crashPoint?.('share-backup:after-cbr', run.runId);
+  for (const t of targets) {
+    if (t.vaultName === undefined) continue;
+    const busy = await acceptShares(deps, cbr, run, { ...t, vaultName: t.vaultName }, results.shares);
+    if (busy) {
+      const why = `the receiving vault ${t.vaultName} of project ${t.projectId} is being created by another invocation`;
+      return requeueLater(deps, 'share', message, 'RECEIVING_VAULT_BUSY', why, 'share-backup', busy.busyUntil);
+    }
+  }
+  return finish(deps, run, results, reasons);
+}
+
+async function finish(deps: PipelineDeps, run: RunRecord, results: ShareOutcome, reasons: Map<string, { code: string; message: string }>): Promise<StepOutcome> {
+  const targets = shareTargetsOf(run.request);
   const now = deps.clock.now();
+  annotate(results.shares, targets, now);
+  const watchAt = nextShareWatch(results.shares, deps.settings);
+  // The watch first: a crash before the run's record leaves a watch of a run not yet finished (the sweep waits).
+  if (watchAt !== undefined) await deps.store.putShareWatch(run.runId, watchAt);
   const { run: finished } = await mutateRun(
     deps.store,
     run.runId,
@@ -161,6 +339,7 @@ export async function shareBackups(deps: PipelineDeps, message: MessageOf<'check
       if (draft.step !== 'share-backup') return undefined;
       draft.shares = results.shares;
       draft.notShareable = results.notShareable;
+      if (watchAt !== undefined) draft.shareWatchAt = watchAt;
       const { state, reason } = outcomeOf(draft, reasons);
       const failedShare = draft.shares.find((s) => s.status === 'failed');
       const cbrReason = [...reasons.values()][0];
@@ -171,7 +350,9 @@ export async function shareBackups(deps: PipelineDeps, message: MessageOf<'check
             ? { code: cbrReason.code, message: cbrReason.message, step: 'check-status' as const, at: now }
             : failedShare
               ? { code: failedShare.code ?? 'SHARE_FAILED', message: failedShare.message ?? 'share failed', step: 'share-backup' as const, at: now }
-              : undefined;
+              : unacceptedRequired(draft.shares).length
+                ? { code: 'SHARE_NOT_ACCEPTED', message: unacceptedRequired(draft.shares).join('; ').slice(0, 2000), step: 'share-backup' as const, at: now }
+                : undefined;
       terminate(draft, state, reason, now, deps.settings, error);
       return draft;
     },

@@ -11,6 +11,10 @@
  *   adopts their checkpoint instead of creating a second one.
  * - A definite "no" from CBR releases the claim; an ambiguous failure (timeout, 5xx) keeps it so that
  *   the retry goes through the lookup.
+ * - Before CreateCheckpoint the vault's free capacity is checked against the expected backup size
+ *   (vault-capacity.ts): a pay-per-use vault the request lets cbr-flow expand is expanded (UpdateVault) up
+ *   to `vault.autoExpand.maxSizeGB`, otherwise the run fails fast (VAULT_CAPACITY) before any backup.
+ *   The size is re-read on every attempt, so a redelivery or a takeover never expands twice.
  * - Resources in `skipped_resources` are kept on the run (pendingResources) and a delayed
  *   resources.bound (seq + 1) retries them; after SKIP_RETRY_MAX tries they are reported as failed,
  *   never dropped silently.
@@ -19,14 +23,57 @@ import { buildMessage, type MessageOf } from '../contracts';
 import { cbrErrorOf, hasCbrCode, type CbrApi } from '../ports';
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
-import { addEvent, isTerminal, type CheckpointRecord, type RunRecord } from '../store/run';
+import { addEvent, isTerminal, type CheckpointRecord, type RunError, type RunRecord } from '../store/run';
 import { resourcesBoundMessage } from './add-resources';
 import { checkpointName, endRun, expireIfLate, publishFinished, requeueLater, runErrorOf, scheduleAt, type StepOutcome } from './common';
 import type { PipelineDeps } from '../wiring/deps';
 import { StepMismatchError } from './errors';
+import { decideCapacity } from './vault-capacity';
 
 /** CBR codes meaning "a backup is already running here, try later" rather than "never". */
 const BUSY_CODES = ['1001', '6125'];
+/** Code of a run that failed because its vault is too small (README "Vault capacity"). */
+export const VAULT_CAPACITY = 'VAULT_CAPACITY';
+
+type CapacityOutcome = { ok: true } | { ok: false; reason: string; error: RunError };
+
+/**
+ * ShowVault, then expand (UpdateVault) or refuse (vault-capacity.ts). A CBR "no" on either call is a
+ * failed outcome; an ambiguous failure (timeout, 5xx) is thrown so the retry goes through the claim.
+ */
+async function ensureCapacity(deps: PipelineDeps, cbr: CbrApi, run: RunRecord, cp: CheckpointRecord, vaultId: string): Promise<CapacityOutcome> {
+  const definite = (error: unknown, what: string): CapacityOutcome => {
+    const e = cbrErrorOf(error);
+    if (!e || e.retryable) throw error;
+    const reason = `${what} vault ${vaultId} before checkpoint ${cp.name}: ${e.message}`;
+    return { ok: false, reason, error: runErrorOf(error, 'start-checkpoint', deps.clock.now()) };
+  };
+  let vault;
+  try {
+    ({ vault } = await cbr.showVault(vaultId));
+  } catch (error) {
+    return definite(error, 'CBR could not show');
+  }
+  const decision = decideCapacity(vault, cp.resourceIds, run.request.checkpoint.incremental, run.request.vault.autoExpand);
+  if (decision.kind === 'ok') return { ok: true };
+  if (decision.kind === 'fail') return { ok: false, reason: decision.reason, error: { code: VAULT_CAPACITY, message: decision.reason, step: 'start-checkpoint', at: deps.clock.now() } };
+  try {
+    await cbr.updateVault(vaultId, { vault: { billing: { size: decision.toGb } } });
+  } catch (error) {
+    return definite(error, `CBR refused to expand (to ${decision.toGb} GB)`);
+  }
+  const now = deps.clock.now();
+  await mutateRun(
+    deps.store,
+    run.runId,
+    (draft) => {
+      addEvent(draft, now, 'start-checkpoint', 'vault-expanded', decision.detail);
+      return draft;
+    },
+    { now },
+  );
+  return { ok: true };
+}
 
 export function checkpointStartedMessage(run: RunRecord, cp: CheckpointRecord, now: number): MessageOf<'checkpoint.started'> {
   return buildMessage('checkpoint.started', {
@@ -142,8 +189,14 @@ export async function startCheckpoint(deps: PipelineDeps, message: MessageOf<'re
     }
   }
 
-  // 3. Otherwise create it.
+  // 3. Otherwise make room (or fail fast), then create it.
   if (!checkpointId) {
+    const capacity = await ensureCapacity(deps, cbr, run, cp, vaultId);
+    if (!capacity.ok) {
+      await releaseClaim(deps, run.runId, seq, token);
+      await endRun(deps, run.runId, 'FAILED', capacity.reason, capacity.error);
+      return 'failed-run';
+    }
     try {
       const { checkpoint } = await cbr.createCheckpoint({
         checkpoint: {
@@ -169,7 +222,9 @@ export async function startCheckpoint(deps: PipelineDeps, message: MessageOf<'re
         return requeueLater(deps, 'checkpoint', message, 'CHECKPOINT_BUSY', `CBR is still backing up this vault (${cbrError.errorCode})`, 'start-checkpoint');
       }
       const now = deps.clock.now();
-      await endRun(deps, run.runId, 'FAILED', `CBR refused to create checkpoint ${cp.name}: ${cbrError.message}`, runErrorOf(error, 'start-checkpoint', now));
+      // 6114 although the capacity check passed: the estimate was short, or the vault filled meanwhile.
+      const full = hasCbrCode(error, '6114') ? `; vault ${vaultId} is full: delete backups it no longer needs (retention), expand it, or set vault.autoExpand.maxSizeGB (pay-per-use vaults)` : '';
+      await endRun(deps, run.runId, 'FAILED', `CBR refused to create checkpoint ${cp.name}: ${cbrError.message}${full}`, runErrorOf(error, 'start-checkpoint', now));
       return 'failed-run';
     }
   }

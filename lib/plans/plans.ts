@@ -35,6 +35,11 @@ export const Plan = z.strictObject({
    * (CBR policy backups, manual ones). Needs retention (on the plan or its request).
    */
   adopt: z.boolean().default(false),
+  /**
+   * Recovery point objective, in hours: coverage (lib/coverage) calls the plan's resources stale when
+   * their newest available backup is older. Unset: derived from the cron (`rpoHoursOf`).
+   */
+  rpoHours: z.number().positive().max(24 * 366).optional(),
 });
 export type Plan = z.infer<typeof Plan>;
 
@@ -152,4 +157,41 @@ export function scheduleEventOf(plan: Plan, service: string) {
       },
     },
   };
+}
+
+/** Firings examined to find the longest gap between two (covers a year of a daily plan). */
+const RPO_FIRINGS = 400;
+/** A fixed start, so the derived RPO does not depend on when it is computed (DST gaps included). */
+const RPO_FROM = Date.UTC(2026, 0, 1);
+
+/**
+ * The plan's RPO target in hours: `rpoHours` when set, else the longest gap between two consecutive
+ * firings of its cron (in its time zone, over the next 400 firings from 2026-01-01) plus the run's
+ * completion window, rounded up to a whole hour. Nightly with the default 240 min window: 24 + 4 = 28 h.
+ */
+export function rpoHoursOf(plan: Plan): number {
+  if (plan.rpoHours !== undefined) return plan.rpoHours;
+  const it = CronExpressionParser.parse(plan.cron, { tz: plan.timezone, currentDate: new Date(RPO_FROM) });
+  let prev = it.next().getTime();
+  let gap = 0;
+  for (let i = 0; i < RPO_FIRINGS && it.hasNext(); i++) {
+    const at = it.next().getTime();
+    gap = Math.max(gap, at - prev);
+    prev = at;
+  }
+  return Math.ceil((gap + plan.request.completionWindowMinutes * 60_000) / 3_600_000);
+}
+
+/** What the coverage function needs of the deployed plans (its COVERAGE_PLANS, lib/coverage/plans.ts). */
+export function coveragePlansOf(plans: readonly Plan[]) {
+  return deployedPlans(plans).map((p) => ({
+    name: p.name,
+    projectId: p.request.projectId,
+    ...(p.request.region ? { region: p.request.region } : {}),
+    resourceIds: p.request.resources.map((r) => r.id),
+    ...(p.request.select ? { select: p.request.select } : {}),
+    rpoHours: rpoHoursOf(p),
+    shareWith: p.request.shareWith,
+    stages: p.stages,
+  }));
 }

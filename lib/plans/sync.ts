@@ -4,7 +4,9 @@
  *   - `plan stages`: one CloudFormation condition per such plan, true in its stages;
  *   - `plan schedule conditions`: the condition attached to the plan's compiled schedule (osls names
  *     start-run's n-th schedule `StartDashrunSchedulerSchedule<n>`), so a stack of another stage has no
- *     schedule for it at all. A plan without `stages` is validated and written nowhere.
+ *     schedule for it at all. A plan without `stages` is validated and written nowhere;
+ *   - `coverage plans`: the coverage function's COVERAGE_PLANS (the deployed plans' resources, RPO
+ *     target and shares, lib/coverage/plans.ts).
  * With --check it only reports whether they are in sync (exit 1 if not).
  *   npx tsx lib/plans/sync.ts [--check]
  * Build-time tool: uses the `yaml` dev dependency, never bundled into a handler.
@@ -12,9 +14,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { deployedPlans, parsePlanFile, scheduleEventOf, stageCondition, stageConditionName } from './plans';
+import { coveragePlansOf, deployedPlans, parsePlanFile, scheduleEventOf, stageCondition, stageConditionName } from './plans';
 
-export const PLAN_BLOCKS = ['plan schedules', 'plan stages', 'plan schedule conditions'] as const;
+export const PLAN_BLOCKS = ['plan schedules', 'plan stages', 'plan schedule conditions', 'coverage plans'] as const;
 export type PlanBlock = (typeof PLAN_BLOCKS)[number];
 
 /** osls's logical id of start-run's n-th (1-based) schedule event. */
@@ -32,8 +34,9 @@ function indent(value: unknown, spaces: number): string {
 /** The text of each generated block ('' when no plan is deployed anywhere). */
 export function renderPlanBlocks(plansYaml: string, service = 'cbr-flow'): Record<PlanBlock, string> {
   const plans = deployedPlans(parsePlanFile(parse(plansYaml)).plans);
-  if (plans.length === 0) return { 'plan schedules': '', 'plan stages': '', 'plan schedule conditions': '' };
+  if (plans.length === 0) return { 'plan schedules': '', 'plan stages': '', 'plan schedule conditions': '', 'coverage plans': '' };
   return {
+    'coverage plans': indent({ COVERAGE_PLANS: JSON.stringify(coveragePlansOf(plans)) }, 6),
     'plan schedules': indent(plans.map((p) => scheduleEventOf(p, service)), 6),
     'plan stages': indent({ Conditions: Object.fromEntries(plans.map((p) => [stageConditionName(p), stageCondition(p, service)])) }, 2),
     'plan schedule conditions': indent(Object.fromEntries(plans.map((p, i) => [planScheduleLogicalId(i + 1), { Condition: stageConditionName(p) }])), 4),

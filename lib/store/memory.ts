@@ -2,7 +2,7 @@
  * In-memory RunStore with the same semantics as the DynamoDB adapter (conditional create, version
  * check, terminal states final, expiry filtered on read). For unit tests and benchmarks.
  */
-import type { NotificationRecord } from './run';
+import type { NotificationRecord, ShareRecord, TimelineEvent } from './run';
 import { ValidationError } from '../errors';
 import type { Clock, RecentFilter, RecordNotificationResult, RunPage, RunQuery, RunStore, SaveResult } from '../ports';
 import { isTerminal, RunRecord, type VaultLease } from './run';
@@ -10,6 +10,7 @@ import { isTerminal, RunRecord, type VaultLease } from './run';
 export class MemoryRunStore implements RunStore {
   readonly runs = new Map<string, RunRecord>();
   readonly leases = new Map<string, VaultLease>();
+  readonly shareWatches = new Map<string, number>();
   /** Count of calls per method, for tests that check how much a use-case touches the store. */
   readonly calls: Record<string, number> = {};
 
@@ -140,6 +141,38 @@ export class MemoryRunStore implements RunStore {
     if (!current) return 'missing';
     if (!isTerminal(current.state)) return 'not_terminal';
     this.runs.get(runId)!.notification = structuredClone(record);
+    return 'recorded';
+  }
+
+  async putShareWatch(runId: string, at: number): Promise<void> {
+    this.count('putShareWatch');
+    this.shareWatches.set(runId, at);
+  }
+
+  async deleteShareWatch(runId: string): Promise<void> {
+    this.count('deleteShareWatch');
+    this.shareWatches.delete(runId);
+  }
+
+  async listShareWatches(now: number, limit: number): Promise<Array<{ runId: string; at: number }>> {
+    this.count('listShareWatches');
+    return [...this.shareWatches.entries()]
+      .filter(([, at]) => at <= now)
+      .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+      .slice(0, limit)
+      .map(([runId, at]) => ({ runId, at }));
+  }
+
+  async recordShares(runId: string, shares: ShareRecord[], shareWatchAt: number | undefined, event?: TimelineEvent): Promise<RecordNotificationResult> {
+    this.count('recordShares');
+    const current = this.live(this.runs.get(runId));
+    if (!current) return 'missing';
+    if (!isTerminal(current.state)) return 'not_terminal';
+    const stored = this.runs.get(runId)!;
+    stored.shares = structuredClone(shares);
+    if (event) stored.timeline.push({ ...event });
+    if (shareWatchAt === undefined) delete stored.shareWatchAt;
+    else stored.shareWatchAt = shareWatchAt;
     return 'recorded';
   }
 }

@@ -4,6 +4,7 @@
  * final: stores refuse to overwrite it.
  */
 import * as z from 'zod';
+import { Selection } from '../contracts/selection';
 import { RunRequest } from '../contracts/run-request';
 
 /**
@@ -80,13 +81,31 @@ export const CheckpointRecord = z.object({
 });
 export type CheckpointRecord = z.infer<typeof CheckpointRecord>;
 
+/**
+ * One member (backup x receiving project). `pending`: added, not (yet) accepted; `accepted`/`rejected`:
+ * the receiving side answered (`vaultId`: the receiving vault); `failed`: AddMember or the acceptance
+ * failed (`code`/`message`: CBR's reason); `revoked`: the member was deleted when its lifetime ended.
+ */
+export const ShareStatus = z.enum(['pending', 'accepted', 'rejected', 'failed', 'revoked']);
+export type ShareStatus = z.infer<typeof ShareStatus>;
 export const ShareRecord = z.object({
   backupId: z.string(),
   resourceId: z.string(),
   projectId: z.string(),
-  status: z.enum(['pending', 'accepted', 'rejected', 'failed']),
+  status: ShareStatus,
   code: z.string().optional(),
   message: z.string().optional(),
+  /** The run's COMPLETED needs this member accepted. */
+  required: z.boolean().optional(),
+  /** The receiving vault the share was accepted into. */
+  vaultId: z.string().optional(),
+  /** When the member was added (or first seen), epoch ms. */
+  sharedAt: z.number().optional(),
+  /** End of a time-boxed share (sharedAt + ttlHours), epoch ms: the sweep revokes it then. */
+  expiresAt: z.number().optional(),
+  revokedAt: z.number().optional(),
+  /** When the still-pending alert was raised (once per member). */
+  alertedAt: z.number().optional(),
 });
 export type ShareRecord = z.infer<typeof ShareRecord>;
 
@@ -140,11 +159,18 @@ export const RunRecord = z.object({
    */
   order: z.object({ id: z.string(), at: z.number() }).optional(),
   boundResourceIds: z.array(z.string()).default([]),
+  /** The request's `select`, and what it resolved to when the run started (create-vault); absent for listed resources. */
+  selection: z.object({ select: Selection, resolvedAt: z.number(), ids: z.array(z.string()), listed: z.number().int() }).optional(),
   checkpoints: z.array(CheckpointRecord).default([]),
   /** Resources CBR skipped (still being backed up): retried later by another checkpoint, never dropped. */
   pendingResources: z.array(z.object({ id: z.string(), reason: z.string(), attempts: z.number().int(), retryAt: z.number() })).default([]),
   failedResources: z.array(z.object({ id: z.string(), reason: z.string() })).default([]),
   shares: z.array(ShareRecord).default([]),
+  /**
+   * Set while a member needs the share sweep (a lifetime to end, or a pending member to watch): when it
+   * looks next. The store keeps a watch item for it (RunStore.recordShares), as finished runs are never saved.
+   */
+  shareWatchAt: z.number().optional(),
   notShareable: z.array(z.object({ backupId: z.string(), resourceId: z.string(), resourceType: z.string(), reason: z.string() })).default([]),
   timeline: z.array(TimelineEvent).default([]),
   /** Failed processing attempts per step (each failed delivery counts once). */

@@ -40,6 +40,16 @@ export interface PipelineSettings {
   runTtlDays: number;
   /** SQS maxReceiveCount of the step queues: the last failed receive fails the run (DLQ). */
   maxReceiveCount: number;
+  /** A share member still pending this long after it was added raises SharePendingTooLong (once). */
+  sharePendingAlertMs: number;
+  /**
+   * What the end of a time-boxed share does to a member the receiver ACCEPTED: 'revoke' (DeleteMember
+   * like a pending one) or 'keep' (left shared; only pending/rejected members are revoked). The CBR
+   * reference does not say what DeleteMember does to an accepted share (README "Time-boxed shares").
+   */
+  shareExpiryAccepted: 'revoke' | 'keep';
+  /** Share sweep: at most this many DeleteMember calls per sweep (the rest wait for the next minute). */
+  shareRevokesPerSweep: number;
 }
 
 export const DEFAULT_SETTINGS: PipelineSettings = {
@@ -64,6 +74,9 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   sweepLeaseMs: 60_000,
   runTtlDays: 30,
   maxReceiveCount: 5,
+  sharePendingAlertMs: 24 * 3600_000,
+  shareExpiryAccepted: 'revoke',
+  shareRevokesPerSweep: 50,
 };
 
 /**
@@ -83,12 +96,15 @@ export const CRASH_POINTS = [
   'check-status:after-cbr',
   'check-status:after-record',
   'share-backup:after-cbr',
+  'share-backup:after-accept',
   'share-backup:after-record',
   'end-run:after-record',
   // Between a run's terminal record and its run.finished, where no SQS redelivery heals it: the
   // checker's expiry (a sweep is not redelivered) and the last failed receive (its message is in the DLQ).
   'check-status:expire-after-record',
   'record-failure:after-record',
+  // The share sweep (check-status's schedule): after DeleteMember, before the run records it.
+  'share-sweep:after-cbr',
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

@@ -10,6 +10,9 @@
  *   AvailableToDetected   CBR's available time -> the checker noticed, worst backup of the run (Milliseconds)
  *   PlanFiringFailed / CheckerFiringFailed   a schedule firing that never became a run, from the
  *                         schedules DLQ (plan-firing-failed; PlanFiringFailedAlarm) (Count)
+ *   SharePendingTooLong   a share member still pending SHARE_PENDING_ALERT_HOURS after it was added
+ *                         (the check-status share sweep; SharePendingAlarm) (Count)
+ *   SharesRevoked         members revoked at the end of their lifetime (the share sweep) (Count)
  */
 import type { RunRecord, RunState } from '../store/run';
 
@@ -23,6 +26,8 @@ export interface RunMetrics {
   ended(run: RunRecord): void;
   /** A plan's or the checker's firing reached the schedules DLQ (lib/pipeline/plan-firing-failed.ts). */
   firingFailed(kind: 'plan' | 'checker', properties: Record<string, string>): void;
+  /** The share sweep (lib/pipeline/share-sweep.ts): members still pending past the alert time, members revoked. */
+  shares?(run: RunRecord, counts: { pendingTooLong: number; revoked: number }): void;
 }
 
 export const ENDED_METRIC: Record<Exclude<RunState, 'PENDING' | 'RUNNING'>, string> = {
@@ -70,6 +75,12 @@ export function emfMetrics(stage: string, write: (line: string) => void = (line)
       if (t.backupDurationMs !== undefined) values.push(['BackupDuration', t.backupDurationMs, 'Milliseconds']);
       if (t.availableToDetectedMs !== undefined) values.push(['AvailableToDetected', t.availableToDetectedMs, 'Milliseconds']);
       emit(values, run);
+    },
+    shares: (run, counts) => {
+      const values: Array<[string, number, Unit]> = [];
+      if (counts.pendingTooLong > 0) values.push(['SharePendingTooLong', counts.pendingTooLong, 'Count']);
+      if (counts.revoked > 0) values.push(['SharesRevoked', counts.revoked, 'Count']);
+      if (values.length > 0) emit(values, run);
     },
     firingFailed: (kind, properties) => write(JSON.stringify(emfDocument(stage, now(), [[kind === 'plan' ? 'PlanFiringFailed' : 'CheckerFiringFailed', 1, 'Count']], properties))),
   };

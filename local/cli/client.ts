@@ -49,6 +49,10 @@ export const RunView = z.looseObject({
   reason: z.string().optional(),
   lastError: z.looseObject({ code: z.string(), message: z.string(), requestId: z.string().optional() }).optional(),
   timeline: z.array(TimelineEvent).default([]),
+  /** Share members (backup x receiving project) with their states (issue 15). */
+  shares: z
+    .array(z.looseObject({ backupId: z.string(), projectId: z.string(), status: z.string(), code: z.string().optional(), message: z.string().optional(), vaultId: z.string().optional(), expiresAt: z.number().optional(), revokedAt: z.number().optional() }))
+    .default([]),
 });
 export type RunView = z.infer<typeof RunView>;
 export type TimelineEntry = z.infer<typeof TimelineEvent>;
@@ -173,7 +177,46 @@ export class ApiClient {
     if (!parsed.success) throw new CliError(`unexpected answer to GET /runs: ${summarize(json)}`, 3);
     return { runs: parsed.data.runs, ...(parsed.data.nextCursor ? { nextCursor: parsed.data.nextCursor } : {}), raw };
   }
+
+  /** GET /coverage: the configured projects the token may read (`project`, `status` narrow it). */
+  async getCoverage(query: { project?: string | undefined; status?: string | undefined }): Promise<{ coverage: CoverageView; raw: string }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
+    const q = params.size > 0 ? `?${params}` : '';
+    const { status, json, raw } = await this.request('GET', `/coverage${q}`);
+    this.refuseUnauthorized(status, json, 'GET /coverage');
+    if (status >= 400) throw new CliError(`GET /coverage refused (HTTP ${status}): ${summarize(json, (f) => COVERAGE_FLAGS[f.replace(/\[\d+\]$/, '')] ?? f)}`, 2);
+    const parsed = CoverageView.safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /coverage: ${summarize(json)}`, 3);
+    return { coverage: parsed.data, raw };
+  }
 }
+
+/** GET /coverage's query fields as the `coverage` flags that set them. */
+const COVERAGE_FLAGS: Record<string, string> = { 'query.project': '--project', 'query.status': '--status' };
+
+/** What the CLI reads of GET /coverage (lib/coverage/coverage.ts); the rest is kept. */
+const CoverageView = z.looseObject({
+  generatedAt: z.string(),
+  projects: z.array(z.looseObject({
+    projectId: z.string(),
+    region: z.string(),
+    counts: z.record(z.string(), z.number()),
+    error: z.looseObject({ name: z.string(), message: z.string() }).optional(),
+    resources: z.array(z.looseObject({
+      id: z.string(),
+      name: z.string(),
+      type: z.string(),
+      status: z.string(),
+      reason: z.string(),
+      vault: z.looseObject({ id: z.string().optional(), name: z.string().optional() }).optional(),
+      plans: z.array(z.string()),
+      rpoHours: z.number(),
+      lastBackupAt: z.string().optional(),
+    })),
+  })),
+});
+export type CoverageView = z.infer<typeof CoverageView>;
 
 export interface ListQuery {
   limit: number;

@@ -9,6 +9,7 @@ import { ApiClient, CliError, DEFAULT_ENDPOINT, STACK_FILE } from './client';
 import { formatRun, seconds } from './format';
 import { watchRun } from './watch';
 import { listDlqs, redriveDlqs, type DlqTarget } from './dlq';
+import { planPreview } from './plans';
 
 export const OPTIONS = {
   'file': { type: 'string', short: 'f' },
@@ -37,6 +38,9 @@ export const OPTIONS = {
   'plan': { type: 'string' },
   'since': { type: 'string' },
   'cursor': { type: 'string' },
+  'status': { type: 'string' },
+  'plans-file': { type: 'string' },
+  'firings': { type: 'string' },
   'reconnect': { type: 'string' },
   'stage': { type: 'string' },
   'sqs-endpoint': { type: 'string' },
@@ -76,6 +80,9 @@ const FLAG_HELP: Record<Flag, string> = {
   'stage': '--stage <stage>          the deployed stage (AWS: default credential chain, AWS_REGION or --region)',
   'sqs-endpoint': '--sqs-endpoint <url>     an SQS endpoint (default: the running local stack\'s, from its stack.json)',
   'cursor': '--cursor <token>         continue after the page that printed this token',
+  'plans-file': '--plans-file <path>       the plans file (default plans/plans.yml)',
+  'firings': '--firings <n>            how many next firings to show (default 5)',
+  'status': '--status <s[,s]>         only resources in these states (protected, unprotected, stale, share-missing,\n                           missing, deleted); the counts stay whole',
   'help': '-h, --help               this help',
 };
 
@@ -117,6 +124,18 @@ const COMMANDS: Record<string, CommandSpec> = {
     summary: 'Runs, newest first, with filters; pages past 100 are fetched as needed',
     flags: ['state', 'project', 'plan', 'since', 'limit', 'cursor'],
     more: 'Without --since, the API looks back 14 days.',
+  },
+  coverage: {
+    args: '[--project <id>] [--status <s[,s]>]',
+    summary: 'Each configured project\'s servers and disks: protected, in no vault, or without a backup within the RPO',
+    flags: ['project', 'status'],
+    more: 'Read from CBR\'s protectable listing, the backup plans and the runs\' records (GET /coverage). A backup made\noutside cbr-flow is not seen. Configured projects: COVERAGE_PROJECTS and the plans\' own.',
+  },
+  plans: {
+    args: 'preview <plan>',
+    summary: 'What a plan would back up now (its select applied to GET /coverage) and its next firings',
+    flags: ['plans-file', 'firings'],
+    more: 'Firings are shown in the plan\'s time zone and in UTC. A plan that lists its resources needs no API call.',
   },
 };
 
@@ -414,6 +433,40 @@ async function dlqCommand(rest: string[], values: Values, io: Io): Promise<numbe
 }
 
 /** Runs one parsed command; CliError for anything the user should see (exit code on the error). */
+/** `coverage`: per project a summary line, then a header and one line per resource (worst first). */
+async function coverageCommand(api: ApiClient, values: Values, io: Io): Promise<number> {
+  if (values.project !== undefined && !/^[0-9a-f]{32}$/.test(values.project)) {
+    throw new CliError(`--project: "${values.project}" is not a project id (32 lowercase hex characters)`, 2);
+  }
+  const { coverage, raw } = await api.getCoverage({ project: values.project, status: values.status });
+  if (values.json) {
+    io.out(raw);
+    return 0;
+  }
+  if (coverage.projects.length === 0) {
+    io.out(values.project ? `project ${values.project} is not configured for coverage, or your token may not read it` : 'no configured project your token may read (COVERAGE_PROJECTS, plans)');
+    return 0;
+  }
+  const order = ['missing', 'unprotected', 'stale', 'share-missing', 'protected', 'deleted'];
+  for (const p of coverage.projects) {
+    if (p.error) {
+      io.out(`project ${p.projectId} (${p.region}): not read: ${p.error.name}: ${p.error.message}`);
+      continue;
+    }
+    const c = p.counts;
+    io.out(`project ${p.projectId} (${p.region}): ${c.total ?? 0} resources: ${c.protected ?? 0} protected, ${c.unprotected ?? 0} unprotected, ${c.stale ?? 0} stale, ${c['share-missing'] ?? 0} share missing, ${c.missing ?? 0} missing, ${c.deleted ?? 0} deleted`);
+    if (p.resources.length === 0) continue;
+    io.out(`${pad('STATUS', 13)}${pad('TYPE', 6)}${pad('ID', 36)}${pad('NAME', 16)}${pad('VAULT', 16)}${pad('LAST BACKUP (UTC)', 19)}${pad('RPO', 5)}REASON`);
+    const rank = (s: string) => (order.indexOf(s) < 0 ? order.length : order.indexOf(s));
+    for (const r of [...p.resources].sort((a, b) => rank(a.status) - rank(b.status) || a.name.localeCompare(b.name))) {
+      const when = r.lastBackupAt ? r.lastBackupAt.slice(0, 19).replace('T', ' ') : '-';
+      const plans = r.plans.length > 0 ? ` (plans: ${r.plans.join(', ')})` : '';
+      io.out(`${pad(r.status, 13)}${pad(r.type, 6)}${pad(r.id, 36)}${pad(r.name || '-', 16)}${pad(r.vault?.name ?? '-', 16)}${pad(when, 19)}${pad(`${r.rpoHours}h`, 5)}${r.reason}${plans}`.trimEnd());
+    }
+  }
+  return 0;
+}
+
 export async function runCommand(command: string, rest: string[], values: Values, env: Record<string, string | undefined>, io: Io): Promise<number> {
   if (!isCommand(command)) throw new CliError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')} (see --help)`, 2);
   if (values.help) { io.out(commandUsage(command)); return 0; }
@@ -423,6 +476,14 @@ export async function runCommand(command: string, rest: string[], values: Values
     throw new CliError(`${command} does not take ${foreign.map((f) => `--${f}`).join(', ')}; see \`cbr-flow ${command} --help\``, 2);
   }
   if (command === 'dlq') return await dlqCommand(rest, values, io);
+  if (command === 'plans') {
+    const [sub, name, extra] = rest;
+    if (sub !== 'preview' || !name || extra !== undefined) throw new CliError(`plans: expected \`plans preview <plan>\`, got "${rest.join(' ')}"`, 2);
+    const endpoint = values.endpoint ?? env.CBR_FLOW_URL ?? DEFAULT_ENDPOINT;
+    const api = async () => new ApiClient(endpoint, { bearerToken: await bearerTokenFor(values, env, endpoint) });
+    const count = positiveNumber('firings', values.firings, 5, true) ?? 5;
+    return await planPreview(api, values['plans-file'] ?? 'plans/plans.yml', name, count, Date.now(), io.out);
+  }
   const endpoint = values.endpoint ?? env.CBR_FLOW_URL ?? DEFAULT_ENDPOINT;
   const reads = command !== 'run' || values.watch === true;
   const api = new ApiClient(endpoint, {
@@ -482,6 +543,9 @@ export async function runCommand(command: string, rest: string[], values: Values
     case 'list':
       if (rest.length > 0) throw new CliError(`list: unexpected argument "${rest[0]}"`, 2);
       return await listCommand(api, values, io);
+    case 'coverage':
+      if (rest.length > 0) throw new CliError(`coverage: unexpected argument "${rest[0]}"`, 2);
+      return await coverageCommand(api, values, io);
     default:
       throw new CliError(`unknown command "${command}"`, 2);
   }

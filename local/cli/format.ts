@@ -42,6 +42,20 @@ export function formatRun(run: RunView): string {
     ...(run.reason ? [`reason   ${run.reason}`] : []),
     ...(run.lastError ? [`error    ${run.lastError.code}: ${run.lastError.message}${run.lastError.requestId ? ` (request ${run.lastError.requestId})` : ''}`] : []),
   ];
+  if (run.shares.length > 0) {
+    lines.push(
+      'members',
+      ...run.shares.map((m) => {
+        const extra = [
+          m.vaultId ? `into vault ${m.vaultId}` : '',
+          m.expiresAt !== undefined && m.status !== 'revoked' ? `until ${new Date(m.expiresAt).toISOString()}` : '',
+          m.revokedAt !== undefined ? `revoked ${new Date(m.revokedAt).toISOString()}` : '',
+          m.code ? `${m.code}${m.message ? `: ${m.message}` : ''}` : '',
+        ].filter(Boolean);
+        return `  ${m.projectId}  ${m.status.padEnd(8)} backup ${m.backupId}${extra.length ? `  ${extra.join('; ')}` : ''}`;
+      }),
+    );
+  }
   if (run.timeline.length > 0) lines.push('timeline', ...run.timeline.map((e) => `  ${formatEvent(e, start)}`));
   return lines.join('\n');
 }

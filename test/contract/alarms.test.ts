@@ -80,7 +80,7 @@ describe('alarms in the packaged template', () => {
 
   it('each function: errors and throttles; the checker: no invocation in 5 minutes (missing data counts)', () => {
     const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id);
-    expect(functions).toHaveLength(10);
+    expect(functions).toHaveLength(11);
     expect(functions).toContain('PlanDashfiringDashfailedLambdaFunction');
     for (const fn of functions) {
       for (const metric of ['Errors', 'Throttles']) {
@@ -208,5 +208,19 @@ describe('runs ending FAILED or EXPIRED (EMF metrics of real runs)', () => {
     // The recorded FAILED run also fires the run alarm, once.
     expect(alarmFires(resources.RunsFailedOrExpiredAlarm!, docs, 'harness')).toMatchObject({ fires: true, values: [1] });
     expect((await h.run(runId)).state).toBe('FAILED');
+  }, 60_000);
+
+  it('a share member still pending past SHARE_PENDING_ALERT_HOURS (the share sweep) fires SharePendingAlarm', async () => {
+    const alarm = resources.SharePendingAlarm!;
+    expect(alarm.Properties).toMatchObject({ Namespace: METRICS_NAMESPACE, MetricName: 'SharePendingTooLong', Dimensions: [{ Name: 'Stage', Value: stage }], AlarmActions: [{ Ref: 'AlarmTopic' }] });
+    expect(singleMetricAlarmFires(alarm, h.emf as Emf[], 'harness').fires).toBe(false); // the runs above just shared: nothing pending too long yet
+    const before = h.emf.length;
+    // The completed runs above shared with the peer project, which never accepts: a day later the sweep alerts.
+    h.clock.advance(h.settings.sharePendingAlertMs + 60_000);
+    const sweep = await h.sweep();
+    expect(sweep.shares!.alerted).toBeGreaterThan(0);
+    const docs = h.emf.slice(before) as Emf[];
+    expect(singleMetricAlarmFires(alarm, docs, 'harness').fires).toBe(true);
+    expect(singleMetricAlarmFires(alarm, docs, stage === 'harness' ? 'x' : stage).fires).toBe(false);
   }, 60_000);
 });

@@ -79,6 +79,19 @@ describe('run request rules', () => {
     expect(fields).toEqual(expect.arrayContaining(['resources', 'resources[1].id', 'checkpoint.name', 'notifyUrl', 'projectId']));
   });
 
+  it('selects resources instead of listing them: one of the two, a selection that says what to pick', () => {
+    const { resources: _r, ...noResources } = valid;
+    expect(issuesOf({ ...noResources, select: { all: true } })).toEqual([]);
+    expect(issuesOf({ ...noResources, select: { type: 'disk', names: ['evs-*'], exclude: { tags: ['keep=no'] } } })).toEqual([]);
+    expect(issuesOf(noResources)).toEqual([{ field: 'resources', message: expect.stringContaining('at least one resource is required (or select them') }]);
+    expect(issuesOf({ ...valid, select: { all: true } })).toEqual([{ field: 'select', message: 'give resources or select, not both' }]);
+    expect(issuesOf({ ...noResources, select: {} })).toEqual([{ field: 'select', message: 'needs all: true, tags or names (what to select)' }]);
+    expect(issuesOf({ ...noResources, select: { all: true, tags: ['env=prod'] } }).map((i) => i.field)).toEqual(['select.all']);
+    expect(issuesOf({ ...noResources, select: { tags: ['=prod'] } }).map((i) => i.field)).toEqual(['select.tags[0]']);
+    expect(issuesOf({ ...noResources, select: { type: 'vm', all: true } }).map((i) => i.field)).toEqual(['select.type']);
+    expect(issuesOf({ ...noResources, select: { all: true, exclude: { ids: ['nope'] } } }).map((i) => i.field)).toEqual(['select.exclude.ids[0]']);
+  });
+
   it('accepts optional retention rules and names the field of a bad one', () => {
     expect(issuesOf({ ...valid, retention: { keepLast: 7, maxAgeDays: 30 } })).toEqual([]);
     expect(issuesOf({ ...valid, retention: { keepLast: 0 } })).toEqual([{ field: 'retention.keepLast', message: expect.stringContaining('keeps nothing') }]);
@@ -86,5 +99,34 @@ describe('run request rules', () => {
     expect(issuesOf({ ...valid, retention: { maxAgeDays: 0 } }).map((i) => i.field)).toEqual(['retention.maxAgeDays']);
     expect(issuesOf({ ...valid, retention: { keeplast: 3 } }).map((i) => i.field)).toEqual(['retention.keeplast', 'retention']);
     expect(issuesOf({ ...valid, retention: { gfs: { weeks: 2.5 } } }).map((i) => i.field)).toEqual(['retention.gfs.weeks']);
+  });
+
+  it('vault.autoExpand: a cap of at least the vault size, for pay-per-use vaults only, in create and reuse mode', () => {
+    const vault = valid.vault as Record<string, unknown>;
+    expect(issuesOf({ ...valid, vault: { ...vault, autoExpand: { maxSizeGB: 400 } } })).toEqual([]);
+    expect(issuesOf({ ...valid, vault: { mode: 'reuse', name: 'v', autoExpand: { maxSizeGB: 10 } } })).toEqual([]);
+    expect(issuesOf({ ...valid, vault: { ...vault, autoExpand: { maxSizeGB: 100 } } })).toEqual([
+      { field: 'vault.autoExpand.maxSizeGB', message: expect.stringContaining("is 100 GB, below the vault's billing.size of 200 GB") },
+    ]);
+    const prePaid = { mode: 'create', name: 'v', billing: { chargingMode: 'pre_paid', size: 100, periodType: 'month', periodNum: 1 }, autoExpand: { maxSizeGB: 400 } };
+    expect(issuesOf({ ...valid, vault: prePaid })).toEqual([{ field: 'vault.autoExpand', message: expect.stringContaining('only a pay-per-use vault') }]);
+    expect(issuesOf({ ...valid, vault: { ...vault, autoExpand: { maxSizeGB: 5 } } }).map((i) => i.field)).toEqual(['vault.autoExpand.maxSizeGB']);
+    expect(issuesOf({ ...valid, vault: { ...vault, autoExpand: { max: 400 } } }).map((i) => i.field)).toEqual(expect.arrayContaining(['vault.autoExpand.maxSizeGB']));
+  });
+});
+
+describe('share targets (issue 15)', () => {
+  const base = { projectId: '0605767b5780d5762fc5c0118072a564', vault: { mode: 'reuse', name: 'v' }, resources: [{ id: 'e8cc6bfd-d324-4b88-9109-9fb0ba70676f', type: 'OS::Nova::Server' }] };
+  it('a required share without vaultName, a ttl out of range and an unknown field are refused, naming the field', () => {
+    const r = RunRequest.safeParse({ ...base, shareWith: [{ projectId: '075e6035d300d48c2fd0c00b78b71ebf', required: true }, { projectId: '1a2b3c4d5e6f708192a3b4c5d6e7f801', ttlHours: 0 }] });
+    expect(r.success).toBe(false);
+    const paths = r.error!.issues.map((i) => i.path.join('.'));
+    expect(paths).toContain('shareWith.0.required');
+    expect(r.error!.issues.find((i) => i.path.join('.') === 'shareWith.0.required')!.message).toContain('needs vaultName');
+    expect(RunRequest.safeParse({ ...base, shareWith: [{ projectId: '075e6035d300d48c2fd0c00b78b71ebf', vault: 'x' }] }).success).toBe(false);
+  });
+  it('plain ids and objects mix; the same project twice is refused', () => {
+    const twice = RunRequest.safeParse({ ...base, shareWith: ['075e6035d300d48c2fd0c00b78b71ebf', { projectId: '075e6035d300d48c2fd0c00b78b71ebf', ttlHours: 1 }] });
+    expect(twice.error!.issues.map((i) => i.message)).toContain('duplicate project id 075e6035d300d48c2fd0c00b78b71ebf');
   });
 });

@@ -68,6 +68,7 @@ const SENDS: Record<string, QueueName[]> = {
   'notify-run-finished': [],
   'check-status': ['vault', 'resources', 'checkpoint', 'share', 'events'],
   'plan-firing-failed': ['events'],
+  coverage: [],
 };
 const scheduleDlq = `arn:aws:sqs:${REGION}:${ACCOUNT}:cbr-flow-${STAGE}-schedules-dlq`;
 
@@ -106,6 +107,15 @@ describe('IAM: one role per function, only what it uses', () => {
     expect(allows(roleOf('run-actions'), 'dynamodb:DeleteItem', table)).toBe(false);
     // Behind the JWT authorizer like the reads.
     for (const e of fns['run-actions']!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
+  });
+
+  it('coverage only queries the table (GET /runs\'s index) and reads the CBR credentials; no queue, no write; GET /coverage behind the JWT authorizer', () => {
+    const s = statementsOf(roleOf('coverage'));
+    expect(s.flatMap((x) => x.actions).sort()).toEqual(['dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'ssm:GetParameter']);
+    expect(allows(roleOf('coverage'), 'dynamodb:Query', `${table}/index/recent`)).toBe(true);
+    expect(allows(roleOf('coverage'), 'dynamodb:PutItem', table)).toBe(false);
+    const http = (fns.coverage!.events as Yaml[]).filter((e) => e.httpApi);
+    expect(http).toEqual([{ httpApi: { method: 'GET', path: '/coverage', authorizer: { name: 'runsReader' } } }]);
   });
 
   it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {

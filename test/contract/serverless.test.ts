@@ -33,7 +33,7 @@ describe('serverless.yml agrees with the code', () => {
   });
 
   it('the sample plans are deployed to no stage; a plan with stages gets a schedule only where its condition holds', () => {
-    expect(parsePlanFile(parse(plansText)).plans.map((p) => p.stages)).toEqual([[], []]);
+    expect(parsePlanFile(parse(plansText)).plans.map((p) => p.stages)).toEqual([[], [], []]);
     expect(deployedPlans(parsePlanFile(parse(plansText)).plans)).toEqual([]);
     const prodOnly = plansText.replace('# stages: [prod]', 'stages: [prod, staging]');
     const synced = parse(syncPlans(text, prodOnly)) as Yaml;
@@ -43,6 +43,13 @@ describe('serverless.yml agrees with the code', () => {
     });
     expect(synced.resources.extensions.StartDashrunSchedulerSchedule1).toEqual({ Condition: 'PlanNightlyWebServersStages' });
     expect(synced.resources.extensions.HttpApiStage).toEqual(sls.resources.extensions.HttpApiStage);
+    // The coverage function learns the deployed plan's resources, RPO (derived: 24 h + 240 min window) and shares.
+    expect(sls.functions.coverage.environment.COVERAGE_PLANS).toBeUndefined();
+    expect(JSON.parse(synced.functions.coverage.environment.COVERAGE_PLANS)).toEqual([{
+      name: 'nightly-web-servers', projectId: '0605767b5780d5762fc5c0118072a564', region: 'ap-southeast-1',
+      resourceIds: ['e8cc6bfd-d324-4b88-9109-9fb0ba70676f', '97595625-198e-4e4d-879b-9d53f68ba551'], rpoHours: 28,
+      shareWith: ['1a2b3c4d5e6f708192a3b4c5d6e7f801'], stages: ['prod', 'staging'],
+    }]);
   });
 
   it('every function has a handler file and the events of the topology', () => {
@@ -144,14 +151,14 @@ describe('serverless.yml agrees with the code', () => {
 
   it('no reserved concurrency; maximumConcurrency on every SQS mapping fits the per-project CBR rate with per-container buckets', () => {
     for (const [name, fn] of Object.entries(fns)) expect((fn as Yaml).reservedConcurrency, name).toBeUndefined();
-    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'create-vault', 'share-backup', 'start-checkpoint']);
+    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'share-backup', 'start-checkpoint']);
     const R = Number(sls.custom.cbrProjectRps);
     const r = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_RPS));
     const burst = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_BURST));
     expect(r).toBe(sls.custom.cbrContainerRps);
     // The values the client's token bucket gets are ones it accepts (lib/cbr/rate-limit.ts).
     expect(resolveRateLimitSettings({ ratePerSecond: r, burst })).toMatchObject({ ratePerSecond: r, burst });
-    const stepMappings = cbrCalling.filter((n) => n !== 'check-status');
+    const stepMappings = cbrCalling.filter((n) => n !== 'check-status' && n !== 'coverage');
     const derived = Math.floor(R / r / (stepMappings.length + 1));
     expect(derived, 'cbrProjectRps too low for the SQS minimum of 2 per mapping: raise it or lower cbrContainerRps').toBeGreaterThanOrEqual(2);
     expect(sls.custom.cbrStepConcurrency).toBe(derived);
@@ -167,7 +174,10 @@ describe('serverless.yml agrees with the code', () => {
         }
       }
     }
-    expect(containers * r).toBeLessThanOrEqual(R);
+    // The coverage function: its own, lower per-container rate (one hourly sweep; GET /coverage is rare).
+    const coverageRps = Number(custom((fns.coverage as Yaml).environment.CBR_RATE_LIMIT_RPS));
+    expect(coverageRps).toBe(sls.custom.coverageRps);
+    expect(containers * r + coverageRps).toBeLessThanOrEqual(R);
     expect(Number(sls.provider.environment.CHECK_LEASE_SECONDS)).toBeGreaterThan(fns['check-status']!.timeout!);
   });
 

@@ -137,4 +137,17 @@ describe('sharing', () => {
     expect((await peer.listBackups({ own_type: 'shared' })).body.count).toBe(0);
     expect(await sdkFailure(peer.showBackup(backup.id))).toMatchObject({ errorCode: 'BackupService.6200' });
   });
+
+  it('revoking an accepted share (DeleteMember by the owner) ends the recipient\'s access; the recipient cannot revoke', async () => {
+    const { backup } = await availableBackup(owner, [server(SERVER_A)]);
+    await owner.addMember(backup.id, { members: [DEMO.peerProjectId] });
+    const peerVault = (await peer.createVault(vaultBody('inbox'))).body.vault;
+    await peer.updateMemberStatus(backup.id, DEMO.peerProjectId, { status: 'accepted', vault_id: peerVault.id });
+    expect((await peer.listBackups({ own_type: 'shared' })).body.count).toBe(1);
+    expect(await sdkFailure(peer.deleteMember(backup.id, DEMO.peerProjectId))).toMatchObject({ httpStatusCode: 404, errorCode: 'BackupService.6200' });
+    expect((await owner.deleteMember(backup.id, DEMO.peerProjectId)).status).toBe(204);
+    expect((await peer.listBackups({ own_type: 'shared' })).body.count).toBe(0);
+    expect(await sdkFailure(peer.showBackup(backup.id))).toMatchObject({ errorCode: 'BackupService.6200' });
+    expect(await sdkFailure(owner.deleteMember(backup.id, DEMO.peerProjectId))).toMatchObject({ errorCode: 'BackupService.6705' });
+  });
 });

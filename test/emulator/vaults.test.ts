@@ -248,4 +248,30 @@ describe('protectables', () => {
     expect(disks.map((d: any) => d.id)).toEqual(DEMO.servers[1].disks.map((d) => d.id));
     expect(await sdkFailure(sdk.showProtectable('server', VOLUME_A))).toMatchObject({ httpStatusCode: 404, errorCode: 'BackupService.6302' });
   });
+
+  it('carries tags as ECS and EVS show them, "ACTIVE" as recorded, and which servers are in no vault', async () => {
+    await sdk.createVault(vaultBody('v', { resources: [server(SERVER_B)] }));
+    const list = (await sdk.listProtectable('server')).body.instances;
+    const web = list.find((i: any) => i.id === SERVER_B);
+    const app = list.find((i: any) => i.id === DEMO.servers[3].id);
+    // ../shared/cbr-recordings/c7n/56d90e13a2e8.json: status "ACTIVE", detail.tags ["key=value"], code "", vault null.
+    expect(web).toMatchObject({ status: 'ACTIVE', detail: { tags: ['env=prod', 'tier=web'] }, protectable: { result: true, code: '', vault: { name: 'v' } } });
+    expect(app).toMatchObject({ status: 'ACTIVE', detail: { tags: ['env=staging', 'tier=app'] }, protectable: { vault: null } });
+    expect(web.children[0]).toMatchObject({ status: 'in-use', detail: { tags: {} } });
+    const disk = (await sdk.showProtectable('disk', VOLUME_A)).body.instance;
+    expect(disk).toMatchObject({ status: 'available', detail: { tags: {} } });
+  });
+
+  it('answers the seeded deleted server only when asked for deleted ones, and keeps projects apart', async () => {
+    const old = DEMO.deletedServers[0];
+    expect((await sdk.listProtectable('server')).body.instances.map((i: any) => i.id)).not.toContain(old.id);
+    const deleted = (await sdk.listProtectable('server', { status: 'deleted' })).body.instances;
+    expect(deleted.map((i: any) => [i.id, i.status])).toEqual([[old.id, 'deleted']]);
+    expect((await sdk.showProtectable('server', old.id)).body.instance).toMatchObject({ status: 'deleted', name: 'ecs-old-01' });
+    // The second demo project (same account, another region) lists its own servers only.
+    const other = officialClient(emu.url, { ak: DEMO.ak, sk: DEMO.sk, projectId: DEMO.other.projectId });
+    const theirs = (await other.listProtectable('server')).body.instances;
+    expect(theirs.map((i: any) => [i.name, i.detail.tags])).toEqual([['ecs-batch-01', ['env=prod', 'tier=batch']]]);
+    expect(await sdkFailure(other.showProtectable('server', SERVER_A))).toMatchObject({ httpStatusCode: 404 });
+  });
 });

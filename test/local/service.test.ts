@@ -88,9 +88,10 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     expect(table.Properties!.GlobalSecondaryIndexes.length).toBeGreaterThanOrEqual(1);
     expect(table.Properties!.TimeToLiveSpecification).toMatchObject({ Enabled: true });
     expect(ofType(deployTemplate, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort())
-      .toEqual(['GET /runs', 'GET /runs/{id}', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
+      .toEqual(['GET /coverage', 'GET /runs', 'GET /runs/{id}', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
     const rules = ofType(deployTemplate, 'AWS::Events::Rule').map(([, r]) => r.Properties!.ScheduleExpression);
     expect(rules).toContain('rate(1 minute)');
+    expect(rules).toContain('rate(1 hour)'); // coverage
     for (const [, s] of ofType(deployTemplate, 'AWS::Scheduler::Schedule')) expect(s.Properties!.ScheduleExpressionTimezone).toEqual(expect.any(String));
     const mappings = ofType(deployTemplate, 'AWS::Lambda::EventSourceMapping');
     expect(mappings.length).toBeGreaterThanOrEqual(5);
@@ -127,7 +128,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
 describe('the local stack of the real service', () => {
   it('wires every function of serverless.yml and points the handlers at the local stand-ins', () => {
     const keys = stack.runtime.functions.map((f) => f.key).sort();
-    expect(keys).toEqual(['add-resources', 'check-status', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'run-actions', 'share-backup', 'start-checkpoint', 'start-run']);
+    expect(keys).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'run-actions', 'share-backup', 'start-checkpoint', 'start-run']);
     for (const f of stack.runtime.functions) {
       expect(f.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.runtime.dynamodbEndpoint);
       expect(f.env.AWS_ENDPOINT_URL_SQS).toBe(stack.runtime.sqsEndpoint);
@@ -157,6 +158,20 @@ describe('the local stack of the real service', () => {
     expect(snapshot.checkpoints).toHaveLength(1);
     expect(snapshot.members.filter((m) => m.dest_project_id === DEMO.peerProjectId && m.status === 'pending')).toHaveLength(2);
   }, 60_000);
+
+  it('after the demo run, `cbr-flow coverage` lists every emulated server of both demo projects with its status (GET /coverage of the packaged function)', async () => {
+    const r = await cli(['coverage']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const status = (id: string) => r.out.split('\n').find((l) => l.includes(id))?.split(/\s+/)[0];
+    expect(status(DEMO.servers[0].id)).toBe('protected');
+    expect(status(DEMO.servers[1].id)).toBe('protected');
+    expect(status(DEMO.servers[2].id)).toBe('unprotected');
+    expect(status(DEMO.servers[3].id)).toBe('unprotected');
+    expect(status(DEMO.deletedServers[0].id)).toBe('deleted');
+    expect(status(DEMO.other.servers[0].id)).toBe('unprotected');
+    expect(r.out).toContain(`project ${DEMO.other.projectId} (${DEMO.other.region})`);
+  });
 
   it('answers a signed but bad webhook body with a field-level 400 from the real start-run handler', async () => {
     const body = JSON.stringify({ ...demoRunRequest(), completionWindowMinutes: 1 });
@@ -212,7 +227,7 @@ describe('reads through the local HTTP API: JWT authorizer and per-caller scope,
     for (const template of [deployTemplate, readTemplate(PROJECT_ROOT).template]) {
       const authorizers = Object.fromEntries(ofType(template, 'AWS::ApiGatewayV2::Authorizer'));
       const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => String(r.Properties!.RouteKey).startsWith('GET '));
-      expect(gets).toHaveLength(2);
+      expect(gets).toHaveLength(3);
       for (const [id, r] of gets) {
         expect(r.Properties, id).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });
         expect(authorizers[r.Properties!.AuthorizerId.Ref]!.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });

@@ -24,7 +24,13 @@ let h: Harness;
 const servers = makeServers(40, 'crash');
 /** Windows without redelivery: a normal run never reaches them; tested one by one below. */
 const UNREDELIVERED: ReadonlyArray<CrashPoint> = ['check-status:expire-after-record', 'record-failure:after-record'];
-const LOOPED = CRASH_POINTS.filter((p) => !UNREDELIVERED.includes(p));
+/**
+ * Windows of the two-sided and time-boxed shares (issue 15): they need a receiver with its own
+ * credentials and the share sweep after a lifetime, so test/integration/pipeline/two-sided-shares.test.ts
+ * kills invocations there (with duplicate delivery) and counts acceptances and revocations in CBR.
+ */
+const SHARE15: ReadonlyArray<CrashPoint> = ['share-backup:after-accept', 'share-sweep:after-cbr'];
+const LOOPED = CRASH_POINTS.filter((p) => !UNREDELIVERED.includes(p) && !SHARE15.includes(p));
 
 beforeAll(async () => {
   h = await startHarness({

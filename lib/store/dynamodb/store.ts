@@ -4,8 +4,8 @@
  * conditions. No transactions (dynalite lacks TransactWriteItems; nothing here needs two items at once).
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { NotificationRecord } from '../run';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { NotificationRecord, ShareRecord, TimelineEvent } from '../run';
 import type { Clock, RecentFilter, RecordNotificationResult, RunPage, RunQuery, RunStore, SaveResult } from '../../ports';
 import { ValidationError } from '../../errors';
 import { StoreError } from '../errors';
@@ -14,6 +14,9 @@ import { DUE_INDEX, RECENT_INDEX } from './table';
 
 const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' });
 const leaseKey = (key: string) => ({ pk: `LEASE#${key}`, sk: 'LEASE' });
+/** A share watch: its own item in the sparse `due` index, under one partition no checker shard reads. */
+const shareWatchKey = (runId: string) => ({ pk: `SHARES#${runId}`, sk: 'WATCH' });
+const SHARE_WATCH_PARTITION = 'SHARES';
 const dayOf = (ms: number) => `RUNS#${new Date(ms).toISOString().slice(0, 10)}`;
 const DAY_MS = 86_400_000;
 const startOfDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
@@ -349,6 +352,51 @@ export class DynamoRunStore implements RunStore {
       if (!current) return { result: 'missing' };
       if (!isTerminal(current.state)) return { result: 'not_terminal' };
       return current.retriedBy ? { result: 'other', retriedBy: current.retriedBy } : { result: 'not_terminal' };
+    }
+  }
+
+  async putShareWatch(runId: string, at: number): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...shareWatchKey(runId), runId, dueShard: SHARE_WATCH_PARTITION, dueAt: at } }));
+    } catch (error) {
+      throw new StoreError(`put share watch of run ${runId} failed`, { cause: error, retryable: true });
+    }
+  }
+
+  async deleteShareWatch(runId: string): Promise<void> {
+    try {
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: shareWatchKey(runId) }));
+    } catch (error) {
+      throw new StoreError(`delete share watch of run ${runId} failed`, { cause: error, retryable: true });
+    }
+  }
+
+  async listShareWatches(now: number, limit: number): Promise<Array<{ runId: string; at: number }>> {
+    try {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueShard = :s AND dueAt <= :now',
+          ExpressionAttributeValues: { ':s': SHARE_WATCH_PARTITION, ':now': now },
+          Limit: limit,
+        }),
+      );
+      return (out.Items ?? []).map((i) => ({ runId: String(i.runId), at: Number(i.dueAt) }));
+    } catch (error) {
+      throw new StoreError('query share watches failed', { cause: error, retryable: true });
+    }
+  }
+
+  async recordShares(runId: string, shares: ShareRecord[], shareWatchAt: number | undefined, event?: TimelineEvent): Promise<RecordNotificationResult> {
+    const sets = ['shares = :sh', ...(shareWatchAt === undefined ? [] : ['shareWatchAt = :w']), ...(event ? ['timeline = list_append(timeline, :e)'] : [])];
+    const values: Record<string, unknown> = { ':sh': shares, ...(shareWatchAt === undefined ? {} : { ':w': shareWatchAt }), ...(event ? { ':e': [event] } : {}) };
+    try {
+      await this.updateFinishedRun(runId, { update: `SET ${sets.join(', ')}${shareWatchAt === undefined ? ' REMOVE shareWatchAt' : ''}`, names: {}, values });
+      return 'recorded';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new StoreError(`record shares of run ${runId} failed`, { cause: error, retryable: true });
+      return (await this.get(runId)) ? 'not_terminal' : 'missing';
     }
   }
 

@@ -57,7 +57,15 @@ const uuid = () => {
   return `0000${h.slice(0, 4)}-0000-4000-8000-${h}`;
 };
 
-interface FakeVault { id: string; name: string; objectType: string; resources: Array<{ id: string; type: string }>; createdAt: number }
+interface FakeVault {
+  id: string;
+  name: string;
+  objectType: string;
+  resources: Array<{ id: string; type: string }>;
+  createdAt: number;
+  /** Shown in billing when set (the fake does no capacity accounting of its own). */
+  capacity?: { sizeGb: number; usedMb: number; chargingMode: string };
+}
 interface FakeBackup extends CbrBackupView { createdAt: number }
 
 export class FakeCbr implements CbrApi {
@@ -103,7 +111,8 @@ export class FakeCbr implements CbrApi {
   }
 
   private view(v: FakeVault): CbrVaultView {
-    return { id: v.id, name: v.name, billing: { object_type: v.objectType, status: 'available' }, resources: v.resources.map((r) => ({ ...r, protect_status: 'available' })), created_at: new Date(v.createdAt).toISOString() };
+    const cap = v.capacity ? { size: v.capacity.sizeGb, used: v.capacity.usedMb, charging_mode: v.capacity.chargingMode } : {};
+    return { id: v.id, name: v.name, billing: { object_type: v.objectType, status: 'available', ...cap }, resources: v.resources.map((r) => ({ ...r, protect_status: 'available' })), created_at: new Date(v.createdAt).toISOString() };
   }
 
   /** A vault that exists before the run (e.g. holding a resource: 6103 for others). */
@@ -180,6 +189,15 @@ export class FakeCbr implements CbrApi {
     const v = this.vaults.get(vaultId);
     if (!v) throw new FakeCbrError(404, svc('6105'), 'The vault does not exist.');
     this.leave('showVault');
+    return { vault: this.view(v) };
+  }
+
+  async updateVault(vaultId: string, body: { vault: { billing: { size: number } } }) {
+    this.enter('updateVault');
+    const v = this.vaults.get(vaultId);
+    if (!v) throw new FakeCbrError(404, svc('6105'), 'The vault does not exist.');
+    if (v.capacity) v.capacity.sizeGb = body.vault.billing.size;
+    this.leave('updateVault');
     return { vault: this.view(v) };
   }
 
@@ -297,6 +315,30 @@ export class FakeCbr implements CbrApi {
     this.leave('showMembersDetail');
     return { members: all.slice(offset, offset + (query.limit ?? 100)), count: all.length };
   }
+
+  async showMemberDetail(backupId: string, memberId: string) {
+    this.enter('showMemberDetail');
+    const status = this.members.get(backupId)?.get(memberId);
+    if (status === undefined) throw new FakeCbrError(404, svc('6705'), 'The share member does not exist.');
+    this.leave('showMemberDetail');
+    return { member: { dest_project_id: memberId, status } };
+  }
+
+  /** The fake has one project: accepting here stands for the receiving side's call. */
+  async updateMemberStatus(backupId: string, memberId: string, body: { status: 'accepted' | 'rejected' | 'pending'; vault_id?: string }) {
+    this.enter('updateMemberStatus');
+    const members = this.members.get(backupId);
+    if (!members?.has(memberId)) throw new FakeCbrError(404, svc('6705'), 'The share member does not exist.');
+    members.set(memberId, body.status);
+    this.leave('updateMemberStatus');
+    return { member: { dest_project_id: memberId, status: body.status, ...(body.vault_id ? { vault_id: body.vault_id } : {}) } };
+  }
+
+  async deleteMember(backupId: string, memberId: string): Promise<void> {
+    this.enter('deleteMember');
+    if (!this.members.get(backupId)?.delete(memberId)) throw new FakeCbrError(404, svc('6705'), 'The share member does not exist.');
+    this.leave('deleteMember');
+  }
 }
 
 export class CrashError extends Error {
@@ -337,6 +379,18 @@ export class CrashableStore implements RunStore {
   }
   linkRetry(runId: string, retryRunId: string) {
     return this.inner.linkRetry(runId, retryRunId);
+  }
+  putShareWatch(runId: string, at: number) {
+    return this.inner.putShareWatch(runId, at);
+  }
+  deleteShareWatch(runId: string) {
+    return this.inner.deleteShareWatch(runId);
+  }
+  listShareWatches(now: number, limit: number) {
+    return this.inner.listShareWatches(now, limit);
+  }
+  recordShares(...args: Parameters<RunStore['recordShares']>) {
+    return this.inner.recordShares(...args);
   }
   getLease(key: string): Promise<VaultLease | undefined> {
     return this.inner.getLease(key);

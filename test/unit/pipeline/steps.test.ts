@@ -210,7 +210,9 @@ describe('start-checkpoint', () => {
     const again = w.bus.drain('checkpoint')[0]!.message as MessageOf<'resources.bound'>;
     w.cbr.failNext('createCheckpoint', new FakeCbrError(400, 'BackupService.6114', 'The used capacity of the vault exceeds the maximum capacity.'));
     expect(await startCheckpoint(w.deps, again)).toBe('failed-run');
-    expect((await w.memory.get(runId))!.lastError!.code).toBe('BackupService.6114');
+    const failed = (await w.memory.get(runId))!;
+    expect(failed.lastError!.code).toBe('BackupService.6114');
+    expect(failed.reason).toContain('is full: delete backups it no longer needs (retention), expand it, or set vault.autoExpand.maxSizeGB');
     expect(w.cbr.callCount('listBackups')).toBe(0); // a released claim needs no lookup
   });
 });
