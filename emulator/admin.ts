@@ -16,6 +16,7 @@
  *   POST   /admin/scripts                 add a script (CheckpointScriptInput) -> 201 script
  *   DELETE /admin/scripts/{id}            remove one script
  *   POST   /admin/checkpoints/{id}/resolve  {outcome: available|error, reason?} end a protecting checkpoint now
+ *   POST   /admin/restores/{op log id}/resolve  {outcome: success|failed, reason?} end a running restore now
  *   PUT    /admin/vaults/{id}/status      {status: available|lock|frozen|error}
  *   POST   /admin/backups/{id}/restore    {ms} the backup is `restoring` for ms (DeleteBackup refuses, 6216)
  *   DELETE /admin/resources/{id}          delete a server/disk (vaults still listing it show protect_status "deleted")
@@ -46,6 +47,7 @@ const ROUTES = [
   'POST /admin/scripts',
   'DELETE /admin/scripts/{id}',
   'POST /admin/checkpoints/{id}/resolve',
+  'POST /admin/restores/{id}/resolve',
   'PUT /admin/vaults/{id}/status',
   'POST /admin/backups/{id}/restore',
   'DELETE /admin/resources/{id}',
@@ -57,6 +59,7 @@ const ROUTES = [
 ];
 
 const Resolve = z.strictObject({ outcome: z.enum(['available', 'error']), reason: z.string().min(1).optional() });
+const ResolveRestore = z.strictObject({ outcome: z.enum(['success', 'failed']), reason: z.string().min(1).optional() });
 const VaultStatus = z.strictObject({ status: z.enum(['available', 'lock', 'frozen', 'error']) });
 const Advance = z.strictObject({ ms: z.number().min(0) });
 const Restore = z.strictObject({ ms: z.number().min(1) });
@@ -140,6 +143,11 @@ export function createAdminHandler(deps: { state: EmulatorState; faults: FaultCo
     if (method === 'POST' && a === 'checkpoints' && b && c === 'resolve' && segs.length === 4) {
       const input = parse(Resolve, body);
       if (!faults.resolveCheckpoint(b, input.outcome, input.reason)) throw new AdminError(404, `no protecting checkpoint "${b}"`);
+      return { status: 204 };
+    }
+    if (method === 'POST' && a === 'restores' && b && c === 'resolve' && segs.length === 4) {
+      const input = parse(ResolveRestore, body);
+      if (!state.resolveRestore(b, input.outcome, input.reason)) throw new AdminError(404, `no running restore with op log "${b}"`);
       return { status: 204 };
     }
     if (method === 'PUT' && a === 'vaults' && b && c === 'status' && segs.length === 4) {

@@ -2,6 +2,14 @@
 export const MSG = {
   '0001': 'No resource is available for backup.',
   '1001': 'The vault is already performing a backup.',
+  // Restore codes: OTC api-ref/source/appendix/error_codes.rst (opentelekomcloud-docs/cloud-backup-recovery).
+  '2001': 'Restoration cannot be executed because the size of the disk on the server is smaller than the backup size.',
+  '2002': 'The resource is being backed up. Restore the resource after the backup is complete.',
+  '2003': 'Restoration to a different server is not allowed.',
+  '2005': 'Restoration is not allowed in the current backup status.',
+  '2007': 'A terminated ECS cannot be restored.',
+  '2010': 'The resource is being restored.',
+  '2013': 'Backup data of a data disk cannot be restored to a system disk.',
   '6100': 'The maximum number of vault resources has been reached.',
   '6101': 'Invalid vault capacity.',
   '6102': 'The vault does not support this resource type.',
@@ -19,6 +27,7 @@ export const MSG = {
   '6125': 'A backup task is in progress.',
   '6135': 'The resource does not exist in the vault.',
   '6200': 'The backup does not exist.',
+  '6202': 'Backups can be used for restoration only when the vault status is Available.',
   '6201': 'The backup cannot be deleted.',
   '6203': 'Performing backups.',
   '6216': 'The backup cannot be deleted because it is in use.',

@@ -80,6 +80,8 @@ export const TimingInput = z.strictObject({
   vaultDeleteMs: Range.default([4_000, 6_000]),
   /** remove_resource op log duration (the resource itself is unbound at once). */
   removeResourceMs: Range.default([1_000, 2_000]),
+  /** RestoreBackup: the restore op log stays `running` (target disks busy, 2010) for this long. */
+  restoreMs: Range.default([8_000, 12_000]),
   /** A yearly/monthly vault ordered with is_auto_pay: true is paid (and appears) after this long. */
   orderPayMs: Range.default([1_000, 2_000]),
   /** IAM token lifetime. */
@@ -151,6 +153,12 @@ export const QuirksInput = z.strictObject({
   memberIdInPath: z.enum(['project-id', 'member-id']).default('project-id'),
   /** Reject a second vault with the same name in a project (400 BackupService.6106). Default false. */
   uniqueVaultNames: z.boolean().default(false),
+  /**
+   * RestoreBackup of a server backup onto another server than the one backed up: 'allow' (default; what a
+   * recovery drill needs) or '2003' (400 BackupService.2003 "Restoration to a different server is not
+   * allowed", OTC error_codes.rst: the real rule for cloud-server backups is not documented further).
+   */
+  restoreToOtherServer: z.enum(['allow', '2003']).default('allow'),
   /**
    * CreateCheckpoint's capacity check (400 BackupService.6114, "The used capacity of the vault exceeds the
    * maximum capacity", cbr-api.md §3.1/§7.2; the reference does not say whether CBR counts the new backup):

@@ -25,6 +25,7 @@ export const OPERATIONS = [
   'ListBackups',
   'ShowBackup',
   'DeleteBackup',
+  'RestoreBackup',
   'AddMember',
   'ShowMembersDetail',
   'ShowMemberDetail',
@@ -82,6 +83,7 @@ export function matchRoute(method: string, rawPath: string): Route | undefined {
         const p = { backup_id: b! };
         return method === 'GET' ? r('ShowBackup', p) : method === 'DELETE' ? r('DeleteBackup', p) : undefined;
       }
+      if (n === 4 && c === 'restore') return method === 'POST' ? r('RestoreBackup', { backup_id: b! }) : undefined;
       if (c !== 'members') return undefined;
       if (n === 4) return method === 'POST' ? r('AddMember', { backup_id: b! }) : method === 'GET' ? r('ShowMembersDetail', { backup_id: b! }) : undefined;
       if (n === 5) {

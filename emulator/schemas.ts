@@ -145,6 +145,16 @@ export const UpdateMemberBody = z.strictObject({
   vault_id: z.string().regex(UUID_RE, 'must be a UUID').optional(),
 });
 
+/** RestoreBackup (OTC restoring_a_backup.rst, BackupRestore / BackupRestoreServerMapping). */
+export const RestoreBackupBody = z.strictObject({
+  restore: z.strictObject({
+    mappings: z.array(z.strictObject({ backup_id: z.string().regex(UUID_RE, 'must be a UUID'), volume_id: z.string().regex(UUID_RE, 'must be a UUID') })).min(1).max(24).optional(),
+    power_on: z.boolean().optional(),
+    server_id: z.string().regex(UUID_RE, 'must be a UUID').optional(),
+    volume_id: z.string().regex(UUID_RE, 'must be a UUID').optional(),
+  }),
+});
+
 const NameOrId = z.union([z.object({ name: z.string().min(1) }), z.object({ id: z.string().min(1) })]);
 export const IamTokenBody = z.object({
   auth: z.object({

@@ -28,6 +28,8 @@ export interface EmulatorState {
   setVaultStatus(vaultId: string, status: Exclude<VaultStatus, 'deleting'>): boolean;
   /** Deletes a resource (server or disk) from the catalogue; vaults still listing it show protect_status "deleted". */
   deleteResource(resourceId: string): boolean;
+  /** Ends a running restore (by its op log id) now, as a success or a failure with this reason. */
+  resolveRestore(operationLogId: string, outcome: 'success' | 'failed', reason?: string): boolean;
   /**
    * Marks a completed backup (top-level, or the server backup of a disk backup) `restoring` for
    * `durationMs` of the emulator clock (DeleteBackup then refuses with 6216); false when there is no
@@ -68,6 +70,14 @@ export function createState(store: Store, service: CbrService, counts: RequestCo
       if (!entry || !store.catalogue.delete(resourceId)) return false;
       store.deletedResources.add(resourceId);
       store.deletedCatalogue.set(resourceId, entry);
+      return true;
+    },
+    resolveRestore(operationLogId, outcome, reason) {
+      const now = store.clock.now();
+      const o = store.opLogs.get(operationLogId);
+      if (!o?.restore || now >= o.endAt) return false;
+      o.endAt = now;
+      o.restore.failure = outcome === 'failed' ? { code: 'BackupService.9910', message: reason ?? 'The restoration failed.' } : null;
       return true;
     },
     restoreBackup(backupId, durationMs) {

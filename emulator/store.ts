@@ -189,7 +189,7 @@ export interface CheckpointRec {
   skipped: SkippedResource[];
 }
 
-export type OpLogType = 'backup' | 'delete' | 'vault_delete' | 'remove_resource';
+export type OpLogType = 'backup' | 'delete' | 'vault_delete' | 'remove_resource' | 'restore';
 
 export interface OpLogRec {
   id: string;
@@ -207,6 +207,11 @@ export interface OpLogRec {
   requestId: string;
   resource: { id: string; name: string; type: string } | null;
   extra: Record<string, unknown>;
+  /**
+   * A restore (type 'restore'): the server and disks it overwrites (busy until endAt: 2010 for a second
+   * restore, CreateCheckpoint) and its scripted outcome (admin `resolveRestore`).
+   */
+  restore?: { backupId: string; targets: string[]; failure: Failure | null };
 }
 
 export interface TokenRec {
@@ -467,6 +472,14 @@ export class Store {
     let total = 0;
     for (const r of v.resources.values()) total += this.catalogue.get(r.id)?.sizeGb ?? 0;
     return total;
+  }
+
+  /** The restore still running onto this server or disk (its op log), if any. */
+  restoringOnto(projectId: string, resourceId: string, now: number): OpLogRec | undefined {
+    for (const o of this.opLogsByProject.get(projectId)?.values() ?? []) {
+      if (o.restore && now < o.endAt && o.restore.targets.includes(resourceId)) return o;
+    }
+    return undefined;
   }
 
   /** Count and size (MB) of a resource's usable backups in a vault. */

@@ -10,6 +10,7 @@ import { checkWebhookEnv, webhookEnvShape } from './webhooks/env';
 import { DEFAULT_PROJECT_KEY, parseCredentialsMap } from './wiring/credentials-map';
 import type { PipelineSettings } from './wiring/deps';
 import type { QueueName } from './ports';
+import type { RestoreSettings } from './restore/restore';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 const url = z.url({ protocol: /^https?$/ });
@@ -93,6 +94,19 @@ export const Config = z
     RETENTION_REFUSED_ALERT_SWEEPS: int(1, 1000, 3),
     RETENTION_LEASE_SECONDS: int(60, 3600, 960),
     MAX_RECEIVE_COUNT: int(1, 1000, 5),
+    /**
+     * Restores (lib/restore): servers a restore may overwrite without `confirm` (comma-separated server
+     * ids, e.g. the recovery-drill servers); anything else needs `"confirm": "<server id>"`.
+     */
+    DRILL_TARGETS: z
+      .string()
+      .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+      .pipe(z.array(z.guid({ error: 'each DRILL_TARGETS entry must be a server id (UUID), comma-separated' })))
+      .default([]),
+    /** A restore not finished this long after it was asked for is EXPIRED. */
+    RESTORE_WINDOW_MINUTES: int(5, 7 * 24 * 60, 360),
+    /** How long the checker looks for the operation log of a RestoreBackup whose answer was lost before failing it. */
+    RESTORE_CONFIRM_GRACE_SECONDS: int(30, 3600, 120),
     /** Shares (lib/pipeline/share-sweep.ts): alert on a member still pending this long; accepted members at a share's end; revocations per sweep. */
     SHARE_PENDING_ALERT_HOURS: int(1, 8760, 24),
     SHARE_EXPIRY_ACCEPTED: z.enum(['revoke', 'keep']).default('revoke'),
@@ -134,6 +148,15 @@ export function queueUrls(config: Config): Record<QueueName, string> {
     checkpoint: config.CHECKPOINT_QUEUE_URL,
     share: config.SHARE_QUEUE_URL,
     events: config.EVENTS_QUEUE_URL,
+  };
+}
+
+export function restoreSettingsFrom(config: Config): RestoreSettings {
+  return {
+    drillTargets: new Set(config.DRILL_TARGETS.map((id) => id.toLowerCase())),
+    windowMs: config.RESTORE_WINDOW_MINUTES * 60_000,
+    graceMs: config.RESTORE_CONFIRM_GRACE_SECONDS * 1000,
+    ttlDays: config.RUN_TTL_DAYS,
   };
 }
 

@@ -6,6 +6,7 @@ import type { Message } from './contracts';
 import type { NotificationRecord } from './store/run';
 import type { RunRecord, ShareRecord, TimelineEvent, VaultLease } from './store/run';
 import type { Hold, LedgerEntry, RetentionScope } from './retention/records';
+import type { RestoreRecord, RestoreSaveResult } from './restore/record';
 
 // ---------------------------------------------------------------------------------------------
 // Logging: one structured line per event. Callers pass ids, types, outcomes and error names/messages
@@ -56,10 +57,10 @@ export interface CbrBackupView {
   resource_type?: string | null | undefined;
   status: string;
   parent_id?: string | null | undefined;
-  updated_at?: string | null | undefined;
-  /** Retention (lib/retention/sweep.ts): ages, and the space a deletion frees. */
+  /** When the backup was taken (retention's age, the freshness gate's, the vaults forecast). */
   created_at?: string | null | undefined;
-  /** GB of the resource; `backup_size` (MB) where CBR (or the emulator) reports the backup's own size. */
+  updated_at?: string | null | undefined;
+  /** GB of the resource (a string in the spec, a number in OTC's examples; the client reads both); `backup_size` (MB) where CBR (or the emulator) reports the backup's own size. */
   resource_size?: number | null | undefined;
   backup_size?: number | null | undefined;
   /** `progress` 0..100 while protecting (the checker's schedule, lib/pipeline/check-schedule.ts). */
@@ -107,6 +108,9 @@ export interface BackupQuery {
   name?: string;
   status?: CbrBackupStatus | CbrBackupStatus[];
   start_time?: string;
+  resource_id?: string;
+  /** `key[:asc|desc],...` (cbr-api.md ListBackups `sort`), e.g. `created_at:desc`. */
+  sort?: string;
 }
 export interface CallOptions { idempotent?: boolean; signal?: AbortSignal }
 export interface CbrOpLogView {
@@ -168,6 +172,41 @@ export interface CbrApi {
   /** Only to explain failed backups (CBR's reason is in the task log, not on the backup). */
   listOpLogs(query: { operation_type?: 'backup'; status?: 'failed'; vault_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrOpLogView> }>;
 }
+
+/** A disk backup of a server backup, as ShowBackup lists it in `children`. */
+export interface CbrDiskBackup extends CbrBackupView {
+  resource_size?: number | null | undefined;
+  resource_name?: string | null | undefined;
+  extend_info?: { progress?: number | null | undefined; bootable?: boolean | null | undefined; system_disk?: boolean | null | undefined } | null | undefined;
+}
+/** ShowBackup's backup: a server backup lists one disk backup per disk in `children`. */
+export interface CbrBackupDetail extends CbrDiskBackup {
+  children?: ReadonlyArray<CbrDiskBackup> | null | undefined;
+}
+export interface CbrRestoreOpLog extends CbrOpLogView {
+  id?: string | null | undefined;
+  started_at?: string | null | undefined;
+  ended_at?: string | null | undefined;
+  created_at?: string | null | undefined;
+  extra_info?: {
+    resource?: { id?: string | null | undefined } | null | undefined;
+    common?: { progress?: number | null | undefined } | null | undefined;
+    restore?: { backup_id?: string | null | undefined; target_resource_id?: string | null | undefined } | null | undefined;
+  } | null | undefined;
+}
+export interface CbrRestoreBody {
+  restore: { mappings?: Array<{ backup_id: string; volume_id: string }>; power_on?: boolean; server_id?: string; volume_id?: string };
+}
+/** What a restore reads and calls (lib/restore); the real client (lib/cbr) satisfies it structurally. */
+export interface CbrRestoreApi {
+  showBackup(backupId: string): Promise<{ backup: CbrBackupDetail }>;
+  /** RestoreBackup: 202, no body. Never repeated by the client (not idempotent). */
+  restoreBackup(backupId: string, body: CbrRestoreBody): Promise<void>;
+  showProtectable(type: CbrProtectableType, instanceId: string): Promise<{ instance: CbrProtectableView & { detail?: unknown } }>;
+  listProtectable(type: CbrProtectableType, query: { server_id?: string; limit?: number; offset?: number }): Promise<{ instances: ReadonlyArray<CbrProtectableView & { size?: number | null | undefined; detail?: unknown }> }>;
+  listOpLogs(query: { operation_type?: 'restore'; resource_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrRestoreOpLog> }>;
+}
+export type CbrRestoreFactory = (target: { projectId: string; region: string }) => CbrRestoreApi | Promise<CbrRestoreApi>;
 
 /** One CBR client per (project, region): AK/SK works across projects, IAM tokens are project scoped. */
 export type CbrFactory = (target: { projectId: string; region: string }) => CbrApi | Promise<CbrApi>;
@@ -314,6 +353,20 @@ export interface RunStore {
    * recordNotification; the optimistic version is left alone, so a stale step copy cannot overwrite it).
    */
   recordShares(runId: string, shares: ShareRecord[], shareWatchAt: number | undefined, event?: TimelineEvent): Promise<RecordNotificationResult>;
+}
+
+/**
+ * Restore records, in the runs table beside the runs (one store driver; lib/restore/record.ts). Both
+ * adapters (memory, DynamoDB) implement it next to RunStore.
+ */
+export interface RestoreStore {
+  /** Conditional create: 'exists' when a restore with this id is already there (duplicate request). */
+  createRestore(restore: RestoreRecord): Promise<'created' | 'exists'>;
+  getRestore(restoreId: string): Promise<RestoreRecord | undefined>;
+  /** Replace if the stored version is `restore.version - 1` and it is not terminal. */
+  saveRestore(restore: RestoreRecord): Promise<RestoreSaveResult>;
+  /** Non-terminal restores whose due.at <= now, oldest first. */
+  listDueRestores(now: number, limit: number): Promise<RestoreRecord[]>;
 }
 
 /** What recordNotification did: stored, no such run (or expired), or the run is not finished. */

@@ -1,7 +1,9 @@
 /**
  * `cbr-flow` command line: start a run, show one, watch one until it ends, list runs (filtered, paged),
- * cancel or retry one — through the HTTP API (POST /runs, GET /runs/{id}, GET /runs, POST
- * /runs/{id}/cancel|retry), locally or deployed; and the dead-letter queues straight on SQS (`dlq`).
+ * cancel or retry one, list and delete orphaned vaults, gate on fresh backups (ensure-fresh) — through the
+ * HTTP API (POST /runs, GET /runs/{id}, GET /runs, POST /runs/{id}/cancel|retry, GET /vaults/orphaned,
+ * DELETE /vaults/{vaultId}, POST /gates/fresh-backup), locally or deployed; and the dead-letter queues
+ * straight on SQS (`dlq`).
  * `cbr-flow <command> --help` shows that command's flags; `--json` prints the API's raw answer.
  *
  * POST /runs is signed the Standard Webhooks way with a webhook key from, in this order:
@@ -12,12 +14,14 @@
  * Reads and run actions (status, watch, list, cancel, retry) send a bearer token: `--token-file <path>`, $CBR_FLOW_TOKEN, or — for a
  * loopback endpoint — a 5-minute token minted with the local stack's issuer (.data/jwt-issuer.json).
  *
- * Exit codes: 0 success (a watched run COMPLETED); 1 the run ended FAILED, EXPIRED or PARTIAL;
+ * Exit codes: 0 success (a watched run COMPLETED; ensure-fresh: fresh); 1 the run ended FAILED, EXPIRED or PARTIAL
+ * (ensure-fresh without --wait: not fresh, a run was started or joined);
  * 2 bad input (flags, file, a 4xx from the API); 3 the endpoint is unreachable or answered 5xx (watch:
  * for longer than --reconnect);
  * 4 `watch --timeout` elapsed before the run ended; 70 an unexpected internal error.
  */
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { CliError } from './cli/client';
 import { OPTIONS, USAGE, commandUsage, isCommand, runCommand, type Io } from './cli/commands';
@@ -28,6 +32,15 @@ const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   readStdin: () => readFileSync(0, 'utf8'),
+  isTTY: process.stdin.isTTY === true,
+  ask: async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await rl.question(question);
+    } finally {
+      rl.close();
+    }
+  },
 };
 
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env, io: Io = defaultIo): Promise<number> {

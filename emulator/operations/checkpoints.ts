@@ -30,6 +30,8 @@ export function createCheckpoint(s: CbrService, ctx: OpContext): OpResult {
       throw err(400, '6135', `resource_id: ${id}`);
     });
   }
+  // A resource being restored cannot be backed up (APIX CreateCheckpoint: 400 BackupService.2010).
+  for (const r of targets) if (s.store.restoringOnto(ctx.projectId, r.id, ctx.now)) throw err(400, '2010', `resource_id: ${r.id}`);
 
   const quirk = s.config.quirks.concurrentBackup;
   const busy = (r: VaultResourceRec) => r.lastBackup !== undefined && backupState(r.lastBackup, ctx.now) === 'protecting';

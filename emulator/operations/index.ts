@@ -5,6 +5,7 @@
 import { addMember, deleteMember, showMemberDetail, showMembersDetail, updateMemberStatus } from './members';
 import { deleteBackup, listBackups, showBackup } from './backups';
 import { createCheckpoint, showCheckpoint } from './checkpoints';
+import { restoreBackup } from './restore';
 import type { OpContext, OpResult } from './common';
 import { listOpLogs, showOpLog } from './oplogs';
 import { listProtectable, showProtectable } from './protectables';
@@ -30,6 +31,7 @@ export const HANDLERS: Record<string, Handler> = {
   ListBackups: listBackups,
   ShowBackup: showBackup,
   DeleteBackup: deleteBackup,
+  RestoreBackup: restoreBackup,
   AddMember: addMember,
   ShowMembersDetail: showMembersDetail,
   ShowMemberDetail: showMemberDetail,

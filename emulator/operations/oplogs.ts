@@ -11,8 +11,8 @@ export function addOpLog(
   ctx: OpContext,
   v: VaultRec,
   type: OpLogRec['type'],
-  o: { endAt: number; backup?: BackupRec; checkpointId?: string; resource: OpLogRec['resource']; extra: Record<string, unknown> },
-): void {
+  o: { endAt: number; backup?: BackupRec; checkpointId?: string; resource: OpLogRec['resource']; extra: Record<string, unknown>; restore?: OpLogRec['restore'] },
+): OpLogRec {
   const rec: OpLogRec = {
     id: s.store.newId(),
     projectId: ctx.projectId,
@@ -28,13 +28,15 @@ export function addOpLog(
     resource: o.resource,
     extra: o.extra,
     ...(o.backup ? { backup: o.backup } : {}),
+    ...(o.restore ? { restore: o.restore } : {}),
   };
   s.store.addOpLog(rec);
+  return rec;
 }
 
 export function opLogState(s: CbrService, o: OpLogRec, now: number): { status: 'running' | 'success' | 'failed'; progress: number; endedAt: number | null; failure: BackupRec['failure'] } {
   const end = o.backup ? o.backup.doneAt : o.endAt;
-  const failure = o.backup ? o.backup.failure : null;
+  const failure = o.backup ? o.backup.failure : (o.restore?.failure ?? null);
   if (now < end) {
     const progress = Math.min(99, Math.floor(((now - o.createdAt) * 100) / Math.max(1, o.nominalMs)));
     return { status: 'running', progress, endedAt: null, failure: null };

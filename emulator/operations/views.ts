@@ -238,12 +238,21 @@ export function renderProtectable(s: CbrService, e: CatalogueEntry, now: number,
       detail: { id: d.id, name: d.name, bootable: String(d.bootable), availability_zone: e.az, tags: {} },
     })),
     detail: server
-      ? { id: e.id, name: e.name, status: status === 'deleted' ? 'DELETED' : 'ACTIVE', 'OS-EXT-AZ:availability_zone': e.az, tags: Object.entries(tags).map(([k, v]) => `${k}=${v}`) }
+      ? {
+        id: e.id,
+        name: e.name,
+        status: status === 'deleted' ? 'DELETED' : 'ACTIVE',
+        'OS-EXT-AZ:availability_zone': e.az,
+        tags: Object.entries(tags).map(([k, v]) => `${k}=${v}`),
+        // As in the recorded ListProtectable answers (c7n/56d90e13a2e8): the attached disks, system disk bootIndex "0".
+        'os-extended-volumes:volumes_attached': e.disks.map((d, i) => ({ id: d.id, delete_on_termination: 'true', device: `/dev/vd${String.fromCharCode(97 + i)}`, bootIndex: d.bootable ? '0' : null })),
+      }
       : {
         id: e.id,
         name: e.name,
         status: status === 'deleted' ? 'deleted' : e.attachedTo ? 'in-use' : 'available',
         availability_zone: e.az,
+        bootable: String(e.attachedTo !== undefined && s.store.catalogue.get(e.attachedTo)?.disks.find((d) => d.id === e.id)?.bootable === true),
         // EVS lists the servers a volume is attached to (recorded: children[].detail.attachments[].server_id).
         attachments: e.attachedTo ? [{ server_id: e.attachedTo, volume_id: e.id }] : [],
         tags,

@@ -82,6 +82,8 @@ export interface CbrClient {
   showBackup(backupId: string, opts?: CallOptions): Promise<S.BackupResponse>;
   /** 204, asynchronous (the backup is `deleting`, then gone); resolves to CBR's X-Request-Id (the retention ledger records it). */
   deleteBackup(backupId: string, opts?: CallOptions): Promise<{ requestId?: string }>;
+  /** RestoreBackup: 202, no body. A POST that overwrites disks: never repeated unless `idempotent` is set. */
+  restoreBackup(backupId: string, body: S.RestoreBackupRequest, opts?: CallOptions): Promise<void>;
   addMember(backupId: string, body: S.AddMemberRequest, opts?: CallOptions): Promise<S.MembersResponse>;
   showMembersDetail(backupId: string, query?: S.ShowMembersDetailQuery, opts?: CallOptions): Promise<S.MembersResponse>;
   showMemberDetail(backupId: string, memberId: string, opts?: CallOptions): Promise<S.MemberResponse>;
@@ -330,6 +332,13 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
       const res = await call({ operation: 'DeleteBackup', method: 'DELETE', path: `/backups/${id}`, opts });
       const requestId = res.headers['x-request-id'];
       return requestId ? { requestId } : {};
+    },
+
+    async restoreBackup(backupId, body, opts) {
+      const id = assertCbrId('backupId', backupId);
+      checkCallOptions(opts);
+      const b = parseInput(S.RestoreBackupRequest, body, 'body');
+      await call({ operation: 'RestoreBackup', method: 'POST', path: `/backups/${id}/restore`, body: b, opts });
     },
 
     async addMember(backupId, body, opts) {

@@ -198,6 +198,23 @@ export const CreateCheckpointRequest = z.lazy(() =>
 );
 export type CreateCheckpointRequest = z.input<typeof CreateCheckpointRequest>;
 
+/**
+ * RestoreBackup `{restore: {mappings?, power_on?, server_id?, volume_id?}}` (OTC restoring_a_backup.rst):
+ * a server backup needs `server_id` and one mapping per disk backup (disk backup -> disk of the target),
+ * a disk backup `volume_id`. Answer: 202, no body.
+ */
+export const RestoreBackupRequest = z.lazy(() =>
+  z.strictObject({
+    restore: z.strictObject({
+      mappings: z.array(z.strictObject({ backup_id: CbrId, volume_id: CbrId })).min(1).max(24).optional(),
+      power_on: z.boolean().optional(),
+      server_id: CbrId.optional(),
+      volume_id: CbrId.optional(),
+    }),
+  }),
+);
+export type RestoreBackupRequest = z.input<typeof RestoreBackupRequest>;
+
 export const AddMemberRequest = z.lazy(() =>
   z.strictObject({
     members: z

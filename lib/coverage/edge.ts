@@ -6,16 +6,21 @@
  *   - its schedule (hourly): every configured project; one EMF line per project with
  *     ResourcesUnprotected and ResourcesStale (dimensions Stage, and Stage+ProjectId; CoverageAlarm).
  *     When no project could be read at all the invocation fails (the function's Errors alarm).
+ *   - POST /gates/fresh-backup (same JWT authorizer; the body's projectId must be in the caller's
+ *     `cbr_projects`, else 403): the freshness gate (./fresh-gate.ts). 200 `{ fresh: true, resources }`
+ *     when every resource has a young enough backup; else 202 `{ fresh: false, runId, created, state,
+ *     statusUrl, resources }` with a Location header (the run started, or the one already under way).
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
 import { parseWith } from '../contracts/parse';
 import type { Logger } from '../ports';
-import { httpHandler } from '../pipeline/edge/http';
+import { HttpError, httpHandler, readJsonBody } from '../pipeline/edge/http';
 import { inScope, readScopeOf } from '../pipeline/edge/read-scope';
 import { jsonLogger, withInvocationFields } from '../wiring/log';
 import { METRICS_NAMESPACE } from '../wiring/metrics';
+import { freshGate, type FreshGateDeps } from './fresh-gate';
 import { COVERAGE_STATUSES, coverage, type CoverageDeps, type CoverageTarget, type ProjectCoverage } from './coverage';
 
 const Query = z.strictObject({
@@ -56,6 +61,10 @@ export interface CoverageOptions {
   log?: Logger;
   /** Where EMF lines go (stdout in Lambda). */
   write?: (line: string) => void;
+  /** POST /gates/fresh-backup's dependencies (the route answers 404 without them). */
+  gate?: FreshGateDeps;
+  /** The base of status URLs (else the request's host). */
+  publicBaseUrl?: string | undefined;
 }
 
 export function coverageHandler(deps: CoverageDeps, options: CoverageOptions) {
@@ -63,6 +72,22 @@ export function coverageHandler(deps: CoverageDeps, options: CoverageOptions) {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const http = httpHandler(async (event) => {
     const scope = readScopeOf(event);
+    const route = event.routeKey ?? `${event.requestContext?.http?.method} ${event.rawPath}`;
+    if (route === 'POST /gates/fresh-backup') {
+      if (!options.gate) throw new HttpError(404, 'the freshness gate is not wired on this function', { field: 'route' });
+      const body = readJsonBody(event);
+      const projectId = (body as { projectId?: unknown } | null)?.projectId;
+      if (typeof projectId === 'string' && !inScope(scope, projectId)) {
+        throw new HttpError(403, `the token's cbr_projects claim does not include project ${projectId}; ask the issuer to add it`, { field: 'projectId' });
+      }
+      const r = await freshGate(options.gate, body);
+      if (r.fresh) return { statusCode: 200, body: r };
+      const proto = event.headers?.['x-forwarded-proto'] ?? 'https';
+      const base = options.publicBaseUrl ?? `${proto}://${event.headers?.host ?? event.requestContext.domainName}`;
+      const statusUrl = `${base}/runs/${r.runId}`;
+      const { run, ...rest } = r;
+      return { statusCode: 202, headers: { location: statusUrl }, body: { ...rest, state: run.state, statusUrl } };
+    }
     const q = parseWith(Query, event.queryStringParameters ?? {}, 'query');
     const targets = options.targets.filter((t) => inScope(scope, t.projectId) && (q.project === undefined || t.projectId === q.project));
     const report = await coverage(deps, targets);

@@ -39,6 +39,7 @@ import { nextCheckAt } from './check-schedule';
 import { runRequestedMessage } from './start-run';
 import type { Message } from '../contracts';
 import { backoffCeilingMs } from '../retry';
+import { checkRestores, type RestoreSweepResult } from '../restore/track';
 
 export interface SweepResult {
   due: number;
@@ -60,6 +61,8 @@ export interface SweepResult {
   sweeps?: number;
   /** The earliest look after this sweep within its look-ahead (`until`), read or written by it, if any. */
   nextDueAt?: number;
+  /** Restores looked at this sweep (lib/restore/track.ts), when the deployment tracks restores. */
+  restores?: RestoreSweepResult;
   /** The share sweep after it (lib/pipeline/share-sweep.ts): watches looked at, members revoked, pending alerts. */
   shares?: { watches: number; revoked: number; alerted: number; errors: number };
 }
@@ -452,6 +455,12 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger, 
     }
   });
   await Promise.all(writing);
+  if (deps.restores) {
+    // One ListOpLogs per restore due; a failure leaves it due for the next sweep (counted in errors).
+    const r = deps.restores;
+    result.restores = await checkRestores({ store: r.store, cbr: r.cbr, clock: deps.clock, newToken: deps.newToken, settings: s, restore: r.settings, log }, log);
+    result.errors += result.restores.errors;
+  }
   return result;
 }
 

@@ -70,3 +70,12 @@ export function withInvocationDeadline<D extends IntakeDeps>(deps: D, context: {
   if (!withCbr.cbr || withCbr.cbrCallBudgetMs === undefined || typeof remaining !== 'function') return deps;
   return { ...deps, cbr: deadlineCbr(withCbr.cbr, () => remaining.call(context), withCbr.cbrCallBudgetMs) };
 }
+
+/**
+ * CBR calls made for an operator through the HTTP API (the `vaults` function): API Gateway's HTTP API
+ * gives an integration at most 30 s, so the function's timeout is 29 s and one call must fit well inside
+ * it: 2 attempts x 6 s + one wait capped at 1 s = 13 s worst case, 15 s with the record margin. A second
+ * call starts only while 15 s remain, so no request runs into the gateway's limit; what cannot be done in
+ * time answers 503 naming the call (the operator runs the command again).
+ */
+export const OPERATOR_CALL_LIMITS: CallLimits = { timeoutMs: 6_000, maxAttempts: 2, maxDelayMs: 1_000, maxRetryAfterMs: 1_000 };

@@ -4,11 +4,13 @@
  */
 import type { NotificationRecord, ShareRecord, TimelineEvent } from './run';
 import { ValidationError } from '../errors';
-import type { Clock, RecentFilter, RecordNotificationResult, RunPage, RunQuery, RunStore, SaveResult } from '../ports';
+import type { Clock, RecentFilter, RecordNotificationResult, RestoreStore, RunPage, RunQuery, RunStore, SaveResult } from '../ports';
+import { isRestoreTerminal, RestoreRecord, type RestoreSaveResult } from '../restore/record';
 import { isTerminal, RunRecord, type VaultLease } from './run';
 
-export class MemoryRunStore implements RunStore {
+export class MemoryRunStore implements RunStore, RestoreStore {
   readonly runs = new Map<string, RunRecord>();
+  readonly restores = new Map<string, RestoreRecord>();
   readonly leases = new Map<string, VaultLease>();
   readonly shareWatches = new Map<string, number>();
   /** Count of calls per method, for tests that check how much a use-case touches the store. */
@@ -142,6 +144,39 @@ export class MemoryRunStore implements RunStore {
     if (!isTerminal(current.state)) return 'not_terminal';
     this.runs.get(runId)!.notification = structuredClone(record);
     return 'recorded';
+  }
+
+  async createRestore(restore: RestoreRecord): Promise<'created' | 'exists'> {
+    this.count('createRestore');
+    if (this.restores.has(restore.restoreId)) return 'exists';
+    this.restores.set(restore.restoreId, structuredClone(RestoreRecord.parse(restore)));
+    return 'created';
+  }
+
+  async getRestore(restoreId: string): Promise<RestoreRecord | undefined> {
+    this.count('getRestore');
+    const r = this.restores.get(restoreId);
+    if (!r || (r.expiresAt !== undefined && r.expiresAt * 1000 <= this.clock.now())) return undefined;
+    return structuredClone(r);
+  }
+
+  async saveRestore(restore: RestoreRecord): Promise<RestoreSaveResult> {
+    this.count('saveRestore');
+    const current = this.restores.get(restore.restoreId);
+    if (!current) return { ok: false, reason: 'missing' };
+    if (isRestoreTerminal(current.state)) return { ok: false, reason: 'terminal' };
+    if (current.version !== restore.version - 1) return { ok: false, reason: 'stale' };
+    this.restores.set(restore.restoreId, structuredClone(restore));
+    return { ok: true, restore };
+  }
+
+  async listDueRestores(now: number, limit: number): Promise<RestoreRecord[]> {
+    this.count('listDueRestores');
+    return [...this.restores.values()]
+      .filter((r) => r.due && r.due.at <= now && !isRestoreTerminal(r.state))
+      .sort((a, b) => a.due!.at - b.due!.at)
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
   }
 
   async putShareWatch(runId: string, at: number): Promise<void> {

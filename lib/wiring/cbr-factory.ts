@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { createIamTokenProvider, type TokenProvider } from '../cbr/auth';
 import { createCbrClient, type CbrClientOptions } from '../cbr/client';
 import type { Config } from '../config';
-import type { CbrApi, RetentionCbrApi } from '../ports';
+import type { CallLimits } from '../pipeline/deadline';
+import type { CbrApi, CbrRestoreApi, RetentionCbrApi } from '../ports';
 import { knownSecrets } from '../secrets/redact';
 import type { CbrCredentials } from './credentials';
 
@@ -44,10 +45,12 @@ export function cbrFactory(
   /** The credentials of a project's account (lib/wiring/credentials.ts projectCredentials: CBR_CREDENTIALS_MAP). */
   credentials: (projectId: string) => Promise<CbrCredentials>,
   extras: CbrClientExtras = {},
-): (target: { projectId: string; region: string }) => Promise<CbrApi & RetentionCbrApi> {
-  const clients = new Map<string, { fingerprint: string; client: CbrApi & RetentionCbrApi }>();
+  /** Per-attempt timeout and retries of every call (the operator API's OPERATOR_CALL_LIMITS); default CBR_TIMEOUT_MS and the client's DEFAULT_RETRY. */
+  limits?: CallLimits,
+): (target: { projectId: string; region: string }) => Promise<CbrApi & CbrRestoreApi & RetentionCbrApi> {
+  const clients = new Map<string, { fingerprint: string; client: CbrApi & CbrRestoreApi & RetentionCbrApi }>();
 
-  const build = (creds: CbrCredentials, projectId: string, region: string): CbrApi & RetentionCbrApi => {
+  const build = (creds: CbrCredentials, projectId: string, region: string): CbrApi & CbrRestoreApi & RetentionCbrApi => {
     const auth =
       creds.type === 'aksk'
         ? { type: 'aksk' as const, ak: creds.ak, sk: creds.sk, ...(creds.securityToken ? { securityToken: creds.securityToken } : {}) }
@@ -65,7 +68,10 @@ export function cbrFactory(
     // One token bucket per project for the container (CBR_RATE_LIMIT_RPS / _BURST; absent or 0 = none).
     const rps = config.CBR_RATE_LIMIT_RPS ?? 0;
     const rateLimit = rps > 0 ? { rateLimit: { ratePerSecond: rps, burst: config.CBR_RATE_LIMIT_BURST ?? Math.max(1, Math.ceil(rps)) } } : {};
-    return createCbrClient({ ...extras, ...rateLimit, region, projectId, auth, timeoutMs: config.CBR_TIMEOUT_MS, ...(config.CBR_ENDPOINT ? { endpoint: config.CBR_ENDPOINT } : {}) });
+    const calls = limits
+      ? { timeoutMs: limits.timeoutMs, retry: { maxAttempts: limits.maxAttempts, maxDelayMs: limits.maxDelayMs, maxRetryAfterMs: limits.maxRetryAfterMs } }
+      : { timeoutMs: config.CBR_TIMEOUT_MS };
+    return createCbrClient({ ...extras, ...rateLimit, region, projectId, auth, ...calls, ...(config.CBR_ENDPOINT ? { endpoint: config.CBR_ENDPOINT } : {}) });
   };
 
   // A failed secret read rejects this call only; the next call reads again (the loader never caches failures).

@@ -1,5 +1,6 @@
 import type { CheckScheduleMode } from '../pipeline/check-schedule';
-import type { CbrFactory, Clock, MessageBus, RunStore } from '../ports';
+import type { CbrFactory, CbrRestoreFactory, Clock, MessageBus, RestoreStore, RunStore } from '../ports';
+import type { RestoreSettings } from '../restore/restore';
 import type { RunMetrics } from './metrics';
 
 /** Tunables of the pipeline (lib/config.ts maps the environment onto these). */
@@ -125,6 +126,12 @@ export interface PipelineDeps {
   /** A fresh random token per invocation (lease/claim holder). */
   newToken: () => string;
   /**
+   * Restores the checker tracks (lib/restore/track.ts) each sweep: the restore records (the same store
+   * object as `store`), a CBR factory whose clients can read operation logs and restore, the settings.
+   * Unset: the sweep looks at runs only.
+   */
+  restores?: { store: RestoreStore & Pick<RunStore, 'get'>; cbr: CbrRestoreFactory; settings: RestoreSettings } | undefined;
+  /**
    * Test seam, unset in production: awaited at each crash point; a test hook that never settles (or
    * throws) simulates the invocation dying there.
    */
@@ -133,3 +140,14 @@ export interface PipelineDeps {
 
 /** start-run and get-run never talk to CBR (and must not import its client). */
 export type IntakeDeps = Omit<PipelineDeps, 'cbr'>;
+
+/**
+ * What the operator's CBR API (the `vaults` function: orphaned vaults, vault capacity) needs: the run
+ * store to know which vaults cbr-flow used, and CBR with a call budget that fits API Gateway's 30 s.
+ */
+export interface OperatorDeps {
+  store: RunStore;
+  cbr: CbrFactory;
+  /** Time a CBR call needs left in the invocation before it may start (OPERATOR_CALL_LIMITS). */
+  cbrCallBudgetMs: number;
+}

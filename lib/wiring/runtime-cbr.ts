@@ -5,11 +5,12 @@
  * Secrets Manager serially; a failed read is retried by the next call.
  */
 import { DEFAULT_RETRY } from '../cbr/http';
-import { callBudgetMs } from '../pipeline/deadline';
+import { callBudgetMs, OPERATOR_CALL_LIMITS } from '../pipeline/deadline';
 import { cbrFactory } from './cbr-factory';
 import { projectCredentials } from './credentials';
-import type { PipelineDeps } from './deps';
-import { config, intakeDeps, log } from './runtime';
+import type { OperatorDeps, PipelineDeps } from './deps';
+import { config, intakeDeps, log, store } from './runtime';
+import { restoreSettingsFrom } from '../config';
 
 const credentials = projectCredentials(config);
 credentials.warm().catch((error: unknown) => {
@@ -24,5 +25,14 @@ export const cbrClients = cbrFactory(config, credentials);
 export const pipelineDeps: PipelineDeps = {
   ...intakeDeps,
   cbr: cbrClients,
+  // The checker follows restores too (lib/restore/track.ts): same table, same CBR clients.
+  restores: { store, cbr: cbrClients, settings: restoreSettingsFrom(config) },
   cbrCallBudgetMs: callBudgetMs({ timeoutMs: config.CBR_TIMEOUT_MS, ...DEFAULT_RETRY }),
+};
+
+// The operator's API (the `vaults` function, behind API Gateway's 30 s limit): shorter calls, fewer retries.
+export const operatorCbrDeps: OperatorDeps = {
+  store,
+  cbr: cbrFactory(config, credentials, {}, OPERATOR_CALL_LIMITS),
+  cbrCallBudgetMs: callBudgetMs(OPERATOR_CALL_LIMITS),
 };

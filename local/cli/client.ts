@@ -101,7 +101,7 @@ export class ApiClient {
         method,
         headers: payload === undefined
           ? { accept: 'application/json', ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) }
-          : { 'content-type': 'application/json', accept: 'application/json', ...signature },
+          : { 'content-type': 'application/json', accept: 'application/json', ...signature, ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) },
         body: payload,
         signal: AbortSignal.timeout(10_000),
       });
@@ -166,6 +166,42 @@ export class ApiClient {
     return { json: json as Record<string, unknown>, raw };
   }
 
+  /** GET /vaults/orphaned (bearer token; only the token's projects). */
+  async listOrphanedVaults(query: OrphanedVaultsQuery): Promise<{ vaults: OrphanedVaultView[]; raw: string }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.size > 0 ? `?${params}` : '';
+    const { status, json, raw } = await this.request('GET', `/vaults/orphaned${qs}`);
+    this.refuseUnauthorized(status, json, 'GET /vaults/orphaned');
+    if (status >= 400) throw new CliError(`GET /vaults/orphaned refused (HTTP ${status}): ${summarize(json, (f) => VAULT_FLAGS[f] ?? f)}`, 2);
+    const parsed = z.looseObject({ vaults: z.array(OrphanedVaultView) }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /vaults/orphaned: ${summarize(json)}`, 3);
+    return { vaults: parsed.data.vaults, raw };
+  }
+
+  /** GET /vaults: the vaults the runs used, with capacity and forecast (`complete: false` when some were not read in time). */
+  async listVaults(query: { projectId?: string | undefined }): Promise<{ vaults: VaultCapacityView[]; complete: boolean; raw: string }> {
+    const qs = query.projectId !== undefined ? `?${new URLSearchParams({ projectId: query.projectId })}` : '';
+    const { status, json, raw } = await this.request('GET', `/vaults${qs}`);
+    this.refuseUnauthorized(status, json, 'GET /vaults');
+    if (status >= 400) throw new CliError(`GET /vaults refused (HTTP ${status}): ${summarize(json, (f) => VAULT_FLAGS[f] ?? f)}`, 2);
+    const parsed = z.looseObject({ vaults: z.array(VaultCapacityView), complete: z.boolean().default(true) }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /vaults: ${summarize(json)}`, 3);
+    return { ...parsed.data, raw };
+  }
+
+  /** DELETE /vaults/{vaultId}[?force=true]: one orphaned vault. */
+  async deleteVault(vaultId: string, force: boolean): Promise<{ json: Record<string, unknown>; raw: string }> {
+    const path = `/vaults/${encodeURIComponent(vaultId)}${force ? '?force=true' : ''}`;
+    const { status, json, raw } = await this.request('DELETE', path, undefined, true);
+    this.refuseUnauthorized(status, json, `DELETE ${path}`);
+    if (status === 404) throw new CliError(`--delete: ${summarize(json)}`, 2);
+    if (status === 409) throw new CliError(`--delete: ${summarize(json).replace(/\(force to delete it with them\)/, '(add --force to delete it with them)')}`, 2);
+    if (status >= 400) throw new CliError(`DELETE ${path} refused (HTTP ${status}): ${summarize(json, (f) => VAULT_FLAGS[f] ?? f)}`, 2);
+    if (typeof json !== 'object' || json === null) throw new CliError(`unexpected answer to DELETE ${path}: ${summarize(json)}`, 3);
+    return { json: json as Record<string, unknown>, raw };
+  }
+
   /** One page of GET /runs (newest first); `nextCursor` while there may be more. */
   async listRuns(query: ListQuery): Promise<{ runs: RunView[]; nextCursor?: string; raw: string }> {
     const params = new URLSearchParams();
@@ -176,6 +212,18 @@ export class ApiClient {
     const parsed = z.looseObject({ runs: z.array(RunView), nextCursor: z.string().optional() }).safeParse(json);
     if (!parsed.success) throw new CliError(`unexpected answer to GET /runs: ${summarize(json)}`, 3);
     return { runs: parsed.data.runs, ...(parsed.data.nextCursor ? { nextCursor: parsed.data.nextCursor } : {}), raw };
+  }
+
+  /** POST /gates/fresh-backup (bearer token): 200 fresh, or 202 with the run started or joined. */
+  async freshGate(body: unknown, fieldLabel?: (field: string) => string): Promise<{ answer: FreshGateView; raw: string }> {
+    const { status, json, raw } = await this.request('POST', '/gates/fresh-backup', body, true);
+    this.refuseUnauthorized(status, json, 'POST /gates/fresh-backup');
+    if (status >= 400) throw new CliError(`POST /gates/fresh-backup refused (HTTP ${status}): ${summarize(json, fieldLabel)}`, 2);
+    const parsed = FreshGateView.safeParse(json);
+    if (!parsed.success || (status === 202) !== !parsed.data.fresh || (!parsed.data.fresh && !parsed.data.runId)) {
+      throw new CliError(`unexpected answer to POST /gates/fresh-backup (HTTP ${status}): ${summarize(json)}`, 3);
+    }
+    return { answer: parsed.data, raw };
   }
 
   /** GET /coverage: the configured projects the token may read (`project`, `status` narrow it). */
@@ -191,6 +239,23 @@ export class ApiClient {
     return { coverage: parsed.data, raw };
   }
 }
+
+/** What the CLI reads of POST /gates/fresh-backup (lib/coverage/fresh-gate.ts); the rest is kept. */
+const FreshGateView = z.looseObject({
+  fresh: z.boolean(),
+  maxAgeMinutes: z.number(),
+  resources: z.array(z.looseObject({
+    id: z.string(),
+    fresh: z.boolean(),
+    backupId: z.string().optional(),
+    backupCreatedAt: z.string().optional(),
+    ageMinutes: z.number().optional(),
+  })),
+  runId: z.string().optional(),
+  created: z.boolean().optional(),
+  statusUrl: z.string().optional(),
+});
+type FreshGateView = z.infer<typeof FreshGateView>;
 
 /** GET /coverage's query fields as the `coverage` flags that set them. */
 const COVERAGE_FLAGS: Record<string, string> = { 'query.project': '--project', 'query.status': '--status' };
@@ -217,6 +282,41 @@ const CoverageView = z.looseObject({
   })),
 });
 export type CoverageView = z.infer<typeof CoverageView>;
+
+export interface OrphanedVaultsQuery {
+  projectId?: string | undefined;
+  region?: string | undefined;
+}
+
+/** An orphaned vault as GET /vaults/orphaned answers it (what the CLI prints; the rest is kept). */
+const OrphanedVaultView = z.looseObject({
+  vaultId: z.string(),
+  vaultName: z.string(),
+  projectId: z.string(),
+  region: z.string(),
+  runId: z.string(),
+  state: z.string(),
+  createdAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  reason: z.string().optional(),
+});
+export type OrphanedVaultView = z.infer<typeof OrphanedVaultView>;
+
+/** A vault of GET /vaults: capacity in GB (absent when CBR did not say) and the forecast's text. */
+const VaultCapacityView = z.looseObject({
+  vaultId: z.string(),
+  vaultName: z.string(),
+  projectId: z.string(),
+  region: z.string(),
+  runs: z.number(),
+  sizeGb: z.number().nullish(),
+  usedGb: z.number().nullish(),
+  forecast: z.string(),
+});
+export type VaultCapacityView = z.infer<typeof VaultCapacityView>;
+
+/** GET /vaults/orphaned's query fields as the `vaults` flags that set them. */
+const VAULT_FLAGS: Record<string, string> = { 'query.projectId': '--project', 'query.region': '--region', 'query.force': '--force', vaultId: '--delete' };
 
 export interface ListQuery {
   limit: number;

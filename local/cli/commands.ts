@@ -26,6 +26,8 @@ export const OPTIONS = {
   'window': { type: 'string' },
   'notify-url': { type: 'string' },
   'watch': { type: 'boolean' },
+  'max-age': { type: 'string' },
+  'wait': { type: 'boolean' },
   'endpoint': { type: 'string' },
   'webhook-key-file': { type: 'string' },
   'no-auth': { type: 'boolean' },
@@ -44,6 +46,10 @@ export const OPTIONS = {
   'reconnect': { type: 'string' },
   'stage': { type: 'string' },
   'sqs-endpoint': { type: 'string' },
+  'orphaned': { type: 'boolean' },
+  'delete': { type: 'string' },
+  'force': { type: 'boolean' },
+  'yes': { type: 'boolean', short: 'y' },
   'help': { type: 'boolean', short: 'h' },
 } as const;
 
@@ -65,6 +71,8 @@ const FLAG_HELP: Record<Flag, string> = {
   'window': '--window <minutes>       completion window in minutes (default 240)',
   'notify-url': '--notify-url <url>       where to POST the run-finished notification',
   'watch': '--watch                  follow the run after starting it',
+  'max-age': '--max-age <age>          how old the newest available backup may be: 30m, 2h, 1d (or minutes)',
+  'wait': '--wait                   when a run is started (or joined), follow it; exit 0 only when COMPLETED',
   'endpoint': `--endpoint <url>         API base URL (default $CBR_FLOW_URL or ${DEFAULT_ENDPOINT})`,
   'webhook-key-file': '--webhook-key-file <f>   sign POST /runs with this key (a whsec_ key, or ["whsec_..."]); default\n                           $CBR_FLOW_WEBHOOK_KEY, else the local stack\'s .data/webhook-keys.json',
   'no-auth': '--no-auth                send POST /runs unsigned (a local stack started with --no-auth)',
@@ -83,6 +91,10 @@ const FLAG_HELP: Record<Flag, string> = {
   'plans-file': '--plans-file <path>       the plans file (default plans/plans.yml)',
   'firings': '--firings <n>            how many next firings to show (default 5)',
   'status': '--status <s[,s]>         only resources in these states (protected, unprotected, stale, share-missing,\n                           missing, deleted); the counts stay whole',
+  'orphaned': '--orphaned               vaults cbr-flow created for runs that then failed, used by no later run',
+  'delete': '--delete <vaultId>       delete one orphaned vault (asks y/N on a terminal)',
+  'force': '--force                  with --delete: delete it even if it still holds resources or backups',
+  'yes': '--yes, -y                with --delete: do not ask (required when stdin is not a terminal)',
   'help': '-h, --help               this help',
 };
 
@@ -119,6 +131,12 @@ const COMMANDS: Record<string, CommandSpec> = {
     flags: ['stage', 'sqs-endpoint', 'region'],
     more: 'Straight on SQS, not through the API: on AWS with --stage (queues cbr-flow-<stage>-<queue>-dlq), locally\nwith the stack\'s SQS. `redrive` without a queue redrives every DLQ holding messages; the schedules DLQ is\nlisted only (plan-firing-failed consumes it).',
   },
+  vaults: {
+    args: '[--orphaned | --delete <vaultId>]',
+    summary: 'Vaults the runs used: size, used GB, when each fills; --orphaned: left by failed runs; --delete one',
+    flags: ['orphaned', 'delete', 'force', 'yes', 'project', 'region'],
+    more: 'Without a flag: every vault the recent runs used, with CBR\'s size and used capacity (GB) and a forecast\n("fills in N days" at the pace of its last 30 days of backups, "never" when not growing).\n--project and --region filter the lists. --delete asks for confirmation on a terminal; without one\n(a script, a pipe) it refuses unless --yes is given. Only an orphan is deleted, and only while it holds\nno resource and no backup unless --force.',
+  },
   list: {
     args: '[filters]',
     summary: 'Runs, newest first, with filters; pages past 100 are fetched as needed',
@@ -131,6 +149,12 @@ const COMMANDS: Record<string, CommandSpec> = {
     flags: ['project', 'status'],
     more: 'Read from CBR\'s protectable listing, the backup plans and the runs\' records (GET /coverage). A backup made\noutside cbr-flow is not seen. Configured projects: COVERAGE_PROJECTS and the plans\' own.',
   },
+  'ensure-fresh': {
+    args: '--project <id> --server <id>... --max-age <age>',
+    summary: 'Exit 0 when every server has an available backup younger than --max-age; else start (or join) a run',
+    flags: ['project', 'region', 'server', 'volume', 'max-age', 'vault', 'vault-size', 'wait', 'interval', 'timeout', 'reconnect'],
+    more: 'POST /gates/fresh-backup. Fresh: prints each backup\'s age, exit 0. Stale: a run of the servers is started (or\nthe one already under way for them joined) into --vault (an existing vault; with --vault-size created if\nmissing); without --wait exit 1 naming the run, with --wait exit as `watch` does.',
+  },
   plans: {
     args: 'preview <plan>',
     summary: 'What a plan would back up now (its select applied to GET /coverage) and its next firings',
@@ -139,7 +163,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
 };
 
-const EXIT_CODES = 'Exit codes: 0 ok/COMPLETED, 1 FAILED/EXPIRED/PARTIAL, 2 bad input, 3 endpoint unreachable or 5xx, 4 watch timeout.';
+const EXIT_CODES = 'Exit codes: 0 ok/COMPLETED/fresh, 1 FAILED/EXPIRED/PARTIAL (ensure-fresh without --wait: not fresh), 2 bad input, 3 endpoint unreachable or 5xx, 4 watch timeout.';
 
 function flagLines(flags: readonly Flag[]): string {
   return flags.map((f) => `  ${FLAG_HELP[f]}`).join('\n');
@@ -338,7 +362,15 @@ function keysOrExit(read: () => string[] | undefined): string[] | undefined {
   }
 }
 
-export interface Io { out(line: string): void; err(line: string): void; readStdin(): string }
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  readStdin(): string;
+  /** Whether stdin is a terminal a person can answer a question on (default: not). */
+  isTTY?: boolean;
+  /** Asks `question` on the terminal and resolves with the answer line. */
+  ask?(question: string): Promise<string>;
+}
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -390,6 +422,76 @@ async function listCommand(api: ApiClient, values: Values, io: Io): Promise<numb
   return 0;
 }
 
+const utc = (value: unknown): string => (typeof value === 'string' && value ? value.slice(0, 19).replace('T', ' ') : '');
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** `vaults --orphaned`: a header and one line per orphan (or the API's raw answer). */
+async function orphanedCommand(api: ApiClient, values: Values, io: Io): Promise<number> {
+  const { vaults, raw } = await api.listOrphanedVaults({ projectId: values.project, region: values.region });
+  if (values.json) { io.out(raw); return 0; }
+  if (vaults.length === 0) { io.out(values.project || values.region ? 'no orphaned vault matches' : 'no orphaned vaults'); return 0; }
+  io.out(`${pad('VAULT ID', 36)}${pad('NAME', 24)}${pad('PROJECT', 32)}${pad('REGION', 14)}${pad('RUN', 36)}${pad('STATE', 7)}${pad('CREATED (UTC)', 19)}REASON`);
+  for (const v of vaults) {
+    io.out(`${pad(v.vaultId, 36)}${pad(v.vaultName, 24)}${pad(v.projectId, 32)}${pad(v.region, 14)}${pad(v.runId, 36)}${pad(v.state, 7)}${pad(utc(v.createdAt), 19)}${text(v.reason)}`.trimEnd());
+  }
+  io.out(`${vaults.length} orphaned vault(s); delete one with \`cbr-flow vaults --delete <vaultId>\``);
+  return 0;
+}
+
+/** `vaults --delete <id>`: shows the orphan, asks y/N on a terminal (or needs --yes), then DELETE /vaults/{id}. */
+async function deleteVaultCommand(api: ApiClient, vaultId: string, values: Values, io: Io): Promise<number> {
+  if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(vaultId)) {
+    throw new CliError(`--delete: "${vaultId}" is not a vault id (a UUID, as \`cbr-flow vaults --orphaned\` prints it)`, 2);
+  }
+  const orphan = (await api.listOrphanedVaults({})).vaults.find((v) => v.vaultId === vaultId);
+  if (!orphan) {
+    throw new CliError(`--delete: vault ${vaultId} is not an orphaned vault of cbr-flow (created by a run that failed or expired and used by no later run) in the projects your token may act on; list them with \`cbr-flow vaults --orphaned\``, 2);
+  }
+  if (!values.yes) {
+    if (!io.isTTY || !io.ask) {
+      throw new CliError(`--delete: stdin is not a terminal, so cbr-flow cannot ask before deleting vault ${vaultId}; pass --yes to delete it without asking`, 2);
+    }
+    io.err(`vault ${vaultId} "${orphan.vaultName}" (project ${orphan.projectId}, ${orphan.region}) was created by run ${orphan.runId}, which ended ${orphan.state}${orphan.reason ? `: ${orphan.reason}` : ''}`);
+    const answer = await io.ask(`Delete vault ${vaultId}${values.force ? ' with any resources and backups it holds' : ''}? This cannot be undone. [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) { io.out(`vault ${vaultId} kept (not confirmed)`); return 0; }
+  }
+  const { json, raw } = await api.deleteVault(vaultId, values.force === true);
+  if (values.json) { io.out(raw); return 0; }
+  io.out(json.deleted === false
+    ? `vault ${vaultId} was already gone from CBR: nothing deleted`
+    : `vault ${vaultId} "${orphan.vaultName}" deleted${json.resources || json.backups ? ` (with ${String(json.resources)} resource(s) and its backups)` : ''}`);
+  return 0;
+}
+
+async function vaultsCommand(api: ApiClient, rest: string[], values: Values, io: Io): Promise<number> {
+  if (rest.length > 0) throw new CliError(`vaults: unexpected argument "${rest[0]}"${values.delete === undefined ? ' (to delete a vault: --delete <vaultId>)' : ''}`, 2);
+  if (values.delete !== undefined) {
+    const extra = (['orphaned', 'project', 'region'] as const).filter((f) => values[f] !== undefined);
+    if (extra.length > 0) throw new CliError(`vaults --delete cannot be combined with ${extra.map((f) => `--${f}`).join(', ')}`, 2);
+    return await deleteVaultCommand(api, values.delete, values, io);
+  }
+  const only = (['force', 'yes'] as const).filter((f) => values[f] !== undefined);
+  if (only.length > 0) throw new CliError(`vaults: ${only.map((f) => `--${f}`).join(', ')} only go with --delete <vaultId>`, 2);
+  if (values.orphaned) return await orphanedCommand(api, values, io);
+  return await capacityCommand(api, values, io);
+}
+
+const gb = (v: number | null | undefined): string => (typeof v === 'number' ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '?');
+
+/** `vaults`: the vaults the runs used, with CBR's size and used capacity (GB) and when each fills. */
+async function capacityCommand(api: ApiClient, values: Values, io: Io): Promise<number> {
+  const answer = await api.listVaults({ projectId: values.project });
+  if (values.json) { io.out(answer.raw); return 0; }
+  const vaults = answer.vaults.filter((v) => values.region === undefined || v.region === values.region);
+  if (vaults.length === 0) { io.out(values.project || values.region ? 'no vault matches' : 'no vaults used by runs yet'); return 0; }
+  io.out(`${pad('VAULT ID', 36)}${pad('NAME', 24)}${pad('PROJECT', 32)}${pad('REGION', 14)}${pad('RUNS', 4)}${pad('SIZE GB', 7)}${pad('USED GB', 7)}FORECAST`);
+  for (const v of vaults) {
+    io.out(`${pad(v.vaultId, 36)}${pad(v.vaultName, 24)}${pad(v.projectId, 32)}${pad(v.region, 14)}${pad(String(v.runs), 4)}${pad(gb(v.sizeGb), 7)}${pad(gb(v.usedGb), 7)}${v.forecast}`);
+  }
+  if (!answer.complete) io.out('some vaults were not read within the API\'s time limit: run the command again, or narrow it with --project');
+  return 0;
+}
+
 /** The SQS a `dlq` command talks to: --sqs-endpoint, --stage (AWS), or the running local stack's (its data folder's stack.json). */
 export function dlqTargetOf(values: Values, dataDir = DEFAULT_DATA_DIR): DlqTarget {
   const region = values.region;
@@ -433,6 +535,65 @@ async function dlqCommand(rest: string[], values: Values, io: Io): Promise<numbe
 }
 
 /** Runs one parsed command; CliError for anything the user should see (exit code on the error). */
+/** `--max-age`: `30m`, `2h`, `1d`, or a bare number of minutes -> whole minutes. */
+export function maxAgeMinutesOf(value: string | undefined): number {
+  if (value === undefined) throw new CliError('--max-age is required: how old the newest backup may be, e.g. --max-age 30m', 2);
+  const m = /^(\d+(?:\.\d+)?)\s*(m|min|h|d)?$/i.exec(value.trim());
+  const n = m ? Number(m[1]) * ({ m: 1, min: 1, h: 60, d: 1440 }[(m[2] ?? 'm').toLowerCase() as 'm' | 'min' | 'h' | 'd']) : NaN;
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--max-age: "${value}" is not an age of whole minutes such as 30m, 2h or 1d`, 2);
+  return n;
+}
+
+function ageText(minutes: number): string {
+  if (minutes < 60) return `${minutes}m`;
+  const h = Math.floor(minutes / 60);
+  return h < 48 ? `${h}h${String(minutes % 60).padStart(2, '0')}m` : `${Math.floor(h / 24)}d${h % 24}h`;
+}
+
+/** `ensure-fresh`: the freshness gate; with --wait, follows the run it started or joined. */
+async function ensureFreshCommand(api: ApiClient, values: Values, io: Io, watch: (runId: string) => Promise<number>): Promise<number> {
+  const maxAgeMinutes = maxAgeMinutesOf(values['max-age']);
+  const servers = values.server ?? [];
+  const volumes = values.volume ?? [];
+  if (servers.length + volumes.length === 0) throw new CliError('ensure-fresh: give at least one --server <id> (or --volume <id>)', 2);
+  const size = positiveNumber('vault-size', values['vault-size'], undefined, true, 'GB');
+  if (size !== undefined && values.vault === undefined) throw new CliError('--vault-size needs --vault <name>', 2);
+  const body = {
+    projectId: values.project,
+    ...(values.region ? { region: values.region } : {}),
+    resources: [...servers.map((id) => ({ id, type: 'OS::Nova::Server' })), ...volumes.map((id) => ({ id, type: 'OS::Cinder::Volume' }))],
+    maxAgeMinutes,
+    ...(values.vault === undefined ? {} : size === undefined
+      ? { vault: { mode: 'reuse', name: values.vault } }
+      : { vault: { mode: 'create', name: values.vault, billing: { chargingMode: 'post_paid', size } } }),
+  };
+  const label = (field: string): string => {
+    if (field.startsWith('vault')) return field.includes('size') ? '--vault-size' : '--vault';
+    if (field === 'maxAgeMinutes') return '--max-age';
+    if (field === 'projectId') return '--project';
+    if (field.startsWith('resources')) return '--server/--volume';
+    return flagOfField(values)(field);
+  };
+  const { answer, raw } = await api.freshGate(body, label);
+  if (values.json) io.out(raw);
+  else {
+    for (const r of answer.resources) {
+      io.out(`${r.fresh ? 'fresh' : 'stale'}  ${r.id}  ${r.backupId ? `backup ${r.backupId} ${ageText(r.ageMinutes ?? 0)} old (${r.backupCreatedAt})` : 'no available backup'}`);
+    }
+  }
+  if (answer.fresh) {
+    if (!values.json) io.out(`fresh: every resource has an available backup younger than ${ageText(maxAgeMinutes)}`);
+    return 0;
+  }
+  const runId = answer.runId!;
+  if (!values.json) io.out(`not fresh: run ${runId} ${answer.created === false ? 'already under way, joined' : 'started'}${answer.statusUrl ? `; status: ${answer.statusUrl}` : ''}`);
+  if (!values.wait) {
+    if (!values.json) io.err(`cbr-flow: not fresh (older than ${ageText(maxAgeMinutes)}): run ${runId} makes new backups; add --wait to follow it`);
+    return 1;
+  }
+  return await watch(runId);
+}
+
 /** `coverage`: per project a summary line, then a header and one line per resource (worst first). */
 async function coverageCommand(api: ApiClient, values: Values, io: Io): Promise<number> {
   if (values.project !== undefined && !/^[0-9a-f]{32}$/.test(values.project)) {
@@ -540,9 +701,14 @@ export async function runCommand(command: string, rest: string[], values: Values
       io.out(values.json ? raw : `run ${newId} ${json.created === false ? 'already retries' : 'retries'} run ${oldId}${typeof json.statusUrl === 'string' ? `; status: ${json.statusUrl}` : ''}`);
       return values.watch ? watch(newId) : 0;
     }
+    case 'vaults':
+      return await vaultsCommand(api, rest, values, io);
     case 'list':
       if (rest.length > 0) throw new CliError(`list: unexpected argument "${rest[0]}"`, 2);
       return await listCommand(api, values, io);
+    case 'ensure-fresh':
+      if (rest.length > 0) throw new CliError(`ensure-fresh: unexpected argument "${rest[0]}"`, 2);
+      return await ensureFreshCommand(api, values, io, watch);
     case 'coverage':
       if (rest.length > 0) throw new CliError(`coverage: unexpected argument "${rest[0]}"`, 2);
       return await coverageCommand(api, values, io);

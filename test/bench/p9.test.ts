@@ -12,13 +12,13 @@ describe('P9 simulated day', () => {
     expect(f.errors).toBe(0);
     expect(f.virtualHours).toBeGreaterThanOrEqual(24);
 
-    // CBR: per run ListVault, ShowVault, CreateCheckpoint, and per server ShowMembersDetail + AddMember (1 share target).
+    // CBR: per run ListVault, ShowVault twice (create-vault's, and start-checkpoint's capacity check), CreateCheckpoint, and per server ShowMembersDetail + AddMember (1 share target).
     const steps = ['ListVault', 'ShowVault', 'CreateCheckpoint'].map((op) => f.cbr[op] ?? 0);
-    expect(steps).toEqual([20, 20, 20]);
+    expect(steps).toEqual([20, 40, 20]);
     expect(f.cbr['AddMember']).toBe(f.servers);
     expect(f.cbr['ShowMembersDetail']).toBe(f.servers);
     const calls = Object.values(f.cbr).reduce((a, b) => a + b, 0);
-    expect(calls).toBeGreaterThanOrEqual(f.runs * 3 + 2 * f.servers + f.runs); // + at least one ListBackups per run
+    expect(calls).toBeGreaterThanOrEqual(f.runs * 4 + 2 * f.servers + f.runs); // + at least one ListBackups per run
     expect(f.cbr['ListBackups']!).toBeGreaterThanOrEqual(f.runs);
     expect(f.cbrStatuses).toEqual({ '200': calls });
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../../lib/cbr/http';
 import { Config } from '../../lib/config';
-import { callBudgetMs, worstCaseCallMs } from '../../lib/pipeline/deadline';
+import { callBudgetMs, OPERATOR_CALL_LIMITS, worstCaseCallMs } from '../../lib/pipeline/deadline';
 import { QUEUE_NAMES } from '../../lib/ports';
 import { DEFAULT_SETTINGS } from '../../lib/wiring/deps';
 import { QUEUE_CONSUMERS, QUEUE_LOGICAL_IDS } from '../../lib/wiring/topology';
@@ -20,7 +20,11 @@ const sls = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as Yaml;
 const custom = (v: unknown): unknown => (typeof v === 'string' && /^\$\{self:custom\.(\w+)\}$/.test(v) ? sls.custom[v.slice(14, -1)] : v);
 const fns = sls.functions as Record<string, Yaml>;
 const timeoutOf = (name: string): number => Number(fns[name]!.timeout ?? sls.provider.timeout);
-const cbrCalling = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('wiring/runtime-cbr'));
+const source = (name: string) => readFileSync(join(root, `functions/${name}.ts`), 'utf8');
+/** The operator's CBR API (HTTP, API Gateway's 30 s): its clients use OPERATOR_CALL_LIMITS. */
+const operator = Object.keys(fns).filter((name) => source(name).includes('operatorCbrDeps'));
+/** The pipeline's CBR-calling functions (steps and the checker): the clients' defaults. */
+const cbrCalling = Object.keys(fns).filter((name) => source(name).includes('wiring/runtime-cbr') && !operator.includes(name));
 /** The per-attempt timeout the deployed clients get: CBR_TIMEOUT_MS from serverless.yml, else the config default. */
 const cbrTimeoutMs = Config.shape.CBR_TIMEOUT_MS.parse(custom(sls.provider.environment.CBR_TIMEOUT_MS));
 
@@ -35,6 +39,17 @@ describe('deadlines fit serverless.yml', () => {
     const budget = callBudgetMs({ timeoutMs: cbrTimeoutMs, ...DEFAULT_RETRY });
     expect(cbrCalling.length).toBeGreaterThanOrEqual(5);
     for (const name of cbrCalling) expect(timeoutOf(name) * 1000, `${name} timeout (s) vs ${budget} ms`).toBeGreaterThanOrEqual(budget);
+  });
+
+  it('the operator API (vaults) answers within API Gateway\'s 30 s: 13 s per CBR call worst case, 15 s budget, timeout 29 s', () => {
+    expect(operator).toEqual(['vaults']);
+    expect(worstCaseCallMs(OPERATOR_CALL_LIMITS)).toBe(13_000);
+    expect(callBudgetMs(OPERATOR_CALL_LIMITS)).toBe(15_000);
+    for (const name of operator) {
+      expect(timeoutOf(name), name).toBe(29);
+      expect(timeoutOf(name) * 1000).toBeGreaterThanOrEqual(callBudgetMs(OPERATOR_CALL_LIMITS));
+      for (const e of fns[name]!.events as Yaml[]) expect(e.httpApi, `${name}: HTTP only`).toBeDefined();
+    }
   });
 
   it('leases and claims outlive the step that holds them; the sweep lease outlives the checker', () => {

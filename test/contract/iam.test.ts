@@ -68,7 +68,8 @@ const SENDS: Record<string, QueueName[]> = {
   'notify-run-finished': [],
   'check-status': ['vault', 'resources', 'checkpoint', 'share', 'events'],
   'plan-firing-failed': ['events'],
-  coverage: [],
+  coverage: ['vault'],
+  'vaults': [],
 };
 const scheduleDlq = `arn:aws:sqs:${REGION}:${ACCOUNT}:cbr-flow-${STAGE}-schedules-dlq`;
 
@@ -109,13 +110,32 @@ describe('IAM: one role per function, only what it uses', () => {
     for (const e of fns['run-actions']!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
-  it('coverage only queries the table (GET /runs\'s index) and reads the CBR credentials; no queue, no write; GET /coverage behind the JWT authorizer', () => {
+  it('coverage queries the table (GET /runs\'s index), reads the CBR credentials; its freshness gate creates a run (GetItem, PutItem) and hands it to vault only; both routes behind the JWT authorizer', () => {
     const s = statementsOf(roleOf('coverage'));
-    expect(s.flatMap((x) => x.actions).sort()).toEqual(['dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'ssm:GetParameter']);
+    expect(s.flatMap((x) => x.actions).sort()).toEqual([
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'sqs:SendMessage', 'ssm:GetParameter',
+    ]);
     expect(allows(roleOf('coverage'), 'dynamodb:Query', `${table}/index/recent`)).toBe(true);
-    expect(allows(roleOf('coverage'), 'dynamodb:PutItem', table)).toBe(false);
+    expect(allows(roleOf('coverage'), 'dynamodb:PutItem', table)).toBe(true);
+    expect(allows(roleOf('coverage'), 'dynamodb:UpdateItem', table)).toBe(false);
+    expect(allows(roleOf('coverage'), 'dynamodb:DeleteItem', table)).toBe(false);
     const http = (fns.coverage!.events as Yaml[]).filter((e) => e.httpApi);
-    expect(http).toEqual([{ httpApi: { method: 'GET', path: '/coverage', authorizer: { name: 'runsReader' } } }]);
+    expect(http).toEqual([
+      { httpApi: { method: 'GET', path: '/coverage', authorizer: { name: 'runsReader' } } },
+      { httpApi: { method: 'POST', path: '/gates/fresh-backup', authorizer: { name: 'runsReader' } } },
+    ]);
+  });
+
+  it('vaults only queries the recent index and reads the CBR credentials: no table write, no queue, no webhook keys', () => {
+    const s = statementsOf(roleOf('vaults'));
+    expect(s.flatMap((x) => x.actions).sort()).toEqual([
+      'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'ssm:GetParameter',
+    ]);
+    expect(allows(roleOf('vaults'), 'dynamodb:Query', `${table}/index/recent`)).toBe(true);
+    expect(allows(roleOf('vaults'), 'dynamodb:Query', `${table}/index/due`)).toBe(false);
+    for (const a of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allows(roleOf('vaults'), a, table), a).toBe(false);
+    expect(allows(roleOf('vaults'), 'secretsmanager:GetSecretValue', secret('cbr-credentials'))).toBe(true);
+    for (const e of fns.vaults!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
   it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {

@@ -79,11 +79,13 @@ describe('serverless.yml agrees with the code', () => {
     expect(gets.length).toBeGreaterThanOrEqual(2);
     for (const r of gets) expect(r.authorizer, `GET ${r.path}`).toEqual({ name: 'runsReader' });
     // POST /runs is authenticated by its Standard Webhooks signature in the function instead; the run
-    // actions (cancel, retry) are writes behind the same JWT authorizer.
+    // actions (cancel, retry) and the freshness gate are writes behind the same JWT authorizer.
     expect(routes.filter((r) => r.method !== 'GET' && r.authorizer === undefined).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /runs']);
     const actions = routes.filter((r) => r.method === 'POST' && r.path !== '/runs');
-    expect(actions.map((r) => r.path).sort()).toEqual(['/runs/{id}/cancel', '/runs/{id}/retry']);
+    expect(actions.map((r) => r.path).sort()).toEqual(['/gates/fresh-backup', '/runs/{id}/cancel', '/runs/{id}/retry']);
     for (const r of actions) expect(r.authorizer, `POST ${r.path}`).toEqual({ name: 'runsReader' });
+    // The operator's vault clean-up is a write behind the same authorizer.
+    expect(routes.filter((r) => r.method === 'DELETE')).toEqual([{ method: 'DELETE', path: '/vaults/{vaultId}', authorizer: { name: 'runsReader' } }]);
     expect(sls.provider.httpApi.authorizers.runsReader).toEqual({
       type: 'jwt', identitySource: '$request.header.Authorization', issuerUrl: '${param:jwtIssuerUrl}', audience: ['${param:jwtAudience}'],
     });
@@ -149,20 +151,24 @@ describe('serverless.yml agrees with the code', () => {
     expect(statement).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['CheckDashstatusEventsRuleSchedule1', 'Arn'] } } } });
   });
 
-  it('no reserved concurrency; maximumConcurrency on every SQS mapping fits the per-project CBR rate with per-container buckets', () => {
-    for (const [name, fn] of Object.entries(fns)) expect((fn as Yaml).reservedConcurrency, name).toBeUndefined();
-    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'share-backup', 'start-checkpoint']);
+  it('reserved concurrency only on the operator API; maximumConcurrency on every SQS mapping fits the per-project CBR rate with per-container buckets', () => {
+    // The operator's CBR API (vaults) is HTTP-triggered: its containers are bounded by reserved concurrency.
+    const operator = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('operatorCbrDeps'));
+    expect(operator).toEqual(['vaults']);
+    for (const [name, fn] of Object.entries(fns)) expect((fn as Yaml).reservedConcurrency, name).toBe(operator.includes(name) ? '${self:custom.operatorConcurrency}' : undefined);
+    expect(sls.custom.operatorConcurrency).toBe(1);
+    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'share-backup', 'start-checkpoint', 'vaults']);
     const R = Number(sls.custom.cbrProjectRps);
     const r = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_RPS));
     const burst = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_BURST));
     expect(r).toBe(sls.custom.cbrContainerRps);
     // The values the client's token bucket gets are ones it accepts (lib/cbr/rate-limit.ts).
     expect(resolveRateLimitSettings({ ratePerSecond: r, burst })).toMatchObject({ ratePerSecond: r, burst });
-    const stepMappings = cbrCalling.filter((n) => n !== 'check-status' && n !== 'coverage');
+    const stepMappings = cbrCalling.filter((n) => n !== 'check-status' && n !== 'coverage' && !operator.includes(n));
     const derived = Math.floor(R / r / (stepMappings.length + 1));
     expect(derived, 'cbrProjectRps too low for the SQS minimum of 2 per mapping: raise it or lower cbrContainerRps').toBeGreaterThanOrEqual(2);
     expect(sls.custom.cbrStepConcurrency).toBe(derived);
-    let containers = 1; // the checker: one sweep at a time (sweep lease)
+    let containers = 1 + operator.length * Number(sls.custom.operatorConcurrency); // the checker (one sweep at a time: sweep lease) + the operator API
     for (const [name, fn] of Object.entries(fns)) {
       for (const e of fn.events.filter((e) => e.sqs)) {
         const mc = Number(custom(e.sqs.maximumConcurrency));
@@ -174,10 +180,14 @@ describe('serverless.yml agrees with the code', () => {
         }
       }
     }
-    // The coverage function: its own, lower per-container rate (one hourly sweep; GET /coverage is rare).
+    expect(containers).toBe(1 + 4 * derived + 1);
+    // The operator API (vaults) and the coverage function call CBR at their own, lower per-container rates
+    // (operatorRps with reservedConcurrency 1; coverage: one hourly sweep, GET /coverage is rare).
     const coverageRps = Number(custom((fns.coverage as Yaml).environment.CBR_RATE_LIMIT_RPS));
     expect(coverageRps).toBe(sls.custom.coverageRps);
-    expect(containers * r + coverageRps).toBeLessThanOrEqual(R);
+    const operatorRps = Number(custom((fns.vaults as Yaml).environment.CBR_RATE_LIMIT_RPS));
+    expect(operatorRps).toBe(sls.custom.operatorRps);
+    expect((containers - operator.length * Number(sls.custom.operatorConcurrency)) * r + operator.length * Number(sls.custom.operatorConcurrency) * operatorRps + coverageRps).toBeLessThanOrEqual(R);
     expect(Number(sls.provider.environment.CHECK_LEASE_SECONDS)).toBeGreaterThan(fns['check-status']!.timeout!);
   });
 

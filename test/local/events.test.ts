@@ -39,6 +39,8 @@ import createVaultSqs from '../../events/create-vault.sqs.json';
 import getRunHttp from '../../events/get-run.http.json';
 import getRunListHttp from '../../events/get-run.list.http.json';
 import runActionsCancelHttp from '../../events/run-actions.cancel.http.json';
+import vaultsOrphanedHttp from '../../events/vaults.orphaned.http.json';
+import coverageHttp from '../../events/coverage.http.json';
 import notifyRunFinishedSqs from '../../events/notify-run-finished.sqs.json';
 import planFiringFailedSqs from '../../events/plan-firing-failed.sqs.json';
 import shareBackupSqs from '../../events/share-backup.sqs.json';
@@ -50,7 +52,7 @@ import startRunSqs from '../../events/start-run.sqs.json';
 import { serviceCopy } from '../helpers/service-copy';
 
 const TYPED = {
-  http: { 'start-run.http.json': startRunHttp, 'get-run.http.json': getRunHttp, 'get-run.list.http.json': getRunListHttp, 'run-actions.cancel.http.json': runActionsCancelHttp } satisfies Record<string, APIGatewayProxyEventV2>,
+  http: { 'start-run.http.json': startRunHttp, 'get-run.http.json': getRunHttp, 'get-run.list.http.json': getRunListHttp, 'run-actions.cancel.http.json': runActionsCancelHttp, 'vaults.orphaned.http.json': vaultsOrphanedHttp, 'coverage.http.json': coverageHttp } satisfies Record<string, APIGatewayProxyEventV2>,
   sqs: {
     'start-run.sqs.json': startRunSqs,
     'create-vault.sqs.json': createVaultSqs,
@@ -78,6 +80,8 @@ const SAMPLES: Record<string, Sample> = {
   'get-run.http.json': { fn: 'get-run', kind: 'http' },
   'get-run.list.http.json': { fn: 'get-run', kind: 'http' },
   'run-actions.cancel.http.json': { fn: 'run-actions', kind: 'http' },
+  'vaults.orphaned.http.json': { fn: 'vaults', kind: 'http' },
+  'coverage.http.json': { fn: 'coverage', kind: 'http' },
   'create-vault.sqs.json': { fn: 'create-vault', kind: 'sqs', message: 'run.requested', sender: 'start-run' },
   'add-resources.sqs.json': { fn: 'add-resources', kind: 'sqs', message: 'vault.ready', sender: 'create-vault' },
   'start-checkpoint.sqs.json': { fn: 'start-checkpoint', kind: 'sqs', message: 'resources.bound', sender: 'add-resources' },
@@ -464,6 +468,32 @@ describe('each sample invoked through the local runtime against the emulator', (
     expect(JSON.parse(res.body!)).toMatchObject({ field: 'id', message: expect.stringContaining(`run ${CHAIN_RUN} already ended COMPLETED`) });
     const run = await invoke<APIGatewayProxyStructuredResultV2>('get-run', 'get-run.http.json');
     expect(JSON.parse(run.body!)).toMatchObject({ state: 'COMPLETED' });
+  });
+
+  it('vaults.orphaned.http.json: every vault the samples created is used by a run that did not fail, so none is orphaned (200, empty list)', async () => {
+    const res = await invoke<APIGatewayProxyStructuredResultV2>('vaults', 'vaults.orphaned.http.json');
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body!)).toEqual({ vaults: [] });
+    // The same request without the authorizer's claims never reaches the run store.
+    const { requestContext: { authorizer: _authorizer, ...context }, ...rest } = readSample<APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } }>('vaults.orphaned.http.json');
+    const bare = (await runtime.invoke('vaults', { ...rest, requestContext: context })) as APIGatewayProxyStructuredResultV2;
+    expect(bare.statusCode).toBe(401);
+  });
+
+  it('coverage.http.json: the sample project\'s protectable servers with a status each; a server a sample run backed up is not unprotected (200); 401 without the claims', async () => {
+    const res = await invoke<APIGatewayProxyStructuredResultV2>('coverage', 'coverage.http.json');
+    expect(res.statusCode).toBe(200);
+    const body = JSON.parse(res.body!) as { projects: Array<{ projectId: string; resources: Array<{ id: string; type: string; status: string }> }> };
+    expect(body.projects.map((p) => p.projectId)).toEqual(['0605767b5780d5762fc5c0118072a564']);
+    const servers = body.projects[0]!.resources.filter((r) => r.type === 'server');
+    expect(servers.length).toBeGreaterThanOrEqual(4);
+    const known = new Set(['missing', 'unprotected', 'stale', 'share-missing', 'protected', 'deleted']);
+    for (const r of body.projects[0]!.resources) expect(known.has(r.status), `${r.id} ${r.status}`).toBe(true);
+    expect(servers.some((r) => r.status === 'unprotected')).toBe(true);
+    expect(servers.some((r) => r.status !== 'unprotected' && r.status !== 'deleted')).toBe(true);
+    const { requestContext: { authorizer: _authorizer, ...context }, ...rest } = readSample<APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } }>('coverage.http.json');
+    const bare = (await runtime.invoke('coverage', { ...rest, requestContext: context })) as APIGatewayProxyStructuredResultV2;
+    expect(bare.statusCode).toBe(401);
   });
 
   it("plan-firing-failed.sqs.json is Lambda's OnFailure record of a plan firing, from the schedules DLQ; it records that firing's run FAILED, once", async () => {

@@ -50,7 +50,7 @@ afterAll(() => {
 });
 
 describe('README examples', () => {
-  it('finds the examples: the quick start, both signing programs, list filters, cancel and retry, dlq, coverage', () => {
+  it('finds the examples: the quick start, both signing programs, list filters, cancel and retry, dlq, vaults, coverage, ensure-fresh', () => {
     expect(readmeCommands(README).map((c) => c.split(' ').slice(0, c.startsWith('npx') ? 3 : 2).join(' '))).toEqual([
       'npx cbr-flow run',
       'npx cbr-flow list',
@@ -64,8 +64,11 @@ describe('README examples', () => {
       'npx cbr-flow retry',
       'npx cbr-flow dlq',
       'npx cbr-flow dlq',
+      'npx cbr-flow vaults',
+      'npx cbr-flow vaults',
       'npx cbr-flow coverage',
       'npx cbr-flow coverage',
+      'npx cbr-flow ensure-fresh',
     ]);
   });
 

@@ -88,7 +88,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     expect(table.Properties!.GlobalSecondaryIndexes.length).toBeGreaterThanOrEqual(1);
     expect(table.Properties!.TimeToLiveSpecification).toMatchObject({ Enabled: true });
     expect(ofType(deployTemplate, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort())
-      .toEqual(['GET /coverage', 'GET /runs', 'GET /runs/{id}', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
+      .toEqual(['DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned', 'POST /gates/fresh-backup', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
     const rules = ofType(deployTemplate, 'AWS::Events::Rule').map(([, r]) => r.Properties!.ScheduleExpression);
     expect(rules).toContain('rate(1 minute)');
     expect(rules).toContain('rate(1 hour)'); // coverage
@@ -128,7 +128,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
 describe('the local stack of the real service', () => {
   it('wires every function of serverless.yml and points the handlers at the local stand-ins', () => {
     const keys = stack.runtime.functions.map((f) => f.key).sort();
-    expect(keys).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'run-actions', 'share-backup', 'start-checkpoint', 'start-run']);
+    expect(keys).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'run-actions', 'share-backup', 'start-checkpoint', 'start-run', 'vaults']);
     for (const f of stack.runtime.functions) {
       expect(f.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.runtime.dynamodbEndpoint);
       expect(f.env.AWS_ENDPOINT_URL_SQS).toBe(stack.runtime.sqsEndpoint);
@@ -171,6 +171,21 @@ describe('the local stack of the real service', () => {
     expect(status(DEMO.deletedServers[0].id)).toBe('deleted');
     expect(status(DEMO.other.servers[0].id)).toBe('unprotected');
     expect(r.out).toContain(`project ${DEMO.other.projectId} (${DEMO.other.region})`);
+  });
+
+  it('after the demo run, `cbr-flow ensure-fresh` answers fresh at once through the packaged coverage function (POST /gates/fresh-backup) and starts no run', async () => {
+    const before = await stack.runStore!.listRecent(100);
+    const r = await cli(['ensure-fresh', '--project', DEMO.projectId, '--server', DEMO.servers[0].id, '--server', DEMO.servers[1].id, '--max-age', '30m']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^fresh  ${DEMO.servers[0].id}  backup \\S+ \\d+m old`, 'm'));
+    expect(r.out).toContain('fresh: every resource has an available backup younger than 30m');
+    expect(await stack.runStore!.listRecent(100)).toHaveLength(before.length);
+    // A server never backed up, without a vault to back it up into: refused naming the flag, nothing started.
+    const stale = await cli(['ensure-fresh', '--project', DEMO.projectId, '--server', DEMO.servers[3].id, '--max-age', '30m']);
+    expect(stale.code).toBe(2);
+    expect(stale.err).toMatch(/--vault.*required when a backup is stale/);
+    expect(await stack.runStore!.listRecent(100)).toHaveLength(before.length);
   });
 
   it('answers a signed but bad webhook body with a field-level 400 from the real start-run handler', async () => {
@@ -226,14 +241,15 @@ describe('reads through the local HTTP API: JWT authorizer and per-caller scope,
   it('every GET route of the packaged templates (dev and local) has the JWT authorizer; the local one is enforced', () => {
     for (const template of [deployTemplate, readTemplate(PROJECT_ROOT).template]) {
       const authorizers = Object.fromEntries(ofType(template, 'AWS::ApiGatewayV2::Authorizer'));
-      const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => String(r.Properties!.RouteKey).startsWith('GET '));
-      expect(gets).toHaveLength(3);
+      // Every read, and the operator's vault clean-up (DELETE), behind the authorizer.
+      const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => /^(GET|DELETE) /.test(String(r.Properties!.RouteKey)));
+      expect(gets.map(([, r]) => r.Properties!.RouteKey).sort()).toEqual(['DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned']);
       for (const [id, r] of gets) {
         expect(r.Properties, id).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });
         expect(authorizers[r.Properties!.AuthorizerId.Ref]!.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });
       }
     }
-    expect(stack.runtime.model.routes.filter((r) => r.method === 'GET').every((r) => r.jwtAuthorizer)).toBe(true);
+    expect(stack.runtime.model.routes.filter((r) => r.method === 'GET' || r.method === 'DELETE').every((r) => r.jwtAuthorizer)).toBe(true);
   });
 
   it('no token, a token of another key, an expired token or a wrong audience -> 401 before the function runs', async () => {

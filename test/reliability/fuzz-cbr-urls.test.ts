@@ -177,7 +177,7 @@ describe('the step use-cases with the real client: hostile ids in runs and messa
     const deps: PipelineDeps = { store, bus, clock, cbr, settings: { ...DEFAULT_SETTINGS, defaultRegion: DEMO.region }, newToken: () => 'seed' };
     const request = {
       projectId: DEMO.projectId,
-      vault: { mode: 'create' as const, name: 'fuzz_urls', billing: { chargingMode: 'post_paid' as const, size: 200 } },
+      vault: { mode: 'create' as const, name: 'fuzz_urls', billing: { chargingMode: 'post_paid' as const, size: 1000 } },
       resources: DEMO.servers.map((s) => ({ id: s.id, type: 'OS::Nova::Server' as const })),
       shareWith: [DEMO.peerProjectId],
     };

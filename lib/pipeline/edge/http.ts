@@ -68,16 +68,21 @@ export function errorResponse(error: unknown, log: Logger): APIGatewayProxyStruc
   return toResponse({ statusCode: 500, body: { error: 'InternalError', message: 'internal error' } });
 }
 
-export function httpHandler(route: (event: APIGatewayProxyEventV2) => Promise<HttpResult>, log: Logger = jsonLogger) {
+/** Lambda's context as far as a route uses it (the remaining time, for CBR call deadlines). */
+export interface InvocationContext {
+  getRemainingTimeInMillis?: () => number;
+}
+
+export function httpHandler(route: (event: APIGatewayProxyEventV2, context: InvocationContext | undefined) => Promise<HttpResult>, log: Logger = jsonLogger) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use({
       onError: async (request) => {
         request.response = errorResponse(request.error, log);
       },
     })
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       // A direct invoke can pass anything; answer it like any other bad request instead of a TypeError.
       if (typeof event !== 'object' || event === null) throw new ValidationError('event', 'must be an API Gateway HTTP API (payload v2) event');
-      return toResponse(await route(event));
+      return toResponse(await route(event, context as InvocationContext | undefined));
     });
 }

@@ -6,7 +6,8 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { NotificationRecord, ShareRecord, TimelineEvent } from '../run';
-import type { Clock, RecentFilter, RecordNotificationResult, RunPage, RunQuery, RunStore, SaveResult } from '../../ports';
+import type { Clock, RecentFilter, RecordNotificationResult, RestoreStore, RunPage, RunQuery, RunStore, SaveResult } from '../../ports';
+import { isRestoreTerminal, RESTORE_TERMINAL, RestoreRecord, type RestoreSaveResult } from '../../restore/record';
 import { ValidationError } from '../../errors';
 import { StoreError } from '../errors';
 import { isTerminal, RunRecord, TERMINAL_STATES, VaultLease } from '../run';
@@ -14,6 +15,12 @@ import { DUE_INDEX, RECENT_INDEX } from './table';
 
 const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' });
 const leaseKey = (key: string) => ({ pk: `LEASE#${key}`, sk: 'LEASE' });
+const restoreKey = (restoreId: string) => ({ pk: `RESTORE#${restoreId}`, sk: 'RESTORE' });
+/**
+ * Restores in flight sit in the same sparse `due` index as the runs, under their own partition key: the
+ * runs' shards (DUE#n) never list them, and the checker reads them with one Query of this key.
+ */
+const RESTORE_DUE_SHARD = 'RESTORE_DUE';
 /** A share watch: its own item in the sparse `due` index, under one partition no checker shard reads. */
 const shareWatchKey = (runId: string) => ({ pk: `SHARES#${runId}`, sk: 'WATCH' });
 const SHARE_WATCH_PARTITION = 'SHARES';
@@ -54,7 +61,7 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 }
 
-export class DynamoRunStore implements RunStore {
+export class DynamoRunStore implements RunStore, RestoreStore {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -418,5 +425,87 @@ export class DynamoRunStore implements RunStore {
         ExpressionAttributeValues: values,
       }),
     );
+  }
+
+  // ---- restores (lib/restore/record.ts): items RESTORE#<id>, never in the `recent` index -----------
+
+  private restoreItem(r: RestoreRecord): Record<string, unknown> {
+    const item: Record<string, unknown> = { ...restoreKey(r.restoreId), ...r };
+    if (r.due && !isRestoreTerminal(r.state)) {
+      item.dueShard = RESTORE_DUE_SHARD;
+      item.dueAt = r.due.at;
+    }
+    return item;
+  }
+
+  private restoreFrom(item: Record<string, unknown> | undefined): RestoreRecord | undefined {
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, dueShard: _s, dueAt: _a, ...rest } = item;
+    const parsed = RestoreRecord.safeParse(rest);
+    if (!parsed.success) throw new StoreError(`corrupt restore item ${String(item.pk)}`, { cause: parsed.error });
+    const r = parsed.data;
+    if (r.expiresAt !== undefined && r.expiresAt * 1000 <= this.clock.now()) return undefined;
+    return r;
+  }
+
+  async createRestore(restore: RestoreRecord): Promise<'created' | 'exists'> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.restoreItem(RestoreRecord.parse(restore)), ConditionExpression: 'attribute_not_exists(pk)' }));
+      return 'created';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'exists';
+      throw new StoreError(`create restore ${restore.restoreId} failed`, { cause: error, retryable: true });
+    }
+  }
+
+  async getRestore(restoreId: string): Promise<RestoreRecord | undefined> {
+    try {
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: restoreKey(restoreId), ConsistentRead: true }));
+      return this.restoreFrom(Item);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(`get restore ${restoreId} failed`, { cause: error, retryable: true });
+    }
+  }
+
+  async saveRestore(restore: RestoreRecord): Promise<RestoreSaveResult> {
+    const values: Record<string, unknown> = { ':prev': restore.version - 1 };
+    RESTORE_TERMINAL.forEach((s, i) => (values[`:t${i}`] = s));
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.restoreItem(restore),
+          ConditionExpression: `attribute_exists(pk) AND #v = :prev AND NOT (#s IN (${RESTORE_TERMINAL.map((_, i) => `:t${i}`).join(', ')}))`,
+          ExpressionAttributeNames: { '#v': 'version', '#s': 'state' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return { ok: true, restore };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new StoreError(`save restore ${restore.restoreId} failed`, { cause: error, retryable: true });
+      const current = await this.getRestore(restore.restoreId);
+      if (!current) return { ok: false, reason: 'missing' };
+      return { ok: false, reason: isRestoreTerminal(current.state) ? 'terminal' : 'stale' };
+    }
+  }
+
+  async listDueRestores(now: number, limit: number): Promise<RestoreRecord[]> {
+    try {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueShard = :s AND dueAt <= :now',
+          ExpressionAttributeValues: { ':s': RESTORE_DUE_SHARD, ':now': now },
+          Limit: limit,
+          ScanIndexForward: true,
+        }),
+      );
+      return (out.Items ?? []).map((i) => this.restoreFrom(i)).filter((r): r is RestoreRecord => r !== undefined);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError('query due restores failed', { cause: error, retryable: true });
+    }
   }
 }
