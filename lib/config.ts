@@ -89,6 +89,10 @@ export const Config = z
     SKIP_RETRY_MAX: int(0, 19, 5),
     STEP_TIMEOUT_SECONDS: int(60, 86_400, 900),
     RUN_TTL_DAYS: int(1, 3650, 30),
+    /** Retention sweep (lib/retention/sweep.ts): ledger TTL; refusals in a row before a backup counts as persisting (alarm); its lease (> the function's timeout). */
+    RETENTION_LEDGER_TTL_DAYS: int(1, 3650, 400),
+    RETENTION_REFUSED_ALERT_SWEEPS: int(1, 1000, 3),
+    RETENTION_LEASE_SECONDS: int(60, 3600, 960),
     MAX_RECEIVE_COUNT: int(1, 1000, 5),
     /**
      * Restores (lib/restore): servers a restore may overwrite without `confirm` (comma-separated server

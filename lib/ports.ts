@@ -5,6 +5,7 @@
 import type { Message } from './contracts';
 import type { NotificationRecord } from './store/run';
 import type { RunRecord, ShareRecord, TimelineEvent, VaultLease } from './store/run';
+import type { Hold, LedgerEntry, RetentionScope } from './retention/records';
 import type { RestoreRecord, RestoreSaveResult } from './restore/record';
 
 // ---------------------------------------------------------------------------------------------
@@ -59,8 +60,9 @@ export interface CbrBackupView {
   /** When the backup was taken (retention's age, the freshness gate's, the vaults forecast). */
   created_at?: string | null | undefined;
   updated_at?: string | null | undefined;
-  /** GB of the backed-up resource (a string in the spec, a number in OTC's examples; the client reads both). */
+  /** GB of the resource (a string in the spec, a number in OTC's examples; the client reads both); `backup_size` (MB) where CBR (or the emulator) reports the backup's own size. */
   resource_size?: number | null | undefined;
+  backup_size?: number | null | undefined;
   /** `progress` 0..100 while protecting (the checker's schedule, lib/pipeline/check-schedule.ts). */
   extend_info?: { progress?: number | null | undefined } | null | undefined;
 }
@@ -208,6 +210,16 @@ export type CbrRestoreFactory = (target: { projectId: string; region: string }) 
 
 /** One CBR client per (project, region): AK/SK works across projects, IAM tokens are project scoped. */
 export type CbrFactory = (target: { projectId: string; region: string }) => CbrApi | Promise<CbrApi>;
+
+/** What the retention sweep and preview (lib/retention/sweep.ts) call; the real client has it all. */
+export interface RetentionCbrApi {
+  paginateBackups: CbrApi['paginateBackups'];
+  /** Only for a backup the rules expired; asynchronous (`deleting`, then gone). Resolves to CBR's request id. */
+  deleteBackup(backupId: string): Promise<{ requestId?: string | undefined }>;
+  /** A backup's state after CBR refused to delete it (404 `6200` once it is gone). */
+  showBackup(backupId: string): Promise<{ backup: CbrBackupView }>;
+}
+export type RetentionCbrFactory = (target: { projectId: string; region: string }) => RetentionCbrApi | Promise<RetentionCbrApi>;
 
 /**
  * What a CbrApi adapter's errors carry (lib/cbr's CbrApiError has these fields). The use-cases read
@@ -365,6 +377,32 @@ export interface NotificationStore {
   get(runId: string): Promise<RunRecord | undefined>;
   /** Set `notification` on a finished run (allowed on terminal runs only, which nothing else writes). */
   recordNotification(runId: string, record: NotificationRecord): Promise<RecordNotificationResult>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention (issue 14): holds, the vaults the sweep looks after, its ledger (lib/retention/records.ts).
+// Adapters: lib/store/memory-retention.ts, lib/store/dynamodb/retention.ts (items in the runs table).
+
+export interface RetentionStore {
+  /** Conditional create: 'exists' when a hold with this id is already there. */
+  createHold(hold: Hold): Promise<'created' | 'exists'>;
+  getHold(holdId: string): Promise<Hold | undefined>;
+  /** Mark a hold released (once): 'released', 'missing', or 'already' (with the stored hold). */
+  releaseHold(holdId: string, released: NonNullable<Hold['released']>): Promise<{ result: 'released' | 'already'; hold: Hold } | { result: 'missing' }>;
+  /** Every hold, oldest first; released ones only with `includeReleased`. */
+  listHolds(options?: { includeReleased?: boolean }): Promise<Hold[]>;
+
+  listScopes(): Promise<RetentionScope[]>;
+  /** Store the scope unless a scope of the same key learnt from a NEWER run is there ('stale'). */
+  putScope(scope: RetentionScope): Promise<'stored' | 'stale'>;
+  /** Epoch ms up to which the run records have been read into scopes (the next read starts a day earlier). */
+  getWatermark(): Promise<number | undefined>;
+  setWatermark(at: number): Promise<void>;
+
+  getLedger(scopeKey: string, backupId: string): Promise<LedgerEntry | undefined>;
+  putLedger(entry: LedgerEntry): Promise<void>;
+  /** The ledger of one scope (unexpired entries), any order. */
+  listLedger(scopeKey: string): Promise<LedgerEntry[]>;
 }
 
 // ---------------------------------------------------------------------------------------------

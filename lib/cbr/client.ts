@@ -80,7 +80,8 @@ export interface CbrClient {
   listBackups(query?: S.ListBackupsQuery, opts?: CallOptions): Promise<S.ListBackupsResponse>;
   paginateBackups(query?: Omit<S.ListBackupsQuery, 'limit'>, page?: PageOptions): AsyncIterable<S.Backup>;
   showBackup(backupId: string, opts?: CallOptions): Promise<S.BackupResponse>;
-  deleteBackup(backupId: string, opts?: CallOptions): Promise<void>;
+  /** 204, asynchronous (the backup is `deleting`, then gone); resolves to CBR's X-Request-Id (the retention ledger records it). */
+  deleteBackup(backupId: string, opts?: CallOptions): Promise<{ requestId?: string }>;
   /** RestoreBackup: 202, no body. A POST that overwrites disks: never repeated unless `idempotent` is set. */
   restoreBackup(backupId: string, body: S.RestoreBackupRequest, opts?: CallOptions): Promise<void>;
   addMember(backupId: string, body: S.AddMemberRequest, opts?: CallOptions): Promise<S.MembersResponse>;
@@ -328,7 +329,9 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
     async deleteBackup(backupId, opts) {
       const id = assertCbrId('backupId', backupId);
       checkCallOptions(opts);
-      await call({ operation: 'DeleteBackup', method: 'DELETE', path: `/backups/${id}`, opts });
+      const res = await call({ operation: 'DeleteBackup', method: 'DELETE', path: `/backups/${id}`, opts });
+      const requestId = res.headers['x-request-id'];
+      return requestId ? { requestId } : {};
     },
 
     async restoreBackup(backupId, body, opts) {

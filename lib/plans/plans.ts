@@ -31,6 +31,11 @@ export const Plan = z.strictObject({
    */
   retention: RetentionRules.optional(),
   /**
+   * The retention sweep decides every backup in the plan's vault, not only the ones cbr-flow created
+   * (CBR policy backups, manual ones). Needs retention (on the plan or its request).
+   */
+  adopt: z.boolean().default(false),
+  /**
    * Recovery point objective, in hours: coverage (lib/coverage) calls the plan's resources stale when
    * their newest available backup is older. Unset: derived from the cron (`rpoHoursOf`).
    */
@@ -47,6 +52,9 @@ export const PlanFile = z
       names.add(p.name);
       if (p.retention !== undefined && p.request.retention !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['plans', i, 'request', 'retention'], message: 'is also set on the plan: set retention on the plan or in its request, not both' });
+      }
+      if (p.adopt && p.retention === undefined && p.request.retention === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['plans', i, 'adopt'], message: 'needs retention rules (adopt lets the sweep delete backups cbr-flow did not create, by those rules): add `retention` or remove `adopt`' });
       }
       if (JSON.stringify(requestOf(p)).length > 7000) {
         ctx.addIssue({ code: 'custom', path: ['plans', i, 'request'], message: 'is too large for a schedule input (8 KB)' });
@@ -100,12 +108,13 @@ export function cronToAws(expr: string): string {
 
 /**
  * The run request a firing of `plan` sends: its `request`, carrying the plan's `retention` (when set)
- * with the GFS time zone resolved to the plan's, so every run record holds the rules that apply to it.
+ * with the GFS time zone resolved to the plan's (and `adopt`), so every run record holds the rules that
+ * apply to it: the retention sweep reads them there.
  */
 export function requestOf(plan: Plan): RunRequest {
   const retention = plan.retention ?? plan.request.retention;
   if (retention === undefined) return plan.request;
-  return { ...plan.request, retention: { ...retention, timezone: retention.timezone ?? plan.timezone } };
+  return { ...plan.request, retention: { ...retention, timezone: retention.timezone ?? plan.timezone, ...(plan.adopt ? { adopt: true } : {}) } };
 }
 
 /** The plans that are deployed to at least one stage, in file order (each becomes one schedule event). */

@@ -9,7 +9,8 @@
  *                   `weeks` weeks (Monday to Sunday), `months` months and `years` years that HAVE an
  *                   available backup (CBR's day_backups .. year_backups), in `timezone` (an IANA name;
  *                   default: the plan's time zone, UTC for a run request without a plan);
- *   floor K         never delete the K newest `available` backups, whatever the other rules say.
+ *   floor K         never delete the K newest `available` backups, whatever the other rules say;
+ *   adopt           not a rule: the sweep also decides backups cbr-flow did not create (the vault's own).
  *
  * A rule set that keeps nothing whatever the history (no keepLast, maxAgeDays, gfs period or floor
  * above 0) is refused naming the field. Pure zod, imported by the run-request contract (cold start).
@@ -52,6 +53,11 @@ export const RetentionRules = z
     floor: count(1000).optional(),
     /** IANA time zone of the GFS calendar; default: the plan's `timezone` (UTC without a plan). */
     timezone: z.string().min(1).max(64).optional(),
+    /**
+     * The sweep (lib/retention/sweep.ts) decides every backup in the vault, not only those cbr-flow
+     * created. Set by a plan's `adopt: true` (lib/plans/plans.ts requestOf), or in a run request.
+     */
+    adopt: z.boolean().optional(),
   })
   .superRefine((rules, ctx) => {
     if (rules.timezone !== undefined && !isTimeZone(rules.timezone)) {

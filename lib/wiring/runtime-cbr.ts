@@ -18,13 +18,15 @@ credentials.warm().catch((error: unknown) => {
   log('error', 'CBR credentials could not be loaded at cold start', { error: (error as Error).name, message: (error as Error).message });
 });
 
+/** The CBR clients of the container (also the retention functions': lib/wiring/runtime-retention.ts). */
+export const cbrClients = cbrFactory(config, credentials);
+
 // The clients use DEFAULT_RETRY and CBR_TIMEOUT_MS (cbr-factory.ts): a step starts no call that cannot finish in time.
-const cbr = cbrFactory(config, credentials);
 export const pipelineDeps: PipelineDeps = {
   ...intakeDeps,
-  cbr,
+  cbr: cbrClients,
   // The checker follows restores too (lib/restore/track.ts): same table, same CBR clients.
-  restores: { store, cbr, settings: restoreSettingsFrom(config) },
+  restores: { store, cbr: cbrClients, settings: restoreSettingsFrom(config) },
   cbrCallBudgetMs: callBudgetMs({ timeoutMs: config.CBR_TIMEOUT_MS, ...DEFAULT_RETRY }),
 };
 

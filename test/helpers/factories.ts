@@ -40,7 +40,7 @@ export function makeSqsEvent(records: SQSRecord[]): SQSEvent {
 }
 
 export function makeHttpEvent(init: {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   routeKey?: string;
   body?: string;

@@ -256,7 +256,7 @@ const cases: OpCase[] = [
     method: 'DELETE',
     path: `/v3/${P}/backups/${BACKUP_ID}`,
     reply: { status: 204 },
-    check: (r: undefined) => expect(r).toBeUndefined(),
+    check: (r: { requestId?: string }) => expect(r).toEqual({ requestId: 'req-0' }),
   },
   {
     name: 'addMember',
