@@ -94,14 +94,42 @@ export class DynamoRunStore implements RunStore, RestoreStore {
   }
 
   async create(run: RunRecord): Promise<'created' | 'exists'> {
+    return this.putIfAbsent(this.toItem(RunRecord.parse(run)), `run ${run.runId}`);
+  }
+
+  /** Writes a new versioned record (a run, a restore) unless its key exists. */
+  private async putIfAbsent(item: Record<string, unknown>, what: string): Promise<'created' | 'exists'> {
     try {
-      await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: this.toItem(RunRecord.parse(run)), ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       return 'created';
     } catch (error) {
       if (isConditionFailure(error)) return 'exists';
-      throw new StoreError(`create run ${run.runId} failed`, { cause: error, retryable: true });
+      throw new StoreError(`create ${what} failed`, { cause: error, retryable: true });
+    }
+  }
+
+  /**
+   * Replaces a versioned record only when the stored one is the previous version and not in a terminal
+   * state (optimistic concurrency for runs and restores). False when that condition failed: the caller
+   * reads the record to say why (dynalite does not return the old item on a failed condition).
+   */
+  private async putNextVersion(item: Record<string, unknown>, version: number, terminal: ReadonlyArray<string>, what: string): Promise<boolean> {
+    const values: Record<string, unknown> = { ':prev': version - 1 };
+    terminal.forEach((s, i) => (values[`:t${i}`] = s));
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: `attribute_exists(pk) AND #v = :prev AND NOT (#s IN (${terminal.map((_, i) => `:t${i}`).join(', ')}))`,
+          ExpressionAttributeNames: { '#v': 'version', '#s': 'state' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new StoreError(`save ${what} failed`, { cause: error, retryable: true });
+      return false;
     }
   }
 
@@ -116,26 +144,10 @@ export class DynamoRunStore implements RunStore, RestoreStore {
   }
 
   async save(run: RunRecord): Promise<SaveResult> {
-    const values: Record<string, unknown> = { ':prev': run.version - 1 };
-    TERMINAL_STATES.forEach((s, i) => (values[`:t${i}`] = s));
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: this.toItem(run),
-          ConditionExpression: `attribute_exists(pk) AND #v = :prev AND NOT (#s IN (${TERMINAL_STATES.map((_, i) => `:t${i}`).join(', ')}))`,
-          ExpressionAttributeNames: { '#v': 'version', '#s': 'state' },
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return { ok: true, run };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw new StoreError(`save run ${run.runId} failed`, { cause: error, retryable: true });
-      // dynalite does not return the old item on a failed condition: read it to say why.
-      const current = await this.get(run.runId);
-      if (!current) return { ok: false, reason: 'missing' };
-      return { ok: false, reason: isTerminal(current.state) ? 'terminal' : 'stale' };
-    }
+    if (await this.putNextVersion(this.toItem(run), run.version, TERMINAL_STATES, `run ${run.runId}`)) return { ok: true, run };
+    const current = await this.get(run.runId);
+    if (!current) return { ok: false, reason: 'missing' };
+    return { ok: false, reason: isTerminal(current.state) ? 'terminal' : 'stale' };
   }
 
   async listDue(shard: number, now: number, limit: number, cursor?: string): Promise<{ runs: RunRecord[]; cursor?: string }> {
@@ -449,13 +461,7 @@ export class DynamoRunStore implements RunStore, RestoreStore {
   }
 
   async createRestore(restore: RestoreRecord): Promise<'created' | 'exists'> {
-    try {
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.restoreItem(RestoreRecord.parse(restore)), ConditionExpression: 'attribute_not_exists(pk)' }));
-      return 'created';
-    } catch (error) {
-      if (isConditionFailure(error)) return 'exists';
-      throw new StoreError(`create restore ${restore.restoreId} failed`, { cause: error, retryable: true });
-    }
+    return this.putIfAbsent(this.restoreItem(RestoreRecord.parse(restore)), `restore ${restore.restoreId}`);
   }
 
   async getRestore(restoreId: string): Promise<RestoreRecord | undefined> {
@@ -469,25 +475,10 @@ export class DynamoRunStore implements RunStore, RestoreStore {
   }
 
   async saveRestore(restore: RestoreRecord): Promise<RestoreSaveResult> {
-    const values: Record<string, unknown> = { ':prev': restore.version - 1 };
-    RESTORE_TERMINAL.forEach((s, i) => (values[`:t${i}`] = s));
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: this.restoreItem(restore),
-          ConditionExpression: `attribute_exists(pk) AND #v = :prev AND NOT (#s IN (${RESTORE_TERMINAL.map((_, i) => `:t${i}`).join(', ')}))`,
-          ExpressionAttributeNames: { '#v': 'version', '#s': 'state' },
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return { ok: true, restore };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw new StoreError(`save restore ${restore.restoreId} failed`, { cause: error, retryable: true });
-      const current = await this.getRestore(restore.restoreId);
-      if (!current) return { ok: false, reason: 'missing' };
-      return { ok: false, reason: isRestoreTerminal(current.state) ? 'terminal' : 'stale' };
-    }
+    if (await this.putNextVersion(this.restoreItem(restore), restore.version, RESTORE_TERMINAL, `restore ${restore.restoreId}`)) return { ok: true, restore };
+    const current = await this.getRestore(restore.restoreId);
+    if (!current) return { ok: false, reason: 'missing' };
+    return { ok: false, reason: isRestoreTerminal(current.state) ? 'terminal' : 'stale' };
   }
 
   async listDueRestores(now: number, limit: number): Promise<RestoreRecord[]> {
