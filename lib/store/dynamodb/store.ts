@@ -134,12 +134,17 @@ export class DynamoRunStore implements RunStore, RestoreStore {
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
+    return this.readConsistent(runKey(runId), `run ${runId}`, (item) => this.fromItem(item));
+  }
+
+  /** A consistent read of one item, decoded (a decoding StoreError passes through). */
+  private async readConsistent<T>(key: Record<string, unknown>, what: string, decode: (item: Record<string, unknown> | undefined) => T): Promise<T> {
     try {
-      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }));
-      return this.fromItem(Item);
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      return decode(Item);
     } catch (error) {
       if (error instanceof StoreError) throw error;
-      throw new StoreError(`get run ${runId} failed`, { cause: error, retryable: true });
+      throw new StoreError(`get ${what} failed`, { cause: error, retryable: true });
     }
   }
 
@@ -465,13 +470,7 @@ export class DynamoRunStore implements RunStore, RestoreStore {
   }
 
   async getRestore(restoreId: string): Promise<RestoreRecord | undefined> {
-    try {
-      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: restoreKey(restoreId), ConsistentRead: true }));
-      return this.restoreFrom(Item);
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      throw new StoreError(`get restore ${restoreId} failed`, { cause: error, retryable: true });
-    }
+    return this.readConsistent(restoreKey(restoreId), `restore ${restoreId}`, (item) => this.restoreFrom(item));
   }
 
   async saveRestore(restore: RestoreRecord): Promise<RestoreSaveResult> {
