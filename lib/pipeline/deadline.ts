@@ -10,7 +10,6 @@
  * test/contract/deadlines.test.ts checks that each CBR-calling function's timeout in serverless.yml
  * fits this plus the margin, from the client's own defaults.
  */
-import type { CbrApi, CbrFactory } from '../ports';
 import type { IntakeDeps, PipelineDeps } from '../wiring/deps';
 import { StepRetryError } from './errors';
 
@@ -36,7 +35,7 @@ export function callBudgetMs(l: CallLimits): number {
 }
 
 /** The CBR port with every call refused (StepRetryError 'DEADLINE') once less than `budgetMs` remains. */
-export function deadlineCbr(factory: CbrFactory, remainingMs: () => number, budgetMs: number): CbrFactory {
+export function deadlineCbr<A extends object>(factory: (target: { projectId: string; region: string }) => A | Promise<A>, remainingMs: () => number, budgetMs: number): (target: { projectId: string; region: string }) => Promise<A> {
   const check = (operation: string): void => {
     const left = remainingMs();
     if (left >= budgetMs) return;
@@ -56,7 +55,7 @@ export function deadlineCbr(factory: CbrFactory, remainingMs: () => number, budg
           return (value as (...a: unknown[]) => unknown).apply(obj, args);
         };
       },
-    }) as CbrApi;
+    });
   };
 }
 

@@ -30,9 +30,11 @@ export const pipelineDeps: PipelineDeps = {
   cbrCallBudgetMs: callBudgetMs({ timeoutMs: config.CBR_TIMEOUT_MS, ...DEFAULT_RETRY }),
 };
 
-// The operator's API (the `vaults` function, behind API Gateway's 30 s limit): shorter calls, fewer retries.
+/** The operator APIs' CBR clients (vaults, retention: behind API Gateway's 30 s limit): shorter calls, fewer retries. */
+export const operatorCbrClients = cbrFactory(config, credentials, {}, OPERATOR_CALL_LIMITS);
+
 export const operatorCbrDeps: OperatorDeps = {
   store,
-  cbr: cbrFactory(config, credentials, {}, OPERATOR_CALL_LIMITS),
+  cbr: operatorCbrClients,
   cbrCallBudgetMs: callBudgetMs(OPERATOR_CALL_LIMITS),
 };

@@ -18,7 +18,9 @@ import { runIdForPlan } from '../../lib/pipeline/start-run';
 import { QUEUE_NAMES } from '../../lib/ports';
 import { METRICS_NAMESPACE } from '../../lib/wiring/metrics';
 import { QUEUE_LOGICAL_IDS } from '../../lib/wiring/topology';
-import { makeContext, makeSqsEvent, makeSqsRecord } from '../helpers/factories';
+import { retentionSweepHandler } from '../../lib/pipeline/edge/retention-sweep';
+import { makeContext, makeScheduledEvent, makeSqsEvent, makeSqsRecord } from '../helpers/factories';
+import { DAY_MS, startRetentionWorld, type RetentionWorld } from '../helpers/retention-world';
 import { makeServers, runBody, startHarness, type Harness } from '../helpers/pipeline-harness';
 
 const root = join(import.meta.dirname, '../..');
@@ -80,7 +82,9 @@ describe('alarms in the packaged template', () => {
 
   it('each function: errors and throttles; the checker: no invocation in 5 minutes (missing data counts)', () => {
     const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id);
-    expect(functions).toHaveLength(12);
+    expect(functions).toHaveLength(14);
+    expect(functions).toContain('RetentionDashsweepLambdaFunction');
+    expect(functions).toContain('RetentionLambdaFunction');
     expect(functions).toContain('CoverageLambdaFunction');
     expect(functions).toContain('VaultsLambdaFunction');
     expect(functions).toContain('PlanDashfiringDashfailedLambdaFunction');
@@ -224,5 +228,46 @@ describe('runs ending FAILED or EXPIRED (EMF metrics of real runs)', () => {
     const docs = h.emf.slice(before) as Emf[];
     expect(singleMetricAlarmFires(alarm, docs, 'harness').fires).toBe(true);
     expect(singleMetricAlarmFires(alarm, docs, stage === 'harness' ? 'x' : stage).fires).toBe(false);
+  }, 60_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The retention alarm against the EMF lines of real sweeps (emulator over HTTP, CBR refusing DeleteBackup).
+
+describe('a backup CBR keeps refusing to delete (retention-sweep EMF metrics)', () => {
+  let world: RetentionWorld | undefined;
+  afterAll(async () => world?.stop());
+
+  /** Maximum of the alarm's metric per period, compared as the alarm does (GreaterThanThreshold). */
+  function maxAlarmFires(alarm: Json, docs: Emf[], stageValue: string): { fires: boolean; values: number[] } {
+    const p = alarm.Properties;
+    expect(p).toMatchObject({ Statistic: 'Maximum', ComparisonOperator: 'GreaterThanThreshold' });
+    const values: number[] = [];
+    for (const doc of docs) {
+      if (!doc._aws.CloudWatchMetrics.some((d) => d.Namespace === p.Namespace && d.Metrics.some((m) => m.Name === p.MetricName))) continue;
+      if (!(p.Dimensions as Array<{ Name: string }>).every((d) => doc[d.Name] === stageValue)) continue;
+      values.push(Number(doc[p.MetricName]));
+    }
+    return { fires: values.some((v) => v > p.Threshold), values };
+  }
+
+  it('RetentionRefusedPersistingAlarm fires on the sweep that finds a refusal persisting, not on the first refusals nor once deleted', async () => {
+    const alarm = resources.RetentionRefusedPersistingAlarm!;
+    expect(alarm.Properties).toMatchObject({ Namespace: METRICS_NAMESPACE, MetricName: 'RetentionRefusedPersisting', Dimensions: [{ Name: 'Stage', Value: stage }], Threshold: 0, AlarmActions: [{ Ref: 'AlarmTopic' }] });
+    world = await startRetentionWorld({ rules: { keepLast: 1 }, settings: { refusedAlertSweeps: 2 } });
+    for (let d = 0; d < 3; d++) {
+      await world.backup();
+      world.advance(DAY_MS);
+    }
+    const docs: Emf[] = [];
+    const handler = retentionSweepHandler(world.deps, 'retention', (line) => docs.push(JSON.parse(line) as Emf));
+    world.emu.faults.add({ id: 'locked', operations: ['DeleteBackup'], error: { rate: 1, statuses: [400], errorCode: 'BackupService.6220', errorMsg: 'locked vault' }, times: 8 });
+    await handler(makeScheduledEvent(), makeContext());
+    expect(maxAlarmFires(alarm, docs, 'retention')).toEqual({ fires: false, values: [0] });
+    await handler(makeScheduledEvent(), makeContext());
+    expect(maxAlarmFires(alarm, docs.slice(1), 'retention')).toEqual({ fires: true, values: [4] });
+    await handler(makeScheduledEvent(), makeContext());
+    expect(maxAlarmFires(alarm, docs.slice(2), 'retention')).toEqual({ fires: false, values: [0] });
+    expect(maxAlarmFires(alarm, docs, 'other-stage').values).toEqual([]);
   }, 60_000);
 });

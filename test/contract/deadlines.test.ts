@@ -21,10 +21,10 @@ const custom = (v: unknown): unknown => (typeof v === 'string' && /^\$\{self:cus
 const fns = sls.functions as Record<string, Yaml>;
 const timeoutOf = (name: string): number => Number(fns[name]!.timeout ?? sls.provider.timeout);
 const source = (name: string) => readFileSync(join(root, `functions/${name}.ts`), 'utf8');
-/** The operator's CBR API (HTTP, API Gateway's 30 s): its clients use OPERATOR_CALL_LIMITS. */
-const operator = Object.keys(fns).filter((name) => source(name).includes('operatorCbrDeps'));
-/** The pipeline's CBR-calling functions (steps and the checker): the clients' defaults. */
-const cbrCalling = Object.keys(fns).filter((name) => source(name).includes('wiring/runtime-cbr') && !operator.includes(name));
+/** The operator's CBR APIs (HTTP, API Gateway's 30 s): their clients use OPERATOR_CALL_LIMITS (operatorCbrDeps, operatorRetentionDeps). */
+const operator = Object.keys(fns).filter((name) => /\boperator\w*Deps\b/.test(source(name)));
+/** The pipeline's CBR-calling functions (steps, the checker, the retention sweep): the clients' defaults. */
+const cbrCalling = Object.keys(fns).filter((name) => /wiring\/runtime-(cbr|retention)'/.test(source(name)) && !operator.includes(name));
 /** The per-attempt timeout the deployed clients get: CBR_TIMEOUT_MS from serverless.yml, else the config default. */
 const cbrTimeoutMs = Config.shape.CBR_TIMEOUT_MS.parse(custom(sls.provider.environment.CBR_TIMEOUT_MS));
 
@@ -41,8 +41,8 @@ describe('deadlines fit serverless.yml', () => {
     for (const name of cbrCalling) expect(timeoutOf(name) * 1000, `${name} timeout (s) vs ${budget} ms`).toBeGreaterThanOrEqual(budget);
   });
 
-  it('the operator API (vaults) answers within API Gateway\'s 30 s: 13 s per CBR call worst case, 15 s budget, timeout 29 s', () => {
-    expect(operator).toEqual(['vaults']);
+  it('the operator APIs (vaults, retention) answer within API Gateway\'s 30 s: 13 s per CBR call worst case, 15 s budget, timeout 29 s', () => {
+    expect(operator).toEqual(['vaults', 'retention']);
     expect(worstCaseCallMs(OPERATOR_CALL_LIMITS)).toBe(13_000);
     expect(callBudgetMs(OPERATOR_CALL_LIMITS)).toBe(15_000);
     for (const name of operator) {
@@ -53,12 +53,22 @@ describe('deadlines fit serverless.yml', () => {
   });
 
   it('leases and claims outlive the step that holds them; the sweep lease outlives the checker', () => {
-    const steps = cbrCalling.filter((n) => n !== 'check-status');
+    const steps = cbrCalling.filter((n) => n !== 'check-status' && n !== 'retention-sweep');
     for (const name of steps) {
       expect(DEFAULT_SETTINGS.vaultLeaseMs, name).toBeGreaterThan(timeoutOf(name) * 1000);
       expect(DEFAULT_SETTINGS.checkpointClaimMs, name).toBeGreaterThan(timeoutOf(name) * 1000);
     }
     expect(Number(sls.provider.environment.CHECK_LEASE_SECONDS)).toBeGreaterThan(timeoutOf('check-status'));
+  });
+
+  it('the retention sweep\'s lease (RETENTION_LEASE_SECONDS) outlives its timeout; one sweep container', () => {
+    const sweep = fns['retention-sweep']!;
+    expect(cbrCalling).toContain('retention-sweep');
+    const lease = Config.shape.RETENTION_LEASE_SECONDS.parse(sweep.environment.RETENTION_LEASE_SECONDS);
+    expect(lease).toBeGreaterThan(timeoutOf('retention-sweep'));
+    expect(timeoutOf('retention-sweep')).toBeLessThanOrEqual(900); // Lambda's maximum
+    expect(sweep.reservedConcurrency).toBe(1);
+    expect(sweep.maximumRetryAttempts).toBe(0);
   });
 
   it("every queue's visibility timeout is >= 6 x its consumer's timeout", () => {

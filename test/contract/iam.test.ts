@@ -53,7 +53,8 @@ const queueArn = (q: QueueName) => `arn:aws:sqs:${REGION}:${ACCOUNT}:cbr-flow-${
 const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:cbr-flow/${STAGE}/${name}-AbCdEf`;
 /** The ARN ssm:GetParameter is checked against for `ssm:/cbr-flow/<stage>/<name>` (lib/secrets/aws.ts). */
 const ssmParam = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/cbr-flow/${STAGE}/${name}`;
-const cbrCalling = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('wiring/runtime-cbr'));
+/** Functions that call CBR: their handler imports the CBR wiring (directly, or the retention wiring built on it). */
+const cbrCalling = Object.keys(fns).filter((name) => /wiring\/runtime-(cbr|retention)'/.test(readFileSync(join(root, `functions/${name}.ts`), 'utf8')));
 const roleOf = (fn: string) => fns[fn]!.role as string;
 
 /** What each function sends to (lib/pipeline: hand-offs, re-queues, the checker's re-drives, run.finished). */
@@ -70,6 +71,8 @@ const SENDS: Record<string, QueueName[]> = {
   'plan-firing-failed': ['events'],
   coverage: ['vault'],
   'vaults': [],
+  'retention-sweep': [],
+  retention: [],
 };
 const scheduleDlq = `arn:aws:sqs:${REGION}:${ACCOUNT}:cbr-flow-${STAGE}-schedules-dlq`;
 
@@ -136,6 +139,27 @@ describe('IAM: one role per function, only what it uses', () => {
     for (const a of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allows(roleOf('vaults'), a, table), a).toBe(false);
     expect(allows(roleOf('vaults'), 'secretsmanager:GetSecretValue', secret('cbr-credentials'))).toBe(true);
     for (const e of fns.vaults!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
+  });
+
+  it('retention-sweep and retention: the table items and the recent index (no DeleteItem, no other index), the CBR credentials; no queue, no webhook keys', () => {
+    for (const fn of ['retention-sweep', 'retention']) {
+      const s = statementsOf(roleOf(fn));
+      expect([...new Set(s.flatMap((x) => x.actions))].sort(), fn).toEqual([
+        'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'ssm:GetParameter',
+      ]);
+      expect(allows(roleOf(fn), 'dynamodb:Query', `${table}/index/recent`), fn).toBe(true);
+      expect(allows(roleOf(fn), 'dynamodb:Query', `${table}/index/due`), fn).toBe(false);
+      expect(allows(roleOf(fn), 'dynamodb:PutItem', `${table}/index/recent`), fn).toBe(false);
+      expect(allows(roleOf(fn), 'dynamodb:DeleteItem', table), fn).toBe(false);
+      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('cbr-credentials')), fn).toBe(true);
+      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('webhook-keys')), fn).toBe(false);
+      for (const q of QUEUE_NAMES) expect(allows(roleOf(fn), 'sqs:SendMessage', queueArn(q)), `${fn} ${q}`).toBe(false);
+    }
+    expect(fns['retention-sweep']!.events).toEqual([{ schedule: { rate: 'rate(1 hour)', input: { source: 'cbr-flow.retention-sweep' } } }]);
+    expect((fns.retention!.events as Yaml[]).map((e) => `${e.httpApi.method} ${e.httpApi.path}`)).toEqual([
+      'GET /retention/preview', 'GET /retention/ledger', 'GET /holds', 'POST /holds', 'DELETE /holds/{id}',
+    ]);
+    for (const e of fns.retention!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
   it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {

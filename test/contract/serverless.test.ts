@@ -19,8 +19,8 @@ const fns = sls.functions as Record<string, { handler: string; events: Yaml[]; t
 const resources = sls.resources.Resources as Record<string, Yaml>;
 /** `${self:custom.x}` -> the custom value (the only variable form these settings use). */
 const custom = (v: unknown): unknown => (typeof v === 'string' && /^\$\{self:custom\.(\w+)\}$/.test(v) ? sls.custom[v.slice(14, -1)] : v);
-/** Functions that call CBR: their handler imports the CBR wiring. */
-const cbrCalling = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('wiring/runtime-cbr'));
+/** Functions that call CBR: their handler imports the CBR wiring (directly, or the retention wiring built on it). */
+const cbrCalling = Object.keys(fns).filter((name) => /wiring\/runtime-(cbr|retention)'/.test(readFileSync(join(root, `functions/${name}.ts`), 'utf8')));
 
 describe('serverless.yml agrees with the code', () => {
   it('plan schedules, stage conditions and their attachment are exactly what plans/plans.yml generates (no drift)', () => {
@@ -82,10 +82,13 @@ describe('serverless.yml agrees with the code', () => {
     // actions (cancel, retry) and the freshness gate are writes behind the same JWT authorizer.
     expect(routes.filter((r) => r.method !== 'GET' && r.authorizer === undefined).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /runs']);
     const actions = routes.filter((r) => r.method === 'POST' && r.path !== '/runs');
-    expect(actions.map((r) => r.path).sort()).toEqual(['/gates/fresh-backup', '/runs/{id}/cancel', '/runs/{id}/retry']);
+    expect(actions.map((r) => r.path).sort()).toEqual(['/gates/fresh-backup', '/holds', '/runs/{id}/cancel', '/runs/{id}/retry']);
     for (const r of actions) expect(r.authorizer, `POST ${r.path}`).toEqual({ name: 'runsReader' });
-    // The operator's vault clean-up is a write behind the same authorizer.
-    expect(routes.filter((r) => r.method === 'DELETE')).toEqual([{ method: 'DELETE', path: '/vaults/{vaultId}', authorizer: { name: 'runsReader' } }]);
+    // The operator's vault clean-up and a hold's release are writes behind the same authorizer.
+    expect(routes.filter((r) => r.method === 'DELETE')).toEqual([
+      { method: 'DELETE', path: '/vaults/{vaultId}', authorizer: { name: 'runsReader' } },
+      { method: 'DELETE', path: '/holds/{id}', authorizer: { name: 'runsReader' } },
+    ]);
     expect(sls.provider.httpApi.authorizers.runsReader).toEqual({
       type: 'jwt', identitySource: '$request.header.Authorization', issuerUrl: '${param:jwtIssuerUrl}', audience: ['${param:jwtAudience}'],
     });
@@ -151,20 +154,22 @@ describe('serverless.yml agrees with the code', () => {
     expect(statement).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['CheckDashstatusEventsRuleSchedule1', 'Arn'] } } } });
   });
 
-  it('reserved concurrency only on the operator API; maximumConcurrency on every SQS mapping fits the per-project CBR rate with per-container buckets', () => {
-    // The operator's CBR API (vaults) is HTTP-triggered: its containers are bounded by reserved concurrency.
-    const operator = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('operatorCbrDeps'));
-    expect(operator).toEqual(['vaults']);
-    for (const [name, fn] of Object.entries(fns)) expect((fn as Yaml).reservedConcurrency, name).toBe(operator.includes(name) ? '${self:custom.operatorConcurrency}' : undefined);
+  it('reserved concurrency only on the operator APIs and the retention sweep; maximumConcurrency on every SQS mapping fits the per-project CBR rate with per-container buckets', () => {
+    // The operator's CBR APIs (vaults, retention) are HTTP-triggered: their containers are bounded by reserved concurrency.
+    const operator = Object.keys(fns).filter((name) => /\boperator\w*Deps\b/.test(readFileSync(join(root, `functions/${name}.ts`), 'utf8')));
+    expect(operator).toEqual(['vaults', 'retention']);
+    // The retention sweep: one container (reserved concurrency 1; its lease keeps one sweep at a time).
+    const sweep = 'retention-sweep';
+    for (const [name, fn] of Object.entries(fns)) expect((fn as Yaml).reservedConcurrency, name).toBe(operator.includes(name) ? '${self:custom.operatorConcurrency}' : name === sweep ? 1 : undefined);
     expect(sls.custom.operatorConcurrency).toBe(1);
-    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'share-backup', 'start-checkpoint', 'vaults']);
+    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'retention', 'retention-sweep', 'share-backup', 'start-checkpoint', 'vaults']);
     const R = Number(sls.custom.cbrProjectRps);
     const r = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_RPS));
     const burst = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_BURST));
     expect(r).toBe(sls.custom.cbrContainerRps);
     // The values the client's token bucket gets are ones it accepts (lib/cbr/rate-limit.ts).
     expect(resolveRateLimitSettings({ ratePerSecond: r, burst })).toMatchObject({ ratePerSecond: r, burst });
-    const stepMappings = cbrCalling.filter((n) => n !== 'check-status' && n !== 'coverage' && !operator.includes(n));
+    const stepMappings = cbrCalling.filter((n) => n !== 'check-status' && n !== 'coverage' && n !== sweep && !operator.includes(n));
     const derived = Math.floor(R / r / (stepMappings.length + 1));
     expect(derived, 'cbrProjectRps too low for the SQS minimum of 2 per mapping: raise it or lower cbrContainerRps').toBeGreaterThanOrEqual(2);
     expect(sls.custom.cbrStepConcurrency).toBe(derived);
@@ -180,14 +185,22 @@ describe('serverless.yml agrees with the code', () => {
         }
       }
     }
-    expect(containers).toBe(1 + 4 * derived + 1);
-    // The operator API (vaults) and the coverage function call CBR at their own, lower per-container rates
-    // (operatorRps with reservedConcurrency 1; coverage: one hourly sweep, GET /coverage is rare).
-    const coverageRps = Number(custom((fns.coverage as Yaml).environment.CBR_RATE_LIMIT_RPS));
+    expect(containers).toBe(1 + 4 * derived + 2);
+    // The operator APIs (vaults, retention), the coverage function and the retention sweep call CBR at their
+    // own, lower per-container rates (operatorRps with reservedConcurrency 1 each; coverage: one hourly sweep,
+    // GET /coverage is rare; the retention sweep: one container).
+    const rpsOf = (name: string) => Number(custom((fns[name] as Yaml).environment.CBR_RATE_LIMIT_RPS));
+    const coverageRps = rpsOf('coverage');
     expect(coverageRps).toBe(sls.custom.coverageRps);
-    const operatorRps = Number(custom((fns.vaults as Yaml).environment.CBR_RATE_LIMIT_RPS));
-    expect(operatorRps).toBe(sls.custom.operatorRps);
-    expect((containers - operator.length * Number(sls.custom.operatorConcurrency)) * r + operator.length * Number(sls.custom.operatorConcurrency) * operatorRps + coverageRps).toBeLessThanOrEqual(R);
+    for (const name of operator) expect(rpsOf(name), name).toBe(sls.custom.operatorRps);
+    const operatorRps = Number(sls.custom.operatorRps);
+    const sweepRps = rpsOf(sweep);
+    expect(sweepRps).toBe(sls.custom.retentionSweepRps);
+    expect(sweepRps).toBeGreaterThanOrEqual(1);
+    const total = (containers - operator.length * Number(sls.custom.operatorConcurrency)) * r + operator.length * Number(sls.custom.operatorConcurrency) * operatorRps + coverageRps + sweepRps;
+    // Today (1 + 4 x 2) x 10 + 2 x 1 x 2 + 3 + 3 = 100 (the formula in serverless.yml's custom section).
+    expect(total).toBeLessThanOrEqual(R);
+    expect(total).toBe(100);
     expect(Number(sls.provider.environment.CHECK_LEASE_SECONDS)).toBeGreaterThan(fns['check-status']!.timeout!);
   });
 

@@ -41,6 +41,8 @@ import getRunListHttp from '../../events/get-run.list.http.json';
 import runActionsCancelHttp from '../../events/run-actions.cancel.http.json';
 import vaultsOrphanedHttp from '../../events/vaults.orphaned.http.json';
 import coverageHttp from '../../events/coverage.http.json';
+import retentionPreviewHttp from '../../events/retention.preview.http.json';
+import retentionSweepSchedule from '../../events/retention-sweep.schedule.json';
 import notifyRunFinishedSqs from '../../events/notify-run-finished.sqs.json';
 import planFiringFailedSqs from '../../events/plan-firing-failed.sqs.json';
 import shareBackupSqs from '../../events/share-backup.sqs.json';
@@ -52,7 +54,7 @@ import startRunSqs from '../../events/start-run.sqs.json';
 import { serviceCopy } from '../helpers/service-copy';
 
 const TYPED = {
-  http: { 'start-run.http.json': startRunHttp, 'get-run.http.json': getRunHttp, 'get-run.list.http.json': getRunListHttp, 'run-actions.cancel.http.json': runActionsCancelHttp, 'vaults.orphaned.http.json': vaultsOrphanedHttp, 'coverage.http.json': coverageHttp } satisfies Record<string, APIGatewayProxyEventV2>,
+  http: { 'start-run.http.json': startRunHttp, 'get-run.http.json': getRunHttp, 'get-run.list.http.json': getRunListHttp, 'run-actions.cancel.http.json': runActionsCancelHttp, 'vaults.orphaned.http.json': vaultsOrphanedHttp, 'coverage.http.json': coverageHttp, 'retention.preview.http.json': retentionPreviewHttp } satisfies Record<string, APIGatewayProxyEventV2>,
   sqs: {
     'start-run.sqs.json': startRunSqs,
     'create-vault.sqs.json': createVaultSqs,
@@ -64,7 +66,7 @@ const TYPED = {
   } satisfies Record<string, SQSEvent>,
   // JSON imports widen string literals, so 'detail-type' is checked at run time below.
   eventbridge: { 'check-status.eventbridge.json': checkStatusEventBridge } satisfies Record<string, Omit<ScheduledEvent, 'detail-type'> & { 'detail-type': string }>,
-  input: { 'check-status.schedule.json': checkStatusSchedule, 'start-run.schedule.json': startRunSchedule } satisfies Record<string, { source: string }>,
+  input: { 'check-status.schedule.json': checkStatusSchedule, 'start-run.schedule.json': startRunSchedule, 'retention-sweep.schedule.json': retentionSweepSchedule } satisfies Record<string, { source: string }>,
   invoke: { 'start-run.invoke.json': startRunInvoke } satisfies Record<string, { id: string; type: string; version: number; runId: string; occurredAt: string; attempt: number; data: { request: object } }>,
 };
 
@@ -82,6 +84,8 @@ const SAMPLES: Record<string, Sample> = {
   'run-actions.cancel.http.json': { fn: 'run-actions', kind: 'http' },
   'vaults.orphaned.http.json': { fn: 'vaults', kind: 'http' },
   'coverage.http.json': { fn: 'coverage', kind: 'http' },
+  'retention.preview.http.json': { fn: 'retention', kind: 'http' },
+  'retention-sweep.schedule.json': { fn: 'retention-sweep', kind: 'rule-input' },
   'create-vault.sqs.json': { fn: 'create-vault', kind: 'sqs', message: 'run.requested', sender: 'start-run' },
   'add-resources.sqs.json': { fn: 'add-resources', kind: 'sqs', message: 'vault.ready', sender: 'create-vault' },
   'start-checkpoint.sqs.json': { fn: 'start-checkpoint', kind: 'sqs', message: 'resources.bound', sender: 'add-resources' },
@@ -339,6 +343,10 @@ describe('events/*.json: the exact shapes AWS delivers', () => {
     const rule = targets('check-status').find((d) => d.kind === 'events-rule')!;
     expect(rule.expression).toBe('rate(1 minute)');
     expect(readSample('check-status.schedule.json')).toEqual(JSON.parse(rule.input!));
+    // retention-sweep: its hourly rule's constant Input.
+    const sweepRule = targets('retention-sweep').find((d) => d.kind === 'events-rule')!;
+    expect(sweepRule.expression).toBe('rate(1 hour)');
+    expect(readSample('retention-sweep.schedule.json')).toEqual(JSON.parse(sweepRule.input!));
     // start-run: a plan's Scheduler schedule, <aws.scheduler.scheduled-time> filled in (ISO, UTC, seconds).
     const plan = readSample<ScheduleTrigger>('start-run.schedule.json');
     expect(() => ScheduleTrigger.parse(plan)).not.toThrow();
@@ -494,6 +502,19 @@ describe('each sample invoked through the local runtime against the emulator', (
     const { requestContext: { authorizer: _authorizer, ...context }, ...rest } = readSample<APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } }>('coverage.http.json');
     const bare = (await runtime.invoke('coverage', { ...rest, requestContext: context })) as APIGatewayProxyStructuredResultV2;
     expect(bare.statusCode).toBe(401);
+  });
+
+  it('retention.preview.http.json: no sample run has retention rules, so the preview of plan nightly-web-servers lists no vault (200); 401 without the claims', async () => {
+    const res = await invoke<APIGatewayProxyStructuredResultV2>('retention', 'retention.preview.http.json');
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body!)).toMatchObject({ scopes: [], totals: { delete: 0, keep: 0, foreign: 0, freedGb: 0 } });
+    const { requestContext: { authorizer: _authorizer, ...context }, ...rest } = readSample<APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } }>('retention.preview.http.json');
+    const bare = (await runtime.invoke('retention', { ...rest, requestContext: context })) as APIGatewayProxyStructuredResultV2;
+    expect(bare.statusCode).toBe(401);
+  });
+
+  it('retention-sweep.schedule.json: the hourly sweep finds no vault with rules among the samples\' runs and deletes nothing', async () => {
+    expect(await invoke('retention-sweep', 'retention-sweep.schedule.json')).toMatchObject({ scopes: 0, deleted: 0, refused: 0, errors: 0 });
   });
 
   it("plan-firing-failed.sqs.json is Lambda's OnFailure record of a plan firing, from the schedules DLQ; it records that firing's run FAILED, once", async () => {

@@ -6,18 +6,26 @@
  *   GET    /holds                   ?all=true (released ones too)                  -> 200 {holds}
  *   GET    /retention/preview       ?plan=<name>: what the next sweep deletes and keeps, and why
  *   GET    /retention/ledger        ?plan=<name>: what the sweeps deleted or were refused
- * The holder / releaser is the token's `sub`.
+ * The holder / releaser is the token's `sub`. With `cbrCallBudgetMs` (the deployed function: the operator's
+ * OPERATOR_CALL_LIMITS, API Gateway's 30 s) no CBR call starts without that much of the invocation left;
+ * CBR's refusal answers 502, CBR unavailable or no time left 503 with `retry-after` (like vaults).
  */
 import { ValidationError } from '../../errors';
 import type { Logger } from '../../ports';
 import { HoldNotFoundError, holdView, listHolds, placeHold, releaseHold, type HoldDeps } from '../../retention/holds';
 import { planSweep, previewView, refreshScopes, type RetentionDeps } from '../../retention/sweep';
 import { withInvocationFields } from '../../wiring/log';
-import { HttpError, httpHandler, readJsonBody } from './http';
+import { deadlineCbr } from '../deadline';
+import { HttpError, httpHandler, readJsonBody, type InvocationContext } from './http';
+import { cbrFailure } from './vaults';
 import { callerOf, inScope, readScopeOf } from './read-scope';
 
-export function retentionApiHandler(deps: RetentionDeps & HoldDeps, options: { log?: Logger } = {}) {
-  return withInvocationFields(httpHandler(async (event) => {
+export function retentionApiHandler(deps: RetentionDeps & HoldDeps & { cbrCallBudgetMs?: number }, options: { log?: Logger } = {}) {
+  const log: Logger = options.log ?? (() => undefined);
+  return withInvocationFields(httpHandler(async (event, context: InvocationContext | undefined) => {
+    const remaining = context?.getRemainingTimeInMillis;
+    const budget = deps.cbrCallBudgetMs;
+    const cbr = typeof remaining === 'function' && budget !== undefined ? deadlineCbr(deps.cbr, () => remaining.call(context), budget) : deps.cbr;
     const scope = readScopeOf(event);
     const allowed = (projectId: string) => inScope(scope, projectId);
     const route = event.routeKey ?? `${event.requestContext?.http?.method} ${event.rawPath}`;
@@ -38,7 +46,7 @@ export function retentionApiHandler(deps: RetentionDeps & HoldDeps, options: { l
         return { statusCode: 200, body: { holds: (await listHolds(deps, allowed, q.all === 'true')).map(holdView) } };
       }
       if (route === 'GET /retention/preview') {
-        const view = previewView(await planSweep(deps, plan === undefined ? {} : { plan }));
+        const view = previewView(await planSweep({ ...deps, cbr }, plan === undefined ? {} : { plan }));
         return { statusCode: 200, body: { ...view, scopes: view.scopes.filter((s) => allowed(s.projectId)) } };
       }
       if (route === 'GET /retention/ledger') {
@@ -48,6 +56,8 @@ export function retentionApiHandler(deps: RetentionDeps & HoldDeps, options: { l
       }
     } catch (error) {
       if (error instanceof HoldNotFoundError) throw new HttpError(404, error.message, { field: error.field });
+      const answer = cbrFailure(error, log, 'retention');
+      if (answer) return answer;
       throw error;
     }
     throw new ValidationError('route', `unsupported route ${route}`);

@@ -42,18 +42,18 @@ const DeleteQuery = z.strictObject({
   force: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true').optional(),
 });
 
-/** CBR's answer, the credentials or the deadline as an HTTP answer naming what happened; undefined = not one of these. */
-function cbrFailure(error: unknown, log: Logger): HttpResult | undefined {
+/** CBR's answer, the credentials or the deadline as an HTTP answer naming what happened; undefined = not one of these (also the retention API's). */
+export function cbrFailure(error: unknown, log: Logger, api = 'vaults'): HttpResult | undefined {
   if (error instanceof StepRetryError) {
     return { statusCode: 503, headers: { 'retry-after': '5' }, body: { error: 'Unavailable', code: error.code, message: `${error.message.replace(/; the message is retried on its next delivery$/, '')}; run the command again` } };
   }
   if (error instanceof CredentialsNotMappedError) {
-    log('error', 'vaults: no CBR credentials for the project', errorFields(error));
+    log('error', `${api}: no CBR credentials for the project`, errorFields(error));
     return { statusCode: 502, body: { error: 'CredentialsNotMapped', code: error.code, message: error.message } };
   }
   const cbr = cbrErrorOf(error);
   if (!cbr) return undefined;
-  log('warn', 'vaults: CBR call failed', errorFields(error));
+  log('warn', `${api}: CBR call failed`, errorFields(error));
   const body = { error: 'CbrError', message: cbr.message, ...(cbr.errorCode ? { code: cbr.errorCode } : {}), ...(cbr.requestId ? { requestId: cbr.requestId } : {}) };
   return cbr.retryable ? { statusCode: 503, headers: { 'retry-after': '5' }, body } : { statusCode: 502, body };
 }

@@ -65,4 +65,24 @@ describe('retention API', () => {
     expect((await call(w, { method: 'GET', path: '/holds', claims: OPERATOR })).body.holds).toHaveLength(0);
     expect((await call(w, { method: 'GET', path: '/holds', queryStringParameters: { all: 'true' }, claims: OPERATOR })).body.holds).toHaveLength(1);
   });
+
+  it('with the operator call budget (the deployed function), a preview with too little time left starts no ListBackups and says so', async () => {
+    world = await startRetentionWorld({ rules: { keepLast: 1 }, plan: 'nightly' });
+    const w = world;
+    await w.backup();
+    w.advance(DAY_MS);
+    await w.backup();
+    let calls = 0;
+    const counted = { ...w.deps, runs: w.runs, cbr: async (t: { projectId: string; region: string }) => { calls++; return w.deps.cbr(t); }, cbrCallBudgetMs: 15_000 };
+    const handler = retentionApiHandler(counted, { log: () => {} });
+    const event = makeHttpEvent({ method: 'GET', path: '/retention/preview', queryStringParameters: { plan: 'nightly' }, claims: OPERATOR });
+    const late = (await handler(event, { ...makeContext(), getRemainingTimeInMillis: () => 10_000 })) as APIGatewayProxyStructuredResultV2;
+    expect(late.statusCode).toBe(200);
+    const body = JSON.parse(String(late.body));
+    expect(body.scopes).toEqual([]);
+    expect(body.skipped).toEqual([expect.objectContaining({ plan: 'nightly', why: expect.stringMatching(/^ListBackups failed: not started paginateBackups: a CBR call may take up to 15 s and this invocation has 10 s left/) })]);
+    expect(calls).toBe(1); // the client was built, but no CBR request was started
+    const inTime = (await handler(event, { ...makeContext(), getRemainingTimeInMillis: () => 20_000 })) as APIGatewayProxyStructuredResultV2;
+    expect(JSON.parse(String(inTime.body)).scopes[0].delete).toHaveLength(2);
+  });
 });
