@@ -80,7 +80,8 @@ describe('alarms in the packaged template', () => {
 
   it('each function: errors and throttles; the checker: no invocation in 5 minutes (missing data counts)', () => {
     const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id);
-    expect(functions).toHaveLength(12);
+    expect(functions).toHaveLength(13);
+    expect(functions).toContain('RestoresLambdaFunction');
     expect(functions).toContain('CoverageLambdaFunction');
     expect(functions).toContain('VaultsLambdaFunction');
     expect(functions).toContain('PlanDashfiringDashfailedLambdaFunction');

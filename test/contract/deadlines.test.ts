@@ -22,7 +22,7 @@ const fns = sls.functions as Record<string, Yaml>;
 const timeoutOf = (name: string): number => Number(fns[name]!.timeout ?? sls.provider.timeout);
 const source = (name: string) => readFileSync(join(root, `functions/${name}.ts`), 'utf8');
 /** The operator's CBR API (HTTP, API Gateway's 30 s): its clients use OPERATOR_CALL_LIMITS. */
-const operator = Object.keys(fns).filter((name) => source(name).includes('operatorCbrDeps'));
+const operator = Object.keys(fns).filter((name) => /operatorCbrDeps|restoreDeps/.test(source(name))).sort();
 /** The pipeline's CBR-calling functions (steps and the checker): the clients' defaults. */
 const cbrCalling = Object.keys(fns).filter((name) => source(name).includes('wiring/runtime-cbr') && !operator.includes(name));
 /** The per-attempt timeout the deployed clients get: CBR_TIMEOUT_MS from serverless.yml, else the config default. */
@@ -41,8 +41,8 @@ describe('deadlines fit serverless.yml', () => {
     for (const name of cbrCalling) expect(timeoutOf(name) * 1000, `${name} timeout (s) vs ${budget} ms`).toBeGreaterThanOrEqual(budget);
   });
 
-  it('the operator API (vaults) answers within API Gateway\'s 30 s: 13 s per CBR call worst case, 15 s budget, timeout 29 s', () => {
-    expect(operator).toEqual(['vaults']);
+  it('the operator APIs (vaults, restores) answer within API Gateway\'s 30 s: 13 s per CBR call worst case, 15 s budget, timeout 29 s', () => {
+    expect(operator).toEqual(['restores', 'vaults']);
     expect(worstCaseCallMs(OPERATOR_CALL_LIMITS)).toBe(13_000);
     expect(callBudgetMs(OPERATOR_CALL_LIMITS)).toBe(15_000);
     for (const name of operator) {

@@ -82,7 +82,7 @@ describe('serverless.yml agrees with the code', () => {
     // actions (cancel, retry) and the freshness gate are writes behind the same JWT authorizer.
     expect(routes.filter((r) => r.method !== 'GET' && r.authorizer === undefined).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /runs']);
     const actions = routes.filter((r) => r.method === 'POST' && r.path !== '/runs');
-    expect(actions.map((r) => r.path).sort()).toEqual(['/gates/fresh-backup', '/runs/{id}/cancel', '/runs/{id}/retry']);
+    expect(actions.map((r) => r.path).sort()).toEqual(['/gates/fresh-backup', '/restores', '/runs/{id}/cancel', '/runs/{id}/retry']);
     for (const r of actions) expect(r.authorizer, `POST ${r.path}`).toEqual({ name: 'runsReader' });
     // The operator's vault clean-up is a write behind the same authorizer.
     expect(routes.filter((r) => r.method === 'DELETE')).toEqual([{ method: 'DELETE', path: '/vaults/{vaultId}', authorizer: { name: 'runsReader' } }]);
@@ -152,12 +152,12 @@ describe('serverless.yml agrees with the code', () => {
   });
 
   it('reserved concurrency only on the operator API; maximumConcurrency on every SQS mapping fits the per-project CBR rate with per-container buckets', () => {
-    // The operator's CBR API (vaults) is HTTP-triggered: its containers are bounded by reserved concurrency.
-    const operator = Object.keys(fns).filter((name) => readFileSync(join(root, `functions/${name}.ts`), 'utf8').includes('operatorCbrDeps'));
-    expect(operator).toEqual(['vaults']);
+    // The operator's CBR APIs (vaults, restores) are HTTP-triggered: their containers are bounded by reserved concurrency.
+    const operator = Object.keys(fns).filter((name) => /operatorCbrDeps|restoreDeps/.test(readFileSync(join(root, `functions/${name}.ts`), 'utf8'))).sort();
+    expect(operator).toEqual(['restores', 'vaults']);
     for (const [name, fn] of Object.entries(fns)) expect((fn as Yaml).reservedConcurrency, name).toBe(operator.includes(name) ? '${self:custom.operatorConcurrency}' : undefined);
     expect(sls.custom.operatorConcurrency).toBe(1);
-    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'share-backup', 'start-checkpoint', 'vaults']);
+    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'restores', 'share-backup', 'start-checkpoint', 'vaults']);
     const R = Number(sls.custom.cbrProjectRps);
     const r = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_RPS));
     const burst = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_BURST));
@@ -180,14 +180,21 @@ describe('serverless.yml agrees with the code', () => {
         }
       }
     }
-    expect(containers).toBe(1 + 4 * derived + 1);
-    // The operator API (vaults) and the coverage function call CBR at their own, lower per-container rates
-    // (operatorRps with reservedConcurrency 1; coverage: one hourly sweep, GET /coverage is rare).
+    expect(containers).toBe(1 + 4 * derived + 2);
+    // The operator APIs (vaults, restores) and the coverage function call CBR at their own, lower per-container
+    // rates (operatorRps / restoreRps with reservedConcurrency 1; coverage: one hourly sweep, GET /coverage is rare).
     const coverageRps = Number(custom((fns.coverage as Yaml).environment.CBR_RATE_LIMIT_RPS));
     expect(coverageRps).toBe(sls.custom.coverageRps);
     const operatorRps = Number(custom((fns.vaults as Yaml).environment.CBR_RATE_LIMIT_RPS));
     expect(operatorRps).toBe(sls.custom.operatorRps);
-    expect((containers - operator.length * Number(sls.custom.operatorConcurrency)) * r + operator.length * Number(sls.custom.operatorConcurrency) * operatorRps + coverageRps).toBeLessThanOrEqual(R);
+    const restoreRps = Number(custom((fns.restores as Yaml).environment.CBR_RATE_LIMIT_RPS));
+    expect(restoreRps).toBe(sls.custom.restoreRps);
+    const restoreBurst = Number(custom((fns.restores as Yaml).environment.CBR_RATE_LIMIT_BURST));
+    expect(resolveRateLimitSettings({ ratePerSecond: restoreRps, burst: restoreBurst })).toMatchObject({ ratePerSecond: restoreRps, burst: restoreBurst });
+    // One restore's 4 calls (ShowBackup, ShowProtectable, ListProtectable, RestoreBackup) fit the burst.
+    expect(restoreBurst).toBeGreaterThanOrEqual(4);
+    const oc = Number(sls.custom.operatorConcurrency);
+    expect((containers - operator.length * oc) * r + oc * operatorRps + oc * restoreRps + coverageRps).toBeLessThanOrEqual(R);
     expect(Number(sls.provider.environment.CHECK_LEASE_SECONDS)).toBeGreaterThan(fns['check-status']!.timeout!);
   });
 
