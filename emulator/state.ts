@@ -77,6 +77,9 @@ export function createState(store: Store, service: CbrService, counts: RequestCo
       const o = store.opLogs.get(operationLogId);
       if (!o?.restore || now >= o.endAt) return false;
       o.endAt = now;
+      const from = store.liveBackup(o.restore.backupId, now);
+      const root = from?.parent ?? from;
+      if (root?.restoringUntil !== undefined && root.restoringUntil > now) root.restoringUntil = now;
       o.restore.failure = outcome === 'failed' ? { code: 'BackupService.9910', message: reason ?? 'The restoration failed.' } : null;
       return true;
     },

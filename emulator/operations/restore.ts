@@ -5,7 +5,7 @@
  * Body `{restore: {mappings?: [{backup_id, volume_id}], power_on?, server_id?, volume_id?}}`: a server
  * backup needs `server_id` and `mappings` (disk backup -> target disk), a disk backup needs `volume_id`.
  * Checks, in this order, with the codes of OTC error_codes.rst:
- *   404 6200 unknown backup;  400 2005 backup not `available`;  400 6202 vault not `available`;
+ *   404 6200 unknown backup;  400 2010 backup being restored from;  400 2005 backup not `available`;  400 6202 vault not `available`;
  *   404 6302 unknown target (400 2007 when the server was deleted);  400 2003 other server (quirk);
  *   400 9900 a mapping naming a disk backup of another backup or a disk not attached to the target,
  *   a duplicate, or a disk backup left unmapped;  400 2013 a data-disk backup onto the system disk;
@@ -14,7 +14,9 @@
  * Accepted: an op log `restore` (`extra_info.restore`: backup_id, backup_name, target_resource_id,
  * target_resource_name, OTC querying_the_task_list.rst Table 15) `running` for timing.restoreMs, then
  * `success` (or `failed` when the admin API resolved it so). While it runs, CreateCheckpoint of the target
- * answers 2010 and a second restore onto it 2010; the backups of the target are left as they are.
+ * answers 2010 and a second restore onto it 2010; the backup restored from is `restoring` (DeleteBackup
+ * 6216, a restore from it 2010) and `available` again when the restore ends; the backups of the target
+ * are left as they are.
  */
 import { paramError } from '../errors';
 import { parseBody, RestoreBackupBody } from '../schemas';
@@ -49,6 +51,8 @@ export function restoreBackup(s: CbrService, ctx: OpContext): OpResult {
   const { restore: input } = parseBody(RestoreBackupBody, ctx.body, s.strict);
   const root = b.parent ?? b;
   const st = backupState(root, ctx.now);
+  // A backup already being restored from: 2010 ("The resource is being restored"), like its target.
+  if (st === 'restoring') throw err(400, '2010', `backup_id: ${root.id} is being restored.`);
   if (st !== 'available') throw err(400, '2005', `Backup status: ${st}.`);
   const v = s.store.vaults.get(root.vaultId)!;
   const vs = vaultState(v, ctx.now);
@@ -76,6 +80,9 @@ export function restoreBackup(s: CbrService, ctx: OpContext): OpResult {
   if (busy) throw err(400, '2002', `resource_id: ${busy}`);
 
   const nominal = s.store.draw(s.config.timing.restoreMs);
+  // The backup restored from is `restoring` while the restore runs: DeleteBackup answers 6216, another
+  // restore from it 2010 (OTC backup status enum: `restoring`); the target's disks are busy (2010 above).
+  root.restoringUntil = ctx.now + nominal;
   addOpLog(s, ctx, v, 'restore', {
     endAt: ctx.now + nominal,
     checkpointId: root.checkpointId,

@@ -8,6 +8,7 @@ import { DEFAULT_RETRY } from '../cbr/http';
 import { callBudgetMs, OPERATOR_CALL_LIMITS } from '../pipeline/deadline';
 import { cbrFactory } from './cbr-factory';
 import { projectCredentials } from './credentials';
+import type { RestoreDeps } from '../restore/restore';
 import type { OperatorDeps, PipelineDeps } from './deps';
 import { config, intakeDeps, log, store } from './runtime';
 import { restoreSettingsFrom } from '../config';
@@ -30,11 +31,23 @@ export const pipelineDeps: PipelineDeps = {
   cbrCallBudgetMs: callBudgetMs({ timeoutMs: config.CBR_TIMEOUT_MS, ...DEFAULT_RETRY }),
 };
 
-/** The operator APIs' CBR clients (vaults, retention: behind API Gateway's 30 s limit): shorter calls, fewer retries. */
+/** The operator APIs' CBR clients (vaults, retention, restores: behind API Gateway's 30 s limit): shorter calls, fewer retries. */
 export const operatorCbrClients = cbrFactory(config, credentials, {}, OPERATOR_CALL_LIMITS);
 
 export const operatorCbrDeps: OperatorDeps = {
   store,
   cbr: operatorCbrClients,
   cbrCallBudgetMs: callBudgetMs(OPERATOR_CALL_LIMITS),
+};
+
+// POST /restores (the `restores` function, behind API Gateway's 30 s): the operator's call limits; a read
+// that does not finish leaves the restore PENDING and due, and the checker carries it on (no intent yet).
+export const restoreDeps: RestoreDeps = {
+  store,
+  cbr: operatorCbrClients,
+  clock: intakeDeps.clock,
+  newToken: intakeDeps.newToken,
+  settings: intakeDeps.settings,
+  restore: restoreSettingsFrom(config),
+  log,
 };

@@ -82,9 +82,10 @@ describe('alarms in the packaged template', () => {
 
   it('each function: errors and throttles; the checker: no invocation in 5 minutes (missing data counts)', () => {
     const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id);
-    expect(functions).toHaveLength(14);
+    expect(functions).toHaveLength(15);
     expect(functions).toContain('RetentionDashsweepLambdaFunction');
     expect(functions).toContain('RetentionLambdaFunction');
+    expect(functions).toContain('RestoresLambdaFunction');
     expect(functions).toContain('CoverageLambdaFunction');
     expect(functions).toContain('VaultsLambdaFunction');
     expect(functions).toContain('PlanDashfiringDashfailedLambdaFunction');

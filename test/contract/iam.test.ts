@@ -73,6 +73,7 @@ const SENDS: Record<string, QueueName[]> = {
   'vaults': [],
   'retention-sweep': [],
   retention: [],
+  restores: [],
 };
 const scheduleDlq = `arn:aws:sqs:${REGION}:${ACCOUNT}:cbr-flow-${STAGE}-schedules-dlq`;
 
@@ -160,6 +161,19 @@ describe('IAM: one role per function, only what it uses', () => {
       'GET /retention/preview', 'GET /retention/ledger', 'GET /holds', 'POST /holds', 'DELETE /holds/{id}',
     ]);
     for (const e of fns.retention!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
+  });
+
+  it('restores reads and writes only table items (restore records, the run it names) and reads the CBR credentials: no index, no update, no queue', () => {
+    const s = statementsOf(roleOf('restores'));
+    expect(s.flatMap((x) => x.actions).sort()).toEqual([
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'ssm:GetParameter',
+    ]);
+    expect(allows(roleOf('restores'), 'dynamodb:PutItem', table)).toBe(true);
+    expect(allows(roleOf('restores'), 'dynamodb:Query', `${table}/index/due`)).toBe(false);
+    for (const a of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'sqs:SendMessage']) expect(allows(roleOf('restores'), a, table), a).toBe(false);
+    expect(allows(roleOf('restores'), 'secretsmanager:GetSecretValue', secret('cbr-credentials'))).toBe(true);
+    expect(allows(roleOf('restores'), 'secretsmanager:GetSecretValue', secret('webhook-keys'))).toBe(false);
+    for (const e of fns.restores!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
   it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {

@@ -82,7 +82,7 @@ describe('serverless.yml agrees with the code', () => {
     // actions (cancel, retry) and the freshness gate are writes behind the same JWT authorizer.
     expect(routes.filter((r) => r.method !== 'GET' && r.authorizer === undefined).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /runs']);
     const actions = routes.filter((r) => r.method === 'POST' && r.path !== '/runs');
-    expect(actions.map((r) => r.path).sort()).toEqual(['/gates/fresh-backup', '/holds', '/runs/{id}/cancel', '/runs/{id}/retry']);
+    expect(actions.map((r) => r.path).sort()).toEqual(['/gates/fresh-backup', '/holds', '/restores', '/runs/{id}/cancel', '/runs/{id}/retry']);
     for (const r of actions) expect(r.authorizer, `POST ${r.path}`).toEqual({ name: 'runsReader' });
     // The operator's vault clean-up and a hold's release are writes behind the same authorizer.
     expect(routes.filter((r) => r.method === 'DELETE')).toEqual([
@@ -155,14 +155,14 @@ describe('serverless.yml agrees with the code', () => {
   });
 
   it('reserved concurrency only on the operator APIs and the retention sweep; maximumConcurrency on every SQS mapping fits the per-project CBR rate with per-container buckets', () => {
-    // The operator's CBR APIs (vaults, retention) are HTTP-triggered: their containers are bounded by reserved concurrency.
-    const operator = Object.keys(fns).filter((name) => /\boperator\w*Deps\b/.test(readFileSync(join(root, `functions/${name}.ts`), 'utf8')));
-    expect(operator).toEqual(['vaults', 'retention']);
+    // The operator's CBR APIs (vaults, retention, restores) are HTTP-triggered: their containers are bounded by reserved concurrency.
+    const operator = Object.keys(fns).filter((name) => /\boperator\w*Deps\b|\brestoreDeps\b/.test(readFileSync(join(root, `functions/${name}.ts`), 'utf8'))).sort();
+    expect(operator).toEqual(['restores', 'retention', 'vaults']);
     // The retention sweep: one container (reserved concurrency 1; its lease keeps one sweep at a time).
     const sweep = 'retention-sweep';
     for (const [name, fn] of Object.entries(fns)) expect((fn as Yaml).reservedConcurrency, name).toBe(operator.includes(name) ? '${self:custom.operatorConcurrency}' : name === sweep ? 1 : undefined);
     expect(sls.custom.operatorConcurrency).toBe(1);
-    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'retention', 'retention-sweep', 'share-backup', 'start-checkpoint', 'vaults']);
+    expect(cbrCalling.sort()).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'restores', 'retention', 'retention-sweep', 'share-backup', 'start-checkpoint', 'vaults']);
     const R = Number(sls.custom.cbrProjectRps);
     const r = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_RPS));
     const burst = Number(custom(sls.provider.environment.CBR_RATE_LIMIT_BURST));
@@ -185,20 +185,27 @@ describe('serverless.yml agrees with the code', () => {
         }
       }
     }
-    expect(containers).toBe(1 + 4 * derived + 2);
-    // The operator APIs (vaults, retention), the coverage function and the retention sweep call CBR at their
-    // own, lower per-container rates (operatorRps with reservedConcurrency 1 each; coverage: one hourly sweep,
-    // GET /coverage is rare; the retention sweep: one container).
+    expect(containers).toBe(1 + 4 * derived + operator.length);
+    // The operator APIs (vaults, retention; restores at its own rate), the coverage function and the retention
+    // sweep call CBR at their own, lower per-container rates (reservedConcurrency 1 each; coverage: one hourly
+    // sweep, GET /coverage is rare; the retention sweep: one container).
     const rpsOf = (name: string) => Number(custom((fns[name] as Yaml).environment.CBR_RATE_LIMIT_RPS));
     const coverageRps = rpsOf('coverage');
     expect(coverageRps).toBe(sls.custom.coverageRps);
-    for (const name of operator) expect(rpsOf(name), name).toBe(sls.custom.operatorRps);
     const operatorRps = Number(sls.custom.operatorRps);
+    for (const name of operator.filter((n) => n !== 'restores')) expect(rpsOf(name), name).toBe(operatorRps);
+    const restoreRps = rpsOf('restores');
+    expect(restoreRps).toBe(sls.custom.restoreRps);
+    const restoreBurst = Number(custom((fns.restores as Yaml).environment.CBR_RATE_LIMIT_BURST));
+    expect(resolveRateLimitSettings({ ratePerSecond: restoreRps, burst: restoreBurst })).toMatchObject({ ratePerSecond: restoreRps, burst: restoreBurst });
+    // One restore's 4 calls (ShowBackup, ShowProtectable, ListProtectable, RestoreBackup) fit the burst.
+    expect(restoreBurst).toBeGreaterThanOrEqual(4);
     const sweepRps = rpsOf(sweep);
     expect(sweepRps).toBe(sls.custom.retentionSweepRps);
     expect(sweepRps).toBeGreaterThanOrEqual(1);
-    const total = (containers - operator.length * Number(sls.custom.operatorConcurrency)) * r + operator.length * Number(sls.custom.operatorConcurrency) * operatorRps + coverageRps + sweepRps;
-    // Today (1 + 4 x 2) x 10 + 2 x 1 x 2 + 3 + 3 = 100 (the formula in serverless.yml's custom section).
+    const oc = Number(sls.custom.operatorConcurrency);
+    const total = (containers - operator.length * oc) * r + (operator.length - 1) * oc * operatorRps + oc * restoreRps + coverageRps + sweepRps;
+    // Today (1 + 4 x 2) x 10 + 2 x 1 x 2 + 1 x 2 + 2 + 2 = 100 (the formula in serverless.yml's custom section).
     expect(total).toBeLessThanOrEqual(R);
     expect(total).toBe(100);
     expect(Number(sls.provider.environment.CHECK_LEASE_SECONDS)).toBeGreaterThan(fns['check-status']!.timeout!);

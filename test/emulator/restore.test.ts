@@ -65,6 +65,34 @@ describe('RestoreBackup', () => {
     expect((await sdk.showBackup(backup.id)).body.backup.status).toBe('available');
   });
 
+  it('while it runs, the backup is restoring: DeleteBackup 6216, another restore from it 2010, a second restore onto the target 2010; both free again at the end', async () => {
+    const { backup } = await backupOf(SERVER_A, [SERVER_A, SERVER_D]);
+    const ontoD = restoreBody(SERVER_D, [{ backup_id: backup.children[0].id, volume_id: disksOf(SERVER_D)[0]!.id }]);
+    const ontoA = restoreBody(SERVER_A, [{ backup_id: backup.children[0].id, volume_id: disksOf(SERVER_A)[0]!.id }]);
+    expect((await sdk.restoreBackup(backup.id, ontoD)).status).toBe(202);
+    expect((await sdk.showBackup(backup.id)).body.backup.status).toBe('restoring');
+    expect(await sdkFailure(sdk.deleteBackup(backup.id))).toMatchObject({ httpStatusCode: 400, errorCode: 'BackupService.6216' });
+    expect(await sdkFailure(sdk.restoreBackup(backup.id, ontoA))).toMatchObject({ httpStatusCode: 400, errorCode: 'BackupService.2010' });
+    // another backup onto the same target while the first restore runs
+    const second = (await sdk.createCheckpoint({ checkpoint: { vault_id: backup.vault_id, parameters: { resources: [SERVER_A] } } })).body.checkpoint;
+    emu.clock.advance(8_000);
+    const other = (await sdk.listBackups({ checkpoint_id: second.id })).body.backups[0];
+    expect(await sdkFailure(sdk.restoreBackup(other.id, restoreBody(SERVER_D, [{ backup_id: other.children[0].id, volume_id: disksOf(SERVER_D)[0]!.id }])))).toMatchObject({ httpStatusCode: 400, errorCode: 'BackupService.2010' });
+    emu.clock.advance(12_000);
+    expect((await sdk.showBackup(backup.id)).body.backup.status).toBe('available');
+    expect((await sdk.restoreBackup(other.id, restoreBody(SERVER_D, [{ backup_id: other.children[0].id, volume_id: disksOf(SERVER_D)[0]!.id }]))).status).toBe(202);
+    expect((await sdk.deleteBackup(backup.id)).status).toBe(204);
+  });
+
+  it('a restore ended early through the admin state frees the backup at once', async () => {
+    const { backup } = await backupOf(SERVER_A);
+    await sdk.restoreBackup(backup.id, restoreBody(SERVER_A, [{ backup_id: backup.children[0].id, volume_id: disksOf(SERVER_A)[0]!.id }]));
+    const log = (await sdk.listOpLogs({ operation_type: 'restore' })).body.operation_logs[0];
+    expect((await sdk.showBackup(backup.id)).body.backup.status).toBe('restoring');
+    emu.state.resolveRestore(log.id, 'success');
+    expect((await sdk.showBackup(backup.id)).body.backup.status).toBe('available');
+  });
+
   it('a restore failed through the admin state ends failed with its reason', async () => {
     const { backup } = await backupOf(SERVER_A);
     await sdk.restoreBackup(backup.id, restoreBody(SERVER_A, [{ backup_id: backup.children[0].id, volume_id: disksOf(SERVER_A)[0]!.id }]));

@@ -40,6 +40,7 @@ import getRunHttp from '../../events/get-run.http.json';
 import getRunListHttp from '../../events/get-run.list.http.json';
 import runActionsCancelHttp from '../../events/run-actions.cancel.http.json';
 import vaultsOrphanedHttp from '../../events/vaults.orphaned.http.json';
+import restoresStartHttp from '../../events/restores.start.http.json';
 import coverageHttp from '../../events/coverage.http.json';
 import retentionPreviewHttp from '../../events/retention.preview.http.json';
 import retentionSweepSchedule from '../../events/retention-sweep.schedule.json';
@@ -54,7 +55,7 @@ import startRunSqs from '../../events/start-run.sqs.json';
 import { serviceCopy } from '../helpers/service-copy';
 
 const TYPED = {
-  http: { 'start-run.http.json': startRunHttp, 'get-run.http.json': getRunHttp, 'get-run.list.http.json': getRunListHttp, 'run-actions.cancel.http.json': runActionsCancelHttp, 'vaults.orphaned.http.json': vaultsOrphanedHttp, 'coverage.http.json': coverageHttp, 'retention.preview.http.json': retentionPreviewHttp } satisfies Record<string, APIGatewayProxyEventV2>,
+  http: { 'start-run.http.json': startRunHttp, 'get-run.http.json': getRunHttp, 'get-run.list.http.json': getRunListHttp, 'run-actions.cancel.http.json': runActionsCancelHttp, 'vaults.orphaned.http.json': vaultsOrphanedHttp, 'restores.start.http.json': restoresStartHttp, 'coverage.http.json': coverageHttp, 'retention.preview.http.json': retentionPreviewHttp } satisfies Record<string, APIGatewayProxyEventV2>,
   sqs: {
     'start-run.sqs.json': startRunSqs,
     'create-vault.sqs.json': createVaultSqs,
@@ -83,6 +84,7 @@ const SAMPLES: Record<string, Sample> = {
   'get-run.list.http.json': { fn: 'get-run', kind: 'http' },
   'run-actions.cancel.http.json': { fn: 'run-actions', kind: 'http' },
   'vaults.orphaned.http.json': { fn: 'vaults', kind: 'http' },
+  'restores.start.http.json': { fn: 'restores', kind: 'http' },
   'coverage.http.json': { fn: 'coverage', kind: 'http' },
   'retention.preview.http.json': { fn: 'retention', kind: 'http' },
   'retention-sweep.schedule.json': { fn: 'retention-sweep', kind: 'rule-input' },
@@ -264,7 +266,7 @@ beforeAll(async () => {
   });
   sqs = new SQSClient({ endpoint: runtime.sqsEndpoint, region: runtime.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   timings.push(`package + local runtime ready: ${Date.now() - t0} ms`);
-}, 60_000);
+}, 180_000); // packages all functions with esbuild first: slow on a loaded 2-core machine
 
 afterAll(async () => {
   console.log(timings.join('\n'));
@@ -486,6 +488,41 @@ describe('each sample invoked through the local runtime against the emulator', (
     const { requestContext: { authorizer: _authorizer, ...context }, ...rest } = readSample<APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } }>('vaults.orphaned.http.json');
     const bare = (await runtime.invoke('vaults', { ...rest, requestContext: context })) as APIGatewayProxyStructuredResultV2;
     expect(bare.statusCode).toBe(401);
+  });
+
+  it('restores.start.http.json: restores the sample run\'s backup of ecs-9f93-0002 onto the declared drill target ecs-app-01 (202, RestoreBackup called once); the same key again is the same restore; 401 without the claims', async () => {
+    const res = await invoke<APIGatewayProxyStructuredResultV2>('restores', 'restores.start.http.json');
+    expect(res.statusCode, res.body).toBe(202);
+    const body = JSON.parse(res.body!) as { restoreId: string; created: boolean; state: string; restore: { safety: string; acceptedAt?: number; mappings: unknown[]; runId: string } };
+    expect(body).toMatchObject({ created: true, state: 'PENDING', restore: { safety: 'drill-target', runId: CHAIN_RUN, acceptedAt: expect.any(Number) } });
+    expect(body.restore.mappings).toHaveLength(1);
+    const again = await invoke<APIGatewayProxyStructuredResultV2>('restores', 'restores.start.http.json');
+    expect(JSON.parse(again.body!)).toMatchObject({ restoreId: body.restoreId, created: false });
+    const { requestContext: { authorizer: _authorizer, ...context }, ...rest } = readSample<APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } }>('restores.start.http.json');
+    const bare = (await runtime.invoke('restores', { ...rest, requestContext: context })) as APIGatewayProxyStructuredResultV2;
+    expect(bare.statusCode).toBe(401);
+
+    // The deployed checker follows it: CBR's restore op log (8-12 s on the emulator's clock) -> COMPLETED.
+    await new Promise((r) => setTimeout(r, 2_100)); // CHECK_FIRST_DELAY_SECONDS 2 (wall clock: the table's due time)
+    emulator.clock.advance(13_000);
+    expect(await invoke('check-status', 'check-status.eventbridge.json')).toMatchObject({ restores: { due: 1, checked: 1, completed: 1, errors: 0 } });
+    const sample = readSample<APIGatewayProxyEventV2>('restores.start.http.json');
+    const path = `/restores/${body.restoreId}`;
+    const { body: _b, ...getBase } = sample;
+    const get = {
+      ...getBase,
+      routeKey: 'GET /restores/{id}',
+      rawPath: path,
+      pathParameters: { id: body.restoreId },
+      headers: Object.fromEntries(Object.entries(sample.headers).filter(([k]) => !['content-type', 'content-length', 'idempotency-key'].includes(k))),
+      requestContext: { ...sample.requestContext, routeKey: 'GET /restores/{id}', http: { ...sample.requestContext.http, method: 'GET', path } },
+    };
+    const read = (await runtime.invoke('restores', get)) as APIGatewayProxyStructuredResultV2;
+    expect(read.statusCode).toBe(200);
+    const done = JSON.parse(read.body!) as { state: string; opLogId: string; startedAt: number; finishedAt: number; timeline: Array<{ event: string }> };
+    expect(done).toMatchObject({ state: 'COMPLETED', opLogId: expect.any(String) });
+    expect(done.finishedAt - done.startedAt).toBeGreaterThanOrEqual(8_000);
+    expect(done.timeline.map((e) => e.event)).toEqual(expect.arrayContaining(['requested', 'restore-called', 'restore-accepted', 'operation-log-found', 'completed']));
   });
 
   it('coverage.http.json: the sample project\'s protectable servers with a status each; a server a sample run backed up is not unprotected (200); 401 without the claims', async () => {

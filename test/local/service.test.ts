@@ -88,7 +88,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     expect(table.Properties!.GlobalSecondaryIndexes.length).toBeGreaterThanOrEqual(1);
     expect(table.Properties!.TimeToLiveSpecification).toMatchObject({ Enabled: true });
     expect(ofType(deployTemplate, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort())
-      .toEqual(['DELETE /holds/{id}', 'DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /holds', 'GET /retention/ledger', 'GET /retention/preview', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned', 'POST /gates/fresh-backup', 'POST /holds', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
+      .toEqual(['DELETE /holds/{id}', 'DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /holds', 'GET /restores/{id}', 'GET /retention/ledger', 'GET /retention/preview', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned', 'POST /gates/fresh-backup', 'POST /holds', 'POST /restores', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
     const rules = ofType(deployTemplate, 'AWS::Events::Rule').map(([, r]) => r.Properties!.ScheduleExpression);
     expect(rules).toContain('rate(1 minute)');
     expect(rules).toContain('rate(1 hour)'); // coverage, retention-sweep
@@ -128,7 +128,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
 describe('the local stack of the real service', () => {
   it('wires every function of serverless.yml and points the handlers at the local stand-ins', () => {
     const keys = stack.runtime.functions.map((f) => f.key).sort();
-    expect(keys).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'retention', 'retention-sweep', 'run-actions', 'share-backup', 'start-checkpoint', 'start-run', 'vaults']);
+    expect(keys).toEqual(['add-resources', 'check-status', 'coverage', 'create-vault', 'get-run', 'notify-run-finished', 'plan-firing-failed', 'restores', 'retention', 'retention-sweep', 'run-actions', 'share-backup', 'start-checkpoint', 'start-run', 'vaults']);
     for (const f of stack.runtime.functions) {
       expect(f.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.runtime.dynamodbEndpoint);
       expect(f.env.AWS_ENDPOINT_URL_SQS).toBe(stack.runtime.sqsEndpoint);
@@ -243,7 +243,7 @@ describe('reads through the local HTTP API: JWT authorizer and per-caller scope,
       const authorizers = Object.fromEntries(ofType(template, 'AWS::ApiGatewayV2::Authorizer'));
       // Every read, and the operator's vault clean-up (DELETE), behind the authorizer.
       const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => /^(GET|DELETE) /.test(String(r.Properties!.RouteKey)));
-      expect(gets.map(([, r]) => r.Properties!.RouteKey).sort()).toEqual(['DELETE /holds/{id}', 'DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /holds', 'GET /retention/ledger', 'GET /retention/preview', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned']);
+      expect(gets.map(([, r]) => r.Properties!.RouteKey).sort()).toEqual(['DELETE /holds/{id}', 'DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /holds', 'GET /restores/{id}', 'GET /retention/ledger', 'GET /retention/preview', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned']);
       for (const [id, r] of gets) {
         expect(r.Properties, id).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });
         expect(authorizers[r.Properties!.AuthorizerId.Ref]!.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });
