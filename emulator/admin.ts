@@ -17,6 +17,7 @@
  *   DELETE /admin/scripts/{id}            remove one script
  *   POST   /admin/checkpoints/{id}/resolve  {outcome: available|error, reason?} end a protecting checkpoint now
  *   POST   /admin/restores/{op log id}/resolve  {outcome: success|failed, reason?} end a running restore now
+ *   POST   /admin/replications/{replica backup id}/resolve  {outcome: success|failed, reason?} end a running replication now
  *   PUT    /admin/vaults/{id}/status      {status: available|lock|frozen|error}
  *   POST   /admin/backups/{id}/restore    {ms} the backup is `restoring` for ms (DeleteBackup refuses, 6216)
  *   DELETE /admin/resources/{id}          delete a server/disk (vaults still listing it show protect_status "deleted")
@@ -48,6 +49,7 @@ const ROUTES = [
   'DELETE /admin/scripts/{id}',
   'POST /admin/checkpoints/{id}/resolve',
   'POST /admin/restores/{id}/resolve',
+  'POST /admin/replications/{id}/resolve',
   'PUT /admin/vaults/{id}/status',
   'POST /admin/backups/{id}/restore',
   'DELETE /admin/resources/{id}',
@@ -148,6 +150,11 @@ export function createAdminHandler(deps: { state: EmulatorState; faults: FaultCo
     if (method === 'POST' && a === 'restores' && b && c === 'resolve' && segs.length === 4) {
       const input = parse(ResolveRestore, body);
       if (!state.resolveRestore(b, input.outcome, input.reason)) throw new AdminError(404, `no running restore with op log "${b}"`);
+      return { status: 204 };
+    }
+    if (method === 'POST' && a === 'replications' && b && c === 'resolve' && segs.length === 4) {
+      const input = parse(ResolveRestore, body);
+      if (!state.resolveReplication(b, input.outcome, input.reason)) throw new AdminError(404, `no running replication with replica "${b}"`);
       return { status: 204 };
     }
     if (method === 'PUT' && a === 'vaults' && b && c === 'status' && segs.length === 4) {

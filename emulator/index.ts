@@ -105,6 +105,13 @@ function markDeleted(store: Store, id: string): void {
   store.deletedCatalogue.set(id, entry);
 }
 
+/** A per-region seed offset (FNV-1a of the region id), so regions never hand out the same ids. */
+function hashSeed(region: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < region.length; i++) h = Math.imul(h ^ region.charCodeAt(i), 0x01000193) >>> 0;
+  return h | 0;
+}
+
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -132,8 +139,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const projects = config.projects ?? [...DEMO.projects];
   const projectIds = new Set(projects.map((p) => p.id));
   if (projectIds.size !== projects.length) throw new EmulatorConfigError('projects: duplicate project id');
+  const regionIds = [config.region, ...config.regions.filter((r) => r !== config.region)];
+  if (new Set(regionIds).size !== regionIds.length) throw new EmulatorConfigError('regions: duplicate region');
+  if (stateFile && regionIds.length > 1) throw new EmulatorConfigError('stateFile keeps one region\'s state: use it without regions, or drop stateFile');
   const store = new Store(config, clock, projects);
-  buildCatalogue(config.resources ?? [...DEMO.resources], projectIds, store, config.resources === undefined);
+  // Each further region its own state and id stream; a project's resources live in its own region.
+  const stores = new Map<string, Store>(regionIds.map((r, i) => [r, i === 0 ? store : new Store(config, clock, projects, config.seed ^ hashSeed(r))]));
+  const regionOfProject = (projectId: string): string => {
+    const name = projects.find((p) => p.id === projectId)?.name ?? '';
+    return regionIds.find((r) => name === r || name.startsWith(`${r}_`)) ?? config.region;
+  };
+  const allResources = config.resources ?? [...DEMO.resources];
+  for (const [r, st] of stores) {
+    buildCatalogue(allResources.filter((x) => regionOfProject(x.projectId) === r), projectIds, st, config.resources === undefined);
+  }
   const saved = stateFile ? readStateFile(stateFile) : undefined;
   if (stateFile && saved !== undefined) restoreStore(store, saved, stateFile);
   /** Writes the state file (when there is one): after every change, before its answer; fsync'd on stop. */
@@ -143,14 +162,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   let service: CbrService | undefined;
   const faults = createFaultEngine(config.seed, (id, outcome, reason) => service!.resolveCheckpoint(id, outcome, reason));
-  service = new CbrService(store, config, faults);
+  service = new CbrService(store, config, faults, config.region);
+  const services = new Map<string, CbrService>([[config.region, service]]);
+  for (const [r, st] of stores) if (r !== config.region) services.set(r, new CbrService(st, config, faults, r));
+  for (const svc of services.values()) svc.regions = services;
   for (const rule of config.faults) faults.add(rule);
   for (const script of config.scripts) faults.scriptCheckpoint(script);
 
   const auth = new Authenticator(store, config, config.credentials ?? [...DEMO.credentials], config.users ?? [...DEMO.users]);
   const counts: RequestCounts = { total: 0, byOperation: {}, byStatus: {} };
-  const state = createState(store, service, counts);
-  const listener = new CbrListener({ config, clock, service, auth, faults, counts, log, afterChange: stateFile ? () => save() : undefined });
+  const state = createState(store, service, counts, services);
+  const listener = new CbrListener({ config, clock, service, regions: services, auth, faults, counts, log, afterChange: stateFile ? () => save() : undefined });
 
   const server = createServer({ keepAlive: true }, listener.onRequest);
   server.keepAliveTimeout = 30_000;

@@ -2,6 +2,8 @@
 export const MSG = {
   '0001': 'No resource is available for backup.',
   '1001': 'The vault is already performing a backup.',
+  // OTC error_codes.rst: the one replication code it lists.
+  '1011': 'The destination project does not support replication.',
   // Restore codes: OTC api-ref/source/appendix/error_codes.rst (opentelekomcloud-docs/cloud-backup-recovery).
   '2001': 'Restoration cannot be executed because the size of the disk on the server is smaller than the backup size.',
   '2002': 'The resource is being backed up. Restore the resource after the backup is complete.',

@@ -9,6 +9,7 @@ import { CheckpointScriptInput, FaultRuleInput } from './faults';
 const Hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
 const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lowercase UUID');
 const Duration = z.int().min(0);
+const RegionId = z.string().regex(/^[a-z]{2,3}(-[a-z0-9]+)+-\d{1,3}$/, 'must be a region id such as ap-southeast-3');
 
 export const ProjectInput = z.strictObject({
   id: Hex32,
@@ -82,6 +83,11 @@ export const TimingInput = z.strictObject({
   removeResourceMs: Range.default([1_000, 2_000]),
   /** RestoreBackup: the restore op log stays `running` (target disks busy, 2010) for this long. */
   restoreMs: Range.default([8_000, 12_000]),
+  /**
+   * ReplicateBackup: the replica stays `protecting` in the destination vault (and the source region's
+   * `replication` op log `running`) for this long; enable_acceleration halves it.
+   */
+  replicationMs: Range.default([15_000, 30_000]),
   /** A yearly/monthly vault ordered with is_auto_pay: true is paid (and appears) after this long. */
   orderPayMs: Range.default([1_000, 2_000]),
   /** IAM token lifetime. */
@@ -185,6 +191,18 @@ export const EmulatorConfig = z.strictObject({
   /** Enable the admin API on a separate listener. */
   admin: z.boolean().default(false),
   adminPort: z.int().min(0).max(65535).default(0),
+  /**
+   * The home region: requests without a region prefix (`/v3/...`) and with `/{region}/v3/...` of this
+   * region use its state.
+   */
+  region: RegionId.default('ap-southeast-1'),
+  /**
+   * Further regions served by the same listener, each with its own state (vaults, backups, op logs):
+   * a client reaches one with the path prefix `/{region}` (CBR_ENDPOINT `http://127.0.0.1:<port>/{region}`).
+   * A project lives in the region its IAM project name names (`ap-southeast-3` or `ap-southeast-3_sub`);
+   * its resources are in that region's catalogue. Empty (default): one region, as before.
+   */
+  regions: z.array(RegionId).max(16).default([]),
   /** Seed of every pseudo-random choice (ids, durations, faults). */
   seed: z.int().default(1),
   /** Start of the emulated time (epoch ms); default: now. */

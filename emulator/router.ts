@@ -26,6 +26,7 @@ export const OPERATIONS = [
   'ShowBackup',
   'DeleteBackup',
   'RestoreBackup',
+  'ReplicateBackup',
   'AddMember',
   'ShowMembersDetail',
   'ShowMemberDetail',
@@ -84,6 +85,7 @@ export function matchRoute(method: string, rawPath: string): Route | undefined {
         return method === 'GET' ? r('ShowBackup', p) : method === 'DELETE' ? r('DeleteBackup', p) : undefined;
       }
       if (n === 4 && c === 'restore') return method === 'POST' ? r('RestoreBackup', { backup_id: b! }) : undefined;
+      if (n === 4 && c === 'replicate') return method === 'POST' ? r('ReplicateBackup', { backup_id: b! }) : undefined;
       if (c !== 'members') return undefined;
       if (n === 4) return method === 'POST' ? r('AddMember', { backup_id: b! }) : method === 'GET' ? r('ShowMembersDetail', { backup_id: b! }) : undefined;
       if (n === 5) {

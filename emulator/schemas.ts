@@ -155,6 +155,23 @@ export const RestoreBackupBody = z.strictObject({
   }),
 });
 
+/**
+ * ReplicateBackup (CopyBackup) body: Huawei Cloud API reference "Replicating a Backup"
+ * (support.huaweicloud.com/api-cbr/CopyBackup.html, Table 4 BackupReplicateReqBody; API Explorer
+ * definition BackupReplicateReqBody): destination_project_id, destination_region, destination_vault_id
+ * mandatory; description <= 255 without < >; name 1..64 of letters, digits, _ and -; enable_acceleration.
+ */
+export const ReplicateBackupBody = z.strictObject({
+  replicate: z.strictObject({
+    description: z.string().max(255).regex(/^[^<>]*$/, 'must not contain < or >').optional(),
+    destination_project_id: z.string().regex(HEX32_RE, 'must be a 32-hex project id'),
+    destination_region: z.string().min(1).max(255).regex(/^[a-zA-Z0-9._-]*$/, 'must be a region id'),
+    destination_vault_id: z.string().regex(UUID_RE, 'must be a UUID'),
+    enable_acceleration: z.boolean().optional(),
+    name: z.string().min(1).max(64).regex(/^[\u4E00-\u9FA5\uF900-\uFA2Da-zA-Z0-9_-]*$/, 'must hold only letters, digits, _ and -').optional(),
+  }),
+});
+
 const NameOrId = z.union([z.object({ name: z.string().min(1) }), z.object({ id: z.string().min(1) })]);
 export const IamTokenBody = z.object({
   auth: z.object({

@@ -35,7 +35,10 @@ interface Answer {
 export interface CbrListenerDeps {
   config: EmulatorConfig;
   clock: EmulatorClock;
+  /** The home region's service: requests without a region prefix. */
   service: CbrService;
+  /** Every served region's service by region id (the home one included): `/{region}/v3/...` selects one. */
+  regions?: ReadonlyMap<string, CbrService> | undefined;
   auth: Authenticator;
   faults: FaultEngine;
   counts: RequestCounts;
@@ -88,7 +91,8 @@ export class CbrListener {
     const qi = url.indexOf('?');
     const rawPath = qi < 0 ? url : url.slice(0, qi);
     const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
-    const route = matchRoute(method, rawPath);
+    const { service, path: routedPath } = this.regionOf(rawPath);
+    const route = service ? matchRoute(method, routedPath) : undefined;
     const operation = route?.operation ?? 'Unknown';
     const counts = this.d.counts;
     counts.total++;
@@ -107,12 +111,12 @@ export class CbrListener {
       }
       if (decision.latencyMs === 0 && !decision.before && !decision.after) {
         // Fast path (no fault applies): answer synchronously in the body's 'end' callback.
-        const answer = this.answer(route, method, rawPath, rawQuery, req, body, requestId);
+        const answer = this.answer(route, service, method, rawPath, rawQuery, req, body, requestId);
         this.send(res, requestId, answer);
         finish(answer.status);
         return;
       }
-      this.faulted(decision, route, method, rawPath, rawQuery, req, res, body, requestId, finish).catch((e: unknown) => this.lastResort(res, e));
+      this.faulted(decision, route, service, method, rawPath, rawQuery, req, res, body, requestId, finish).catch((e: unknown) => this.lastResort(res, e));
     };
     try {
       this.readBody(req, (body) => {
@@ -138,6 +142,7 @@ export class CbrListener {
   private async faulted(
     decision: FaultDecision,
     route: Route | undefined,
+    service: CbrService | undefined,
     method: string,
     rawPath: string,
     rawQuery: string,
@@ -150,13 +155,27 @@ export class CbrListener {
     if (decision.latencyMs > 0) await this.sleep(decision.latencyMs);
     if (this.stopping) return;
     if (decision.before && (await this.applyFault(decision.before, req, res, requestId, finish))) return;
-    const answer = this.answer(route, method, rawPath, rawQuery, req, body, requestId);
+    const answer = this.answer(route, service, method, rawPath, rawQuery, req, body, requestId);
     if (decision.after && (await this.applyFault(decision.after, req, res, requestId, finish))) return;
     this.send(res, requestId, answer);
     finish(answer.status);
   }
 
-  private answer(route: Route | undefined, method: string, rawPath: string, rawQuery: string, req: IncomingMessage, body: Buffer, requestId: string): Answer {
+  /**
+   * The region a path addresses: `/{region}/v3/...` for a served region (the prefix is dropped before
+   * routing; signatures still cover the whole path), else the home region. An unserved region prefix
+   * selects none (404 APIGW.0101, as an endpoint that does not exist).
+   */
+  private regionOf(rawPath: string): { service: CbrService | undefined; path: string } {
+    if (rawPath.startsWith('/v3/') || rawPath === '/v3') return { service: this.d.service, path: rawPath };
+    const slash = rawPath.indexOf('/', 1);
+    if (slash < 0) return { service: this.d.service, path: rawPath };
+    const region = rawPath.slice(1, slash);
+    const service = this.d.regions?.get(region) ?? (region === this.d.service.region ? this.d.service : undefined);
+    return service ? { service, path: rawPath.slice(slash) } : { service: undefined, path: rawPath };
+  }
+
+  private answer(route: Route | undefined, service: CbrService | undefined, method: string, rawPath: string, rawQuery: string, req: IncomingMessage, body: Buffer, requestId: string): Answer {
     const now = this.d.clock.now();
     try {
       if (!route) throw gatewayError(404, 'APIGW.0101', 'The API does not exist or has not been published in the environment.');
@@ -177,7 +196,7 @@ export class CbrListener {
         throw gatewayError(403, 'APIGW.0302', 'The IAM user is not authorized to access the API. (X-Project-Id does not match the project in the URL)');
       }
       const handler = HANDLERS[route.operation]!;
-      const result = handler(this.d.service, {
+      const result = handler(service ?? this.d.service, {
         projectId,
         now,
         requestId,

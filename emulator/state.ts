@@ -20,10 +20,17 @@ export interface EmulatorState {
   /** Live counters: every request received, per operation name (e.g. 'ShowCheckpoint', 'Unknown') and per status. */
   readonly requestCounts: RequestCounts;
   resetRequestCounts(): void;
-  /** Everything, in wire shape, with statuses derived at the emulator clock's now. */
-  snapshot(): EmulatorSnapshot;
-  /** Drops all vaults, checkpoints, backups, members, op logs and tokens (projects and catalogue stay). */
+  /** Everything, in wire shape, with statuses derived at the emulator clock's now (default: the home region). */
+  snapshot(region?: string): EmulatorSnapshot;
+  /** The regions served, the home region first. */
+  regions(): string[];
+  /** Drops all vaults, checkpoints, backups, members, op logs and tokens of every region (projects and catalogue stay). */
   reset(): void;
+  /**
+   * Ends a running replication now (by the replica's backup id, in whichever region): `success` makes the
+   * replica available, `failed` ends it `error` with this reason (the source op log `failed`).
+   */
+  resolveReplication(replicaBackupId: string, outcome: 'success' | 'failed', reason?: string): boolean;
   /** Forces a vault's billing.status (e.g. 'frozen' to see 6113); 'available' clears it. */
   setVaultStatus(vaultId: string, status: Exclude<VaultStatus, 'deleting'>): boolean;
   /** Deletes a resource (server or disk) from the catalogue; vaults still listing it show protect_status "deleted". */
@@ -40,7 +47,24 @@ export interface EmulatorState {
   payOrder(orderId: string): boolean;
 }
 
-export function createState(store: Store, service: CbrService, counts: RequestCounts): EmulatorState {
+export function createState(store: Store, service: CbrService, counts: RequestCounts, services: ReadonlyMap<string, CbrService> = new Map([[service.region, service]])): EmulatorState {
+  const snapshotOf = (svc: CbrService): EmulatorSnapshot => {
+    const st = svc.store;
+    const now = st.clock.now();
+    const vaults = [...st.vaults.values()].filter((v) => vaultState(v, now) !== 'gone');
+    const backups = [...st.backupsByProject.values()].flatMap((m) => [...m.values()]).filter((b) => backupState(b, now) !== 'gone');
+    return {
+      now,
+      vaults: vaults.map((v) => renderVault(svc, v, now)),
+      checkpoints: [...st.checkpoints.values()]
+        .filter((c) => checkpointState(c, now) !== 'gone')
+        .map((c) => renderCheckpoint(svc, c, st.vaults.get(c.vaultId), now)),
+      backups: backups.map((b) => renderBackup(svc, b, now)),
+      members: backups.flatMap((b) => [...b.members.values()].map((m) => renderMember(svc, m))),
+      operationLogs: [...st.opLogs.values()].map((o) => renderOpLog(svc, o, now)),
+      tokens: [...store.tokens.values()].filter((t) => t.expiresAt > now).length,
+    };
+  };
   return {
     requestCounts: counts,
     resetRequestCounts() {
@@ -48,23 +72,31 @@ export function createState(store: Store, service: CbrService, counts: RequestCo
       for (const k of Object.keys(counts.byOperation)) delete counts.byOperation[k];
       for (const k of Object.keys(counts.byStatus)) delete counts.byStatus[k];
     },
-    snapshot() {
-      const now = store.clock.now();
-      const vaults = [...store.vaults.values()].filter((v) => vaultState(v, now) !== 'gone');
-      const backups = [...store.backupsByProject.values()].flatMap((m) => [...m.values()]).filter((b) => backupState(b, now) !== 'gone');
-      return {
-        now,
-        vaults: vaults.map((v) => renderVault(service, v, now)),
-        checkpoints: [...store.checkpoints.values()]
-          .filter((c) => checkpointState(c, now) !== 'gone')
-          .map((c) => renderCheckpoint(service, c, store.vaults.get(c.vaultId), now)),
-        backups: backups.map((b) => renderBackup(service, b, now)),
-        members: backups.flatMap((b) => [...b.members.values()].map((m) => renderMember(service, m))),
-        operationLogs: [...store.opLogs.values()].map((o) => renderOpLog(service, o, now)),
-        tokens: [...store.tokens.values()].filter((t) => t.expiresAt > now).length,
-      };
+    snapshot(region) {
+      const svc = region === undefined ? service : services.get(region);
+      if (!svc) throw new Error(`region ${region} is not served (regions: ${[...services.keys()].join(', ')})`);
+      return snapshotOf(svc);
     },
-    reset: () => store.reset(),
+    regions: () => [...services.keys()],
+    resolveReplication(replicaBackupId, outcome, reason) {
+      for (const svc of services.values()) {
+        const now = svc.store.clock.now();
+        const b = svc.store.liveBackup(replicaBackupId, now);
+        if (!b?.replicaOf || b.parent || backupState(b, now) !== 'protecting') continue;
+        b.doneAt = now;
+        b.failure = outcome === 'failed' ? { code: 'BackupService.9910', message: reason ?? 'The replication failed.' } : null;
+        for (const c of b.children) {
+          c.doneAt = now;
+          c.failure = b.failure;
+        }
+        return true;
+      }
+      return false;
+    },
+    reset: () => {
+      store.reset();
+      for (const svc of services.values()) svc.store.reset();
+    },
     deleteResource(resourceId) {
       const entry = store.catalogue.get(resourceId);
       if (!entry || !store.catalogue.delete(resourceId)) return false;

@@ -165,6 +165,22 @@ export interface BackupRec {
   members: Map<string, MemberRec>;
   deleteAt?: number;
   deleteDoneAt?: number;
+  /** A replica made by ReplicateBackup in this (destination) region: `image_type: replication`. */
+  replicaOf?: { backupId: string; region: string; projectId: string };
+  /** Replications of this (source) backup, one per destination region (its `replication_records`). */
+  replications?: ReplicationRec[];
+}
+
+/** One ReplicateBackup of a source backup (kept on the source backup; the replica lives in the destination region). */
+export interface ReplicationRec {
+  id: string;
+  destinationRegion: string;
+  destinationProjectId: string;
+  destinationVaultId: string;
+  /** The replica in the destination region (its status is the replication's). */
+  replica: BackupRec;
+  opLogId: string;
+  createdAt: number;
 }
 
 export interface SkippedResource {
@@ -189,7 +205,7 @@ export interface CheckpointRec {
   skipped: SkippedResource[];
 }
 
-export type OpLogType = 'backup' | 'delete' | 'vault_delete' | 'remove_resource' | 'restore';
+export type OpLogType = 'backup' | 'delete' | 'vault_delete' | 'remove_resource' | 'restore' | 'replication';
 
 export interface OpLogRec {
   id: string;
@@ -311,9 +327,11 @@ export class Store {
     readonly config: EmulatorConfig,
     readonly clock: EmulatorClock,
     projects: ProjectInput[],
+    /** Each region's store draws its own ids (default: the configured seed, the home region's). */
+    seed: number = config.seed,
   ) {
-    this.ids = new Rng(config.seed);
-    this.timingRng = new Rng(config.seed ^ 0x7173);
+    this.ids = new Rng(seed);
+    this.timingRng = new Rng(seed ^ 0x7173);
     for (const p of projects) this.projects.set(p.id, { ...p, domainId: hashHex32(p.domainName) });
   }
 

@@ -111,6 +111,8 @@ export const Config = z
     SHARE_PENDING_ALERT_HOURS: int(1, 8760, 24),
     SHARE_EXPIRY_ACCEPTED: z.enum(['revoke', 'keep']).default('revoke'),
     SHARE_REVOKES_PER_SWEEP: int(1, 1000, 50),
+    /** A cross-region copy not available this long after the run's backups were is EXPIRED (README "Cross-region replication"). */
+    REPLICATION_WINDOW_MINUTES: int(5, 7 * 24 * 60, 360),
     /** Inbound webhook authentication (WEBHOOK_AUTH, WEBHOOK_KEYS_SECRET, WEBHOOK_KEYS_JSON, SECRETS_TTL_SECONDS). */
     ...webhookEnvShape,
     /** Outbound run-finished notifications (NOTIFY_KEYS_SECRET, NOTIFY_ALLOW_LOOPBACK, NOTIFY_MAX_ATTEMPTS, NOTIFY_TIMEOUT_MS). */
@@ -187,5 +189,6 @@ export function settingsFrom(config: Config): PipelineSettings {
     sharePendingAlertMs: config.SHARE_PENDING_ALERT_HOURS * 3600_000,
     shareExpiryAccepted: config.SHARE_EXPIRY_ACCEPTED,
     shareRevokesPerSweep: config.SHARE_REVOKES_PER_SWEEP,
+    replicationWindowMs: config.REPLICATION_WINDOW_MINUTES * 60_000,
   };
 }

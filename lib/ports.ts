@@ -42,6 +42,8 @@ export interface CbrVaultView {
     size?: number | null | undefined;
     /** MB (while `size` is GB: cbr-api.md §2.4, recorded ListVault answers). */
     used?: number | null | undefined;
+    /** `backup` or `replication` (a replication vault holds replicas from other regions). */
+    protect_type?: string | null | undefined;
   } | null | undefined;
   /** CBR grows the vault itself (pay-per-use vaults). */
   auto_expand?: boolean | null | undefined;
@@ -207,6 +209,37 @@ export interface CbrRestoreApi {
   listOpLogs(query: { operation_type?: 'restore'; resource_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrRestoreOpLog> }>;
 }
 export type CbrRestoreFactory = (target: { projectId: string; region: string }) => CbrRestoreApi | Promise<CbrRestoreApi>;
+
+/** A replication op log (`operation_type: replication`) as the source region lists it. */
+export interface CbrReplicationOpLog extends CbrOpLogView {
+  id?: string | null | undefined;
+  extra_info?: {
+    resource?: { id?: string | null | undefined } | null | undefined;
+    replication?: {
+      source_backup_id?: string | null | undefined;
+      destination_backup_id?: string | null | undefined;
+      destination_region?: string | null | undefined;
+      destination_vault_id?: string | null | undefined;
+    } | null | undefined;
+  } | null | undefined;
+}
+export interface CbrReplicateBody {
+  replicate: { destination_project_id: string; destination_region: string; destination_vault_id: string; name?: string; description?: string; enable_acceleration?: boolean };
+}
+/**
+ * What cross-region replication (lib/pipeline/replicate.ts) calls: in the source region ReplicateBackup
+ * and its op logs, in the destination region the replication vault and the replica (by name). The real
+ * client (lib/cbr) satisfies it structurally.
+ */
+export interface CbrReplicationApi {
+  listVault: CbrApi['listVault'];
+  createVault: CbrApi['createVault'];
+  paginateBackups: CbrApi['paginateBackups'];
+  /** A POST never repeated by the client: a lost answer is found again by the replica's name. */
+  replicateBackup(backupId: string, body: CbrReplicateBody, opts?: CallOptions): Promise<{ replication: { replication_record_id?: string | null | undefined } }>;
+  listOpLogs(query: { operation_type?: 'replication'; resource_id?: string; start_time?: string; limit?: number; offset?: number }): Promise<{ operation_logs: ReadonlyArray<CbrReplicationOpLog> }>;
+}
+export type CbrReplicationFactory = (target: { projectId: string; region: string }) => CbrReplicationApi | Promise<CbrReplicationApi>;
 
 /** One CBR client per (project, region): AK/SK works across projects, IAM tokens are project scoped. */
 export type CbrFactory = (target: { projectId: string; region: string }) => CbrApi | Promise<CbrApi>;

@@ -116,7 +116,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (!cbrEndpoint) {
     runtimeOptions.onPhase?.(`CBR emulator${dataDir !== undefined ? ` (state in ${join(dataDir, EMULATOR_STATE_FILE)})` : ''}`);
     emulator = await startEmulator({ ...(dataDir !== undefined ? { stateFile: join(dataDir, EMULATOR_STATE_FILE) } : {}), ...emulatorOptions });
-    cbrEndpoint = emulator.url;
+    // Several emulated regions (emulator option `regions`): each client reaches its own under `/{region}`.
+    cbrEndpoint = emulator.state.regions().length > 1 ? `${emulator.url}/{region}` : emulator.url;
     log(`[stack] CBR emulator on ${emulator.url} (demo project ${DEMO.projectId}, region ${DEMO.region})`);
   } else {
     log(`[stack] using the CBR endpoint from CBR_ENDPOINT: ${cbrEndpoint}`);

@@ -24,6 +24,7 @@ import { RunConsole } from './run-console';
 import { dataDirHolder } from './runtime';
 import { startLocalStack, type LocalStack } from './stack';
 import { DEFAULT_DATA_DIR } from './webhook-keys';
+import { SCENARIOS } from './scenarios/index';
 
 /** The checker runs every minute in production; locally every 3 s (60 s x 0.05). */
 const DEFAULT_RATE_SCALE = 0.05;
@@ -54,10 +55,11 @@ Without --serve it runs a demo backup and exits (0 when COMPLETED).
   --rate-scale <x>   multiplies schedules, retries, visibility and step timeouts (default ${DEFAULT_RATE_SCALE}: 1 minute -> 3 s)
   --timeout <s>      how long the demo waits for its run (default 120)
   --verbose          also print the handlers' JSON log lines (always in <data>/local.log)
+  --scenario <name>  run a scenario on its own in-memory stack instead of the demo (${Object.keys(SCENARIOS).join(', ')}); exit 0 when its checks hold
   --help             this help`;
 
 function usageError(message: string): never {
-  throw new CliError(`${message}\nUsage: npm start -- [--serve] [--demo] [--port <n>] [--data <dir>] [--reset] [--no-auth] [--rate-scale <x>] [--timeout <s>] [--verbose] (--help for details)`, 2);
+  throw new CliError(`${message}\nUsage: npm start -- [--serve] [--demo] [--port <n>] [--data <dir>] [--reset] [--no-auth] [--rate-scale <x>] [--timeout <s>] [--verbose] [--scenario <name>] (--help for details)`, 2);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -86,6 +88,7 @@ async function start(argv: string[]): Promise<number> {
         'timeout': { type: 'string' },
         'verbose': { type: 'boolean' },
         'data': { type: 'string' },
+        'scenario': { type: 'string' },
         'help': { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -109,6 +112,16 @@ async function start(argv: string[]): Promise<number> {
   const rateScale = num('rate-scale', args['rate-scale'], DEFAULT_RATE_SCALE, (n) => n > 0 && n <= 1);
   const timeoutS = num('timeout', args.timeout, 120, (n) => n > 0);
 
+  if (args.scenario !== undefined) {
+    const scenario = SCENARIOS[args.scenario];
+    if (!scenario) usageError(`--scenario: unknown scenario "${args.scenario}" (one of ${Object.keys(SCENARIOS).join(', ')})`);
+    if (serve) usageError('--scenario runs on its own stack and exits: leave out --serve');
+    const log = (line: string): void => {
+      if (args.verbose) process.stdout.write(`${line}\n`);
+    };
+    const onPhase = (phase: string): void => console.log(`cbr-flow: [${((Date.now() - launchedAt) / 1000).toFixed(1).padStart(5)} s] ${phase}...`);
+    return scenario({ print: (line) => console.log(line), log, onPhase, rateScale, timeoutMs: timeoutS * 1000 });
+  }
   if (args.data === '') usageError('--data: needs a folder');
   const dataDir = resolve(args.data ?? DEFAULT_DATA_DIR);
   const holder = dataDirHolder(dataDir);

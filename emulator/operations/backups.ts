@@ -47,7 +47,7 @@ export function listBackups(s: CbrService, ctx: OpContext): OpResult {
     if (resourceAz !== null && b.az !== resourceAz) return;
     if (name !== null && !b.name.includes(name)) return;
     if (statuses.length > 0 && !statuses.includes(st)) return;
-    if (imageType && imageType !== 'backup') return;
+    if (imageType && (b.replicaOf ? 'replication' : 'backup') !== imageType) return;
     if (start !== undefined && b.createdAt < start) return;
     if (end !== undefined && b.createdAt > end) return;
     if (incrementalFilter !== undefined && b.incremental !== incrementalFilter) return;

@@ -6,6 +6,7 @@ import { addMember, deleteMember, showMemberDetail, showMembersDetail, updateMem
 import { deleteBackup, listBackups, showBackup } from './backups';
 import { createCheckpoint, showCheckpoint } from './checkpoints';
 import { restoreBackup } from './restore';
+import { replicateBackup } from './replicate';
 import type { OpContext, OpResult } from './common';
 import { listOpLogs, showOpLog } from './oplogs';
 import { listProtectable, showProtectable } from './protectables';
@@ -32,6 +33,7 @@ export const HANDLERS: Record<string, Handler> = {
   ShowBackup: showBackup,
   DeleteBackup: deleteBackup,
   RestoreBackup: restoreBackup,
+  ReplicateBackup: replicateBackup,
   AddMember: addMember,
   ShowMembersDetail: showMembersDetail,
   ShowMemberDetail: showMemberDetail,

@@ -14,11 +14,18 @@ import type { OpContext } from './common';
 
 export class CbrService {
   private readonly fmt: (ms: number) => string;
+  /**
+   * Every region this emulator serves (this one included), by region id: ReplicateBackup writes its
+   * replica into the destination region's service. Set by startEmulator; a lone service knows only itself.
+   */
+  regions: ReadonlyMap<string, CbrService> = new Map();
 
   constructor(
     readonly store: Store,
     readonly config: EmulatorConfig,
     readonly faults: Pick<FaultEngine, 'takeScript'>,
+    /** The region this service's state belongs to. */
+    readonly region: string = config.region,
   ) {
     const f = config.quirks.timestampFormat;
     // Timestamps repeat a lot (every backup of a checkpoint shares created_at): a small cache keeps list

@@ -84,6 +84,8 @@ export interface CbrClient {
   deleteBackup(backupId: string, opts?: CallOptions): Promise<{ requestId?: string }>;
   /** RestoreBackup: 202, no body. A POST that overwrites disks: never repeated unless `idempotent` is set. */
   restoreBackup(backupId: string, body: S.RestoreBackupRequest, opts?: CallOptions): Promise<void>;
+  /** Cross-region replication of a backup (CopyBackup); never retried on an ambiguous failure unless opts.idempotent. */
+  replicateBackup(backupId: string, body: S.ReplicateBackupRequest, opts?: CallOptions): Promise<S.ReplicateBackupResponse>;
   addMember(backupId: string, body: S.AddMemberRequest, opts?: CallOptions): Promise<S.MembersResponse>;
   showMembersDetail(backupId: string, query?: S.ShowMembersDetailQuery, opts?: CallOptions): Promise<S.MembersResponse>;
   showMemberDetail(backupId: string, memberId: string, opts?: CallOptions): Promise<S.MemberResponse>;
@@ -339,6 +341,13 @@ export function createCbrClient(options: CbrClientOptions): CbrClient {
       checkCallOptions(opts);
       const b = parseInput(S.RestoreBackupRequest, body, 'body');
       await call({ operation: 'RestoreBackup', method: 'POST', path: `/backups/${id}/restore`, body: b, opts });
+    },
+
+    async replicateBackup(backupId, body, opts) {
+      const id = assertCbrId('backupId', backupId);
+      checkCallOptions(opts);
+      const b = parseInput(S.ReplicateBackupRequest, body, 'body');
+      return json(S.ReplicateBackupResponse, { operation: 'ReplicateBackup', method: 'POST', path: `/backups/${id}/replicate`, body: b, opts });
     },
 
     async addMember(backupId, body, opts) {

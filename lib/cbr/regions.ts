@@ -32,7 +32,9 @@ export function resolveEndpoint(service: 'cbr' | 'iam', region: string, override
   if (typeof region !== 'string' || region.trim() === '') {
     throw new CbrValidationError('options.region', 'is required');
   }
-  let raw = override;
+  // `{region}` in an override is this client's region (one endpoint template for every region, e.g. the
+  // local emulator's `http://127.0.0.1:<port>/{region}`, which serves each region under its own prefix).
+  let raw = override?.replaceAll('{region}', region);
   if (raw === undefined || raw === '') {
     if (!isKnownRegion(region)) {
       throw new CbrValidationError(

@@ -129,6 +129,24 @@ export function shareTargetsOf(request: Pick<RunRequest, 'shareWith'>): Resolved
   );
 }
 
+/**
+ * A cross-region replication target (issue 15): after the backup is available, cbr-flow finds or creates
+ * the replication vault `vaultName` (protect_type `replication`) in `region` of `projectId` (default: the
+ * run's project, whose id in the destination region this must then be: Huawei project ids are per region)
+ * and replicates each server backup there (CBR ReplicateBackup, README "Cross-region replication").
+ */
+export const ReplicationTargetSpec = z.strictObject({
+  region: Region,
+  /** The project in the destination region (its CBR credentials from CBR_CREDENTIALS_MAP). Default: the run's projectId. */
+  projectId: ProjectId.optional(),
+  vaultName: VaultName,
+  /** GB of the replication vault when cbr-flow creates it (pay-per-use; 10..10485760). */
+  vaultSizeGb: z.number().int().min(10).max(10_485_760).default(100),
+  /** CBR's acceleration of cross-region replication (billed extra; default false). */
+  enableAcceleration: z.boolean().default(false),
+});
+export type ReplicationTargetSpec = z.infer<typeof ReplicationTargetSpec>;
+
 export const RunRequest = z
   .strictObject({
     projectId: ProjectId,
@@ -162,6 +180,8 @@ export const RunRequest = z
      * `retention.timezone`, else the plan's time zone, else UTC. Absent: every backup is kept.
      */
     retention: RetentionRules.optional(),
+    /** Regions to replicate every server backup to (ReplicationTargetSpec), at most 5. */
+    replication: z.array(ReplicationTargetSpec).max(5).default([]),
   })
   .superRefine((req, ctx) => {
     if (req.select === undefined && req.resources.length === 0) {
@@ -198,6 +218,17 @@ export const RunRequest = z
       if (shares.has(p)) ctx.addIssue({ code: 'custom', path: ['shareWith', i], message: `duplicate project id ${p}` });
       shares.add(p);
     });
+    const regions = new Set<string>();
+    req.replication.forEach((t, i) => {
+      if (req.region !== undefined && t.region === req.region) {
+        ctx.addIssue({ code: 'custom', path: ['replication', i, 'region'], message: `is the run's own region ${req.region}: CBR replicates across regions only; name another region` });
+      }
+      if (regions.has(t.region)) ctx.addIssue({ code: 'custom', path: ['replication', i, 'region'], message: `${t.region} is named twice: CBR keeps one replica of a backup per destination region` });
+      regions.add(t.region);
+    });
+    if (req.replication.length > 0 && objectTypeOf(req) === 'disk') {
+      ctx.addIssue({ code: 'custom', path: ['replication'], message: 'cloud disk backups cannot be replicated to other regions (CBR replicates cloud server backups): back up the servers, or remove replication' });
+    }
   });
 export type RunRequest = z.infer<typeof RunRequest>;
 /** What a caller may send (defaults not yet applied). */

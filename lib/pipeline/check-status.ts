@@ -40,6 +40,8 @@ import { runRequestedMessage } from './start-run';
 import type { Message } from '../contracts';
 import { backoffCeilingMs } from '../retry';
 import { checkRestores, type RestoreSweepResult } from '../restore/track';
+import { trackCopies } from './replicate';
+import { outcomeOf } from './share-backup';
 
 export interface SweepResult {
   due: number;
@@ -330,6 +332,14 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger, 
   };
 
   const handleDirect = async (run: RunRecord): Promise<void> => {
+    if (run.step === 'replicate') {
+      // Each copy has its own window (EXPIRED per copy); the run ends when every copy has.
+      const r = await trackCopies(deps, run, (draft) => outcomeOf(draft));
+      result.checked++;
+      if (r.finished) result.finished++;
+      else result.rescheduled++;
+      return;
+    }
     if (now >= run.deadlineAt) {
       const pending = run.checkpoints.filter((c) => c.status === 'protecting').map((c) => c.id);
       const unpaid = run.step === 'await-payment' && run.order ? run.order.id : undefined;

@@ -27,8 +27,9 @@ import { shareTargetsOf, type ResolvedShareTarget } from '../contracts/run-reque
 import { cbrErrorOf, hasCbrCode, type CbrApi, type CbrVaultView } from '../ports';
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
-import { isTerminal, vaultLeaseKey, type BackupRef, type RunRecord, type ShareRecord } from '../store/run';
-import { publishFinished, requeueLater, SAFE_TO_REPEAT, terminate, type StepOutcome } from './common';
+import { addEvent, isTerminal, vaultLeaseKey, type BackupRef, type RunRecord, type ShareRecord } from '../store/run';
+import { publishFinished, requeueLater, SAFE_TO_REPEAT, scheduleAt, terminate, type StepOutcome } from './common';
+import { planCopies, unfinishedCopies } from './replicate';
 import { findVaultsByName } from './create-vault';
 import { nextShareWatch } from './share-sweep';
 import type { PipelineDeps } from '../wiring/deps';
@@ -232,7 +233,8 @@ async function failureReasons(cbr: CbrApi, run: RunRecord): Promise<Map<string, 
   return reasons;
 }
 
-function outcomeOf(run: RunRecord, reasons: Map<string, { code: string; message: string }>): { state: 'COMPLETED' | 'PARTIAL' | 'FAILED'; reason: string } {
+/** The run's end: its backups, shares and (step `replicate`) cross-region copies. */
+export function outcomeOf(run: RunRecord, reasons: Map<string, { code: string; message: string }> = new Map()): { state: 'COMPLETED' | 'PARTIAL' | 'FAILED'; reason: string } {
   const cbrReasons = [...reasons.entries()].map(([id, r]) => `${id}: ${r.code} ${r.message}`).join('; ');
   const backups = run.checkpoints.flatMap((c) => c.backups);
   const ok = backups.filter((b) => b.status === 'available').length;
@@ -254,7 +256,14 @@ function outcomeOf(run: RunRecord, reasons: Map<string, { code: string; message:
   if (failedMembers) notes.push(`${failedMembers} share(s) failed`);
   if (run.notShareable.length) notes.push(`${run.notShareable.length} backup(s) not shareable`);
   if (unaccepted.length) notes.push(`required member(s) not accepted: ${unaccepted.join('; ')}`);
-  return { state: failedBackups || failedResources || failedMembers || unaccepted.length ? 'PARTIAL' : 'COMPLETED', reason: notes.join('; ') };
+  const badCopies = unfinishedCopies(run.copies);
+  if (run.copies.length) {
+    const byRegion = new Map<string, number>();
+    for (const c of run.copies) if (c.state === 'COMPLETED') byRegion.set(c.region, (byRegion.get(c.region) ?? 0) + 1);
+    notes.push(`${run.copies.length - badCopies.length} of ${run.copies.length} cross-region copies available${byRegion.size ? ` (${[...byRegion].map(([r, n]) => `${n} in ${r}`).join(', ')})` : ''}`);
+  }
+  if (badCopies.length) notes.push(`copies not made: ${badCopies.join('; ')}`);
+  return { state: failedBackups || failedResources || failedMembers || unaccepted.length || badCopies.length ? 'PARTIAL' : 'COMPLETED', reason: notes.join('; ') };
 }
 
 export async function shareBackups(deps: PipelineDeps, message: MessageOf<'checkpoint.finished'>): Promise<StepOutcome> {
@@ -340,6 +349,22 @@ async function finish(deps: PipelineDeps, run: RunRecord, results: ShareOutcome,
       draft.shares = results.shares;
       draft.notShareable = results.notShareable;
       if (watchAt !== undefined) draft.shareWatchAt = watchAt;
+      if (draft.request.replication.length > 0) {
+        // Cross-region copies next (lib/pipeline/replicate.ts): the checker drives them and ends the run.
+        const copies = planCopies(draft, now, deps.settings.replicationWindowMs);
+        if (copies.length > 0) {
+          draft.copies = copies;
+          draft.step = 'replicate';
+          draft.checks = 0;
+          draft.deadlineAt = Math.max(draft.deadlineAt, now + deps.settings.replicationWindowMs + 60_000);
+          scheduleAt(draft, now, deps.settings);
+          const first = [...reasons.values()][0];
+          if (first) draft.lastError = { code: first.code, message: first.message, step: 'check-status', at: now };
+          addEvent(draft, now, 'share-backup', 'replicating', `${copies.length} cross-region cop${copies.length === 1 ? 'y' : 'ies'} to ${draft.request.replication.map((t) => t.region).join(', ')}`);
+          return draft;
+        }
+        addEvent(draft, now, 'share-backup', 'replication-skipped', 'no available cloud server backup to replicate');
+      }
       const { state, reason } = outcomeOf(draft, reasons);
       const failedShare = draft.shares.find((s) => s.status === 'failed');
       const cbrReason = [...reasons.values()][0];

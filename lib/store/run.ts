@@ -29,7 +29,7 @@ export function isTerminal(state: RunState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
-export const Step = z.enum(['create-vault', 'await-payment', 'add-resources', 'start-checkpoint', 'check-status', 'share-backup', 'done']);
+export const Step = z.enum(['create-vault', 'await-payment', 'add-resources', 'start-checkpoint', 'check-status', 'share-backup', 'replicate', 'done']);
 export type Step = z.infer<typeof Step>;
 
 /** One resource a run's pre-flight refused (lib/pipeline/preflight.ts), before any vault was created. */
@@ -109,6 +109,38 @@ export const ShareRecord = z.object({
 });
 export type ShareRecord = z.infer<typeof ShareRecord>;
 
+/**
+ * A copy of one backup into another region (issue 15), with its own states like an AWS Backup copy job:
+ * PENDING (to start), RUNNING (CBR replicates), COMPLETED (the replica is available in the destination
+ * region), FAILED (CBR refused or the replica ended in error; `code`/`message`), EXPIRED (not available
+ * within the replication window). `intentAt` is saved before ReplicateBackup is called: a copy with an
+ * intent is looked for (replica by name, the source's replication op log) before any second call.
+ */
+export const CopyState = z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'EXPIRED']);
+export type CopyState = z.infer<typeof CopyState>;
+export const CopyRecord = z.object({
+  backupId: z.string(),
+  resourceId: z.string(),
+  region: z.string(),
+  projectId: z.string(),
+  vaultName: z.string(),
+  /** The replica's name (deterministic from run, backup and region): how it is found again. */
+  name: z.string(),
+  state: CopyState,
+  vaultId: z.string().optional(),
+  /** The replica's backup id in the destination region. */
+  replicaId: z.string().optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+  createdAt: z.number(),
+  intentAt: z.number().optional(),
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  /** createdAt + the replication window: past it a copy not yet available is EXPIRED. */
+  deadlineAt: z.number(),
+});
+export type CopyRecord = z.infer<typeof CopyRecord>;
+
 export const TimelineEvent = z.object({
   at: z.number(),
   step: Step,
@@ -166,6 +198,8 @@ export const RunRecord = z.object({
   pendingResources: z.array(z.object({ id: z.string(), reason: z.string(), attempts: z.number().int(), retryAt: z.number() })).default([]),
   failedResources: z.array(z.object({ id: z.string(), reason: z.string() })).default([]),
   shares: z.array(ShareRecord).default([]),
+  /** Cross-region copies of the run's backups (step `replicate`, tracked by the checker). */
+  copies: z.array(CopyRecord).default([]),
   /**
    * Set while a member needs the share sweep (a lifetime to end, or a pending member to watch): when it
    * looks next. The store keeps a watch item for it (RunStore.recordShares), as finished runs are never saved.

@@ -10,7 +10,7 @@ import { createIamTokenProvider, type TokenProvider } from '../cbr/auth';
 import { createCbrClient, type CbrClientOptions } from '../cbr/client';
 import type { Config } from '../config';
 import type { CallLimits } from '../pipeline/deadline';
-import type { CbrApi, CbrRestoreApi, RetentionCbrApi } from '../ports';
+import type { CbrApi, CbrReplicationApi, CbrRestoreApi, RetentionCbrApi } from '../ports';
 import { knownSecrets } from '../secrets/redact';
 import type { CbrCredentials } from './credentials';
 
@@ -47,10 +47,10 @@ export function cbrFactory(
   extras: CbrClientExtras = {},
   /** Per-attempt timeout and retries of every call (the operator API's OPERATOR_CALL_LIMITS); default CBR_TIMEOUT_MS and the client's DEFAULT_RETRY. */
   limits?: CallLimits,
-): (target: { projectId: string; region: string }) => Promise<CbrApi & CbrRestoreApi & RetentionCbrApi> {
-  const clients = new Map<string, { fingerprint: string; client: CbrApi & CbrRestoreApi & RetentionCbrApi }>();
+): (target: { projectId: string; region: string }) => Promise<CbrApi & CbrRestoreApi & RetentionCbrApi & CbrReplicationApi> {
+  const clients = new Map<string, { fingerprint: string; client: CbrApi & CbrRestoreApi & RetentionCbrApi & CbrReplicationApi }>();
 
-  const build = (creds: CbrCredentials, projectId: string, region: string): CbrApi & CbrRestoreApi & RetentionCbrApi => {
+  const build = (creds: CbrCredentials, projectId: string, region: string): CbrApi & CbrRestoreApi & RetentionCbrApi & CbrReplicationApi => {
     const auth =
       creds.type === 'aksk'
         ? { type: 'aksk' as const, ak: creds.ak, sk: creds.sk, ...(creds.securityToken ? { securityToken: creds.securityToken } : {}) }

@@ -1,5 +1,5 @@
 import type { CheckScheduleMode } from '../pipeline/check-schedule';
-import type { CbrFactory, CbrRestoreFactory, Clock, MessageBus, RestoreStore, RunStore } from '../ports';
+import type { CbrFactory, CbrReplicationFactory, CbrRestoreFactory, Clock, MessageBus, RestoreStore, RunStore } from '../ports';
 import type { RestoreSettings } from '../restore/restore';
 import type { RunMetrics } from './metrics';
 
@@ -51,6 +51,8 @@ export interface PipelineSettings {
   shareExpiryAccepted: 'revoke' | 'keep';
   /** Share sweep: at most this many DeleteMember calls per sweep (the rest wait for the next minute). */
   shareRevokesPerSweep: number;
+  /** A cross-region copy not available this long after it was set up is EXPIRED (REPLICATION_WINDOW_MINUTES). */
+  replicationWindowMs: number;
 }
 
 export const DEFAULT_SETTINGS: PipelineSettings = {
@@ -78,6 +80,7 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   sharePendingAlertMs: 24 * 3600_000,
   shareExpiryAccepted: 'revoke',
   shareRevokesPerSweep: 50,
+  replicationWindowMs: 6 * 3600_000,
 };
 
 /**
@@ -106,6 +109,9 @@ export const CRASH_POINTS = [
   'record-failure:after-record',
   // The share sweep (check-status's schedule): after DeleteMember, before the run records it.
   'share-sweep:after-cbr',
+  // Cross-region copies (the checker): after the intent is saved, after ReplicateBackup, before its record.
+  'replicate:after-intent',
+  'replicate:after-cbr',
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
@@ -131,6 +137,11 @@ export interface PipelineDeps {
    * Unset: the sweep looks at runs only.
    */
   restores?: { store: RestoreStore & Pick<RunStore, 'get'>; cbr: CbrRestoreFactory; settings: RestoreSettings } | undefined;
+  /**
+   * Cross-region copies (lib/pipeline/replicate.ts): clients per (project, region) that can replicate.
+   * Unset: a run asking for replication records each copy FAILED (REPLICATION_NOT_CONFIGURED).
+   */
+  replication?: { cbr: CbrReplicationFactory } | undefined;
   /**
    * Test seam, unset in production: awaited at each crash point; a test hook that never settles (or
    * throws) simulates the invocation dying there.

@@ -28,6 +28,8 @@ export const pipelineDeps: PipelineDeps = {
   cbr: cbrClients,
   // The checker follows restores too (lib/restore/track.ts): same table, same CBR clients.
   restores: { store, cbr: cbrClients, settings: restoreSettingsFrom(config) },
+  // ...and cross-region copies (lib/pipeline/replicate.ts): the same clients, per (project, region).
+  replication: { cbr: cbrClients },
   cbrCallBudgetMs: callBudgetMs({ timeoutMs: config.CBR_TIMEOUT_MS, ...DEFAULT_RETRY }),
 };
 

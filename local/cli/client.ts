@@ -53,6 +53,10 @@ export const RunView = z.looseObject({
   shares: z
     .array(z.looseObject({ backupId: z.string(), projectId: z.string(), status: z.string(), code: z.string().optional(), message: z.string().optional(), vaultId: z.string().optional(), expiresAt: z.number().optional(), revokedAt: z.number().optional() }))
     .default([]),
+  /** Cross-region copies (backup x destination region) with their states (issue 15). */
+  copies: z
+    .array(z.looseObject({ backupId: z.string(), region: z.string(), state: z.string(), vaultName: z.string().optional(), replicaId: z.string().optional(), code: z.string().optional(), message: z.string().optional(), finishedAt: z.number().optional() }))
+    .default([]),
 });
 export type RunView = z.infer<typeof RunView>;
 export type TimelineEntry = z.infer<typeof TimelineEvent>;

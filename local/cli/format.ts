@@ -56,6 +56,19 @@ export function formatRun(run: RunView): string {
       }),
     );
   }
+  if (run.copies.length > 0) {
+    lines.push(
+      'copies',
+      ...run.copies.map((c) => {
+        const extra = [
+          c.replicaId ? `replica ${c.replicaId}` : '',
+          c.vaultName ? `in vault ${c.vaultName}` : '',
+          c.code ? `${c.code}${c.message ? `: ${c.message}` : ''}` : c.message ?? '',
+        ].filter(Boolean);
+        return `  ${c.region.padEnd(16)} ${c.state.padEnd(9)} backup ${c.backupId}${extra.length ? `  ${extra.join('; ')}` : ''}`;
+      }),
+    );
+  }
   if (run.timeline.length > 0) lines.push('timeline', ...run.timeline.map((e) => `  ${formatEvent(e, start)}`));
   return lines.join('\n');
 }

@@ -83,6 +83,7 @@ export function officialClient(endpoint: string, creds: { ak: string; sk: string
     showBackup: (backup_id: string) => call(op('GET', '/v3/{project_id}/backups/{backup_id}', { backup_id })),
     deleteBackup: (backup_id: string) => call(op('DELETE', '/v3/{project_id}/backups/{backup_id}', { backup_id })),
     restoreBackup: (backup_id: string, body: unknown) => call(op('POST', '/v3/{project_id}/backups/{backup_id}/restore', { backup_id }, {}, body)),
+    replicateBackup: (backup_id: string, body: unknown) => call(op('POST', '/v3/{project_id}/backups/{backup_id}/replicate', { backup_id }, {}, body)),
     addMember: (backup_id: string, body: unknown) => call(op('POST', '/v3/{project_id}/backups/{backup_id}/members', { backup_id }, {}, body)),
     showMembersDetail: (backup_id: string, query: Record<string, unknown> = {}) => call(op('GET', '/v3/{project_id}/backups/{backup_id}/members', { backup_id }, query)),
     showMemberDetail: (backup_id: string, member_id: string) => call(op('GET', '/v3/{project_id}/backups/{backup_id}/members/{member_id}', { backup_id, member_id })),

@@ -55,7 +55,7 @@ import type { Logger, LogLevel } from '../../lib/wiring/log';
 import { emfMetrics } from '../../lib/wiring/metrics';
 import { shareBackups } from '../../lib/pipeline/share-backup';
 import { startCheckpoint } from '../../lib/pipeline/start-checkpoint';
-import type { CbrApi, CbrFactory, MessageBus, QueueName, RunStore } from '../../lib/ports';
+import type { CbrApi, CbrReplicationApi, MessageBus, QueueName, RunStore } from '../../lib/ports';
 import { SqsBus } from '../../lib/queue/sqs';
 import { DynamoRunStore } from '../../lib/store/dynamodb/store';
 import { createRunsTable } from '../../lib/store/dynamodb/table';
@@ -116,6 +116,11 @@ export function runBody(vaultName: string, serverIds: string[], extra: Partial<R
     shareWith: [DEMO.peerProjectId],
     ...extra,
   };
+}
+
+/** The emulator's URL, or with several regions the template `<url>/{region}` (each region under its prefix). */
+function regional(emulator: Emulator): string {
+  return emulator.state.regions().length > 1 ? `${emulator.url}/{region}` : emulator.url;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,7 +441,8 @@ function pipelineDeps(
     },
   };
   const baseFactory = cbrFactory(
-    { CBR_ENDPOINT: backends.emulator.url, IAM_ENDPOINT: backends.emulator.url, CBR_TIMEOUT_MS: options.cbrTimeoutMs ?? 10_000 },
+    // Several emulated regions: each client reaches its own under the `/{region}` path prefix.
+    { CBR_ENDPOINT: regional(backends.emulator), IAM_ENDPOINT: regional(backends.emulator), CBR_TIMEOUT_MS: options.cbrTimeoutMs ?? 10_000 },
     options.credentials ?? (async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk })),
     {
       now: () => new Date(clock.now()),
@@ -449,8 +455,8 @@ function pipelineDeps(
         }),
     },
   );
-  const frozenClients = new Map<string, CbrApi>();
-  const cbr: CbrFactory = async (target) => {
+  const frozenClients = new Map<string, CbrApi & CbrReplicationApi>();
+  const cbr = async (target: { projectId: string; region: string }): Promise<CbrApi & CbrReplicationApi> => {
     const key = `${target.projectId}|${target.region}`;
     let c = frozenClients.get(key);
     if (!c) {
@@ -470,6 +476,7 @@ function pipelineDeps(
     newToken: () => `${tag}-t${++tokens}`,
     metrics: emfMetrics('harness', (line) => emf.push(JSON.parse(line) as Record<string, unknown>), () => clock.now()),
     crashPoint: crashes.crashPoint,
+    replication: { cbr },
   };
   return { deps, settings, store, logs, emf, log, calls };
 }

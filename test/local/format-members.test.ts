@@ -25,3 +25,25 @@ describe('cbr-flow status: members', () => {
     ]);
   });
 });
+
+describe('cbr-flow status: copies', () => {
+  it('one line per cross-region copy: region, state, backup, replica and vault, reason', () => {
+    const view = RunView.parse({
+      runId: 'r2',
+      state: 'PARTIAL',
+      createdAt: '2026-11-22T10:00:00Z',
+      timeline: [],
+      copies: [
+        { backupId: 'b1', resourceId: 's1', region: 'ap-southeast-3', projectId: 'p', vaultName: 'dr', name: 'n1', state: 'COMPLETED', replicaId: 'r1', createdAt: 1, deadlineAt: 2 },
+        { backupId: 'b2', resourceId: 's2', region: 'ap-southeast-3', projectId: 'p', vaultName: 'dr', name: 'n2', state: 'FAILED', code: 'BackupService.9910', message: 'link lost', createdAt: 1, deadlineAt: 2 },
+      ],
+    });
+    const lines = formatRun(view).split('\n');
+    const at = lines.indexOf('copies');
+    expect(lines.slice(at + 1, at + 3)).toEqual([
+      '  ap-southeast-3   COMPLETED backup b1  replica r1; in vault dr',
+      '  ap-southeast-3   FAILED    backup b2  in vault dr; BackupService.9910: link lost',
+    ]);
+    expect(formatRun(RunView.parse({ runId: 'r3', state: 'COMPLETED', timeline: [] }))).not.toContain('copies');
+  });
+});
