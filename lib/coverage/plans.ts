@@ -25,6 +25,11 @@ export const CoveragePlan = z.strictObject({
   rpoHours: z.number().positive(),
   shareWith: z.array(ProjectId).default([]),
   stages: z.array(z.string()).default([]),
+  /** The plan's schedule (standard 5-field cron in `timezone`), for the dashboard's next firings; older entries lack it. */
+  cron: z.string().min(1).optional(),
+  timezone: z.string().min(1).optional(),
+  /** false: deployed paused. */
+  enabled: z.boolean().optional(),
 });
 export type CoveragePlan = z.infer<typeof CoveragePlan> & { region: string };
 
