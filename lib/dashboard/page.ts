@@ -143,7 +143,7 @@ function useToken(t) {
   token = t.replace(/^Bearer\\s+/i, "").trim(); sessionStorage.setItem(KEY, token);
   $("login").hidden = true; $("main").hidden = false; lastCoverage = 0; refresh();
 }
-$("login-form").addEventListener("submit", function (e) { e.preventDefault(); useToken($("login-token").value); });
+$("login").addEventListener("submit", function (e) { e.preventDefault(); useToken($("login-token").value); });
 document.addEventListener("visibilitychange", function () { if (!document.hidden && token) refresh(); });
 var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
 if (m) { history.replaceState(null, "", location.pathname + location.search); useToken(decodeURIComponent(m[1])); }
@@ -156,7 +156,7 @@ const legend = Object.keys(STEP_COLORS).map((step) => `<span><i class="k-${step}
 /** The page's HTML (identical for everyone; no data). */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>cbr-flow dashboard</title><style>${STYLE}</style></head>
+<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,"><title>cbr-flow dashboard</title><style>${STYLE}</style></head>
 <body><h1>cbr-flow dashboard</h1><div id="meta">loading...</div><div id="error" role="alert"></div>
 <form id="login" hidden><p><b>Sign in with a bearer token</b> (a JWT of the API's issuer; its <code>cbr_projects</code> claim decides which projects you see).
 Locally <code>npm start -- --serve</code> prints this page's URL with a token; against a deployed API paste a token of your OIDC provider.</p>
@@ -179,5 +179,5 @@ export const DASHBOARD_HEADERS: Record<string, string> = {
   'cache-control': 'no-cache',
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
-  'content-security-policy': `default-src 'none'; script-src ${sha256(SCRIPT)}; style-src ${sha256(STYLE)}; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  'content-security-policy': `default-src 'none'; script-src ${sha256(SCRIPT)}; style-src ${sha256(STYLE)}; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
 };
