@@ -122,15 +122,19 @@ function refresh() {
   clearTimeout(runsTimer);
   if (!token) return showLogin("");
   if (document.hidden) { runsTimer = setTimeout(refresh, 2000); return; }
+  // Coverage (CBR's listings, the slower read) is fetched alongside the runs when due, else after a run ended.
+  var cov = Date.now() - lastCoverage > 60000 ? api("/coverage") : null;
+  if (cov) cov.catch(function () { /* reported below */ });
   api("/dashboard/data").then(function (data) {
     renderRuns(data);
+    document.body.setAttribute("data-runs", "true");
     var active = data.runs.some(function (r) { return r.state === "PENDING" || r.state === "RUNNING"; });
     var ended = data.runs.some(function (r) { return r.finishedAt && !finished[r.runId]; });
     data.runs.forEach(function (r) { if (r.finishedAt) finished[r.runId] = true; });
     $("meta").textContent = "updated " + utc(data.generatedAt) + " UTC; " + data.runs.length + " runs; " + (active ? "runs in progress: refreshing every 2 s" : "refreshing every 15 s");
     $("error").textContent = "";
-    var cov = ended || Date.now() - lastCoverage > 60000 ? api("/coverage").then(function (c) { lastCoverage = Date.now(); renderCoverage(c); }) : null;
-    return Promise.resolve(cov).then(function () { document.body.setAttribute("data-loaded", "true"); runsTimer = setTimeout(refresh, active ? 2000 : 15000); });
+    if (!cov && ended) cov = api("/coverage");
+    return Promise.resolve(cov && cov.then(function (c) { lastCoverage = Date.now(); renderCoverage(c); })).then(function () { document.body.setAttribute("data-loaded", "true"); runsTimer = setTimeout(refresh, active ? 2000 : 15000); });
   }).catch(function (err) {
     $("error").textContent = String(err.message || err);
     if (!token) showLogin(err.message); else runsTimer = setTimeout(refresh, 5000);
