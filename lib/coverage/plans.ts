@@ -1,6 +1,6 @@
 /**
  * What coverage needs of the backup plans, and of the configuration, at run time. The coverage function
- * does not read plans/plans.yml (no YAML, no cron parser in a handler): `npx tsx lib/plans/sync.ts`
+ * does not read plans/plans.yml (no YAML in a handler; cron-parser only for the dashboard's next firings): `npx tsx lib/plans/sync.ts`
  * writes the deployed plans' view (lib/plans/plans.ts `coveragePlansOf`) into its COVERAGE_PLANS env
  * var in serverless.yml; each entry names the stages it is deployed to and only this stage's count.
  */
