@@ -10,9 +10,9 @@ const jsonReport = process.env.VITEST_JSON_REPORT;
  * unit, contract: no servers, seconds. emulator: the CBR emulator over HTTP. local: the local runtime
  * (osls package, dynalite, local-aws-sqs, workers). integration, reliability: the whole pipeline on
  * loopback (test/helpers/pipeline-harness.ts). bench: benchmark harness checks. fidelity: the emulator
- * against recorded CBR responses.
+ * against recorded CBR responses. browser: the dashboard in Debian's chromium (playwright-core) on the local runtime.
  */
-export const TEST_PROJECTS = ['unit', 'contract', 'emulator', 'local', 'integration', 'reliability', 'bench', 'fidelity'] as const;
+export const TEST_PROJECTS = ['unit', 'contract', 'emulator', 'local', 'integration', 'reliability', 'bench', 'fidelity', 'browser'] as const;
 
 /** Every test file lives in exactly one project's folder; a file anywhere else would silently never run. */
 function assertEveryTestFileHasAProject(root: string): void {

@@ -26,6 +26,9 @@ import { startLocalStack, type LocalStack } from './stack';
 import { DEFAULT_DATA_DIR } from './webhook-keys';
 import { SCENARIOS } from './scenarios/index';
 
+/** Lifetime of the dashboard token `npm start` prints (local issuer only). */
+const DASHBOARD_TOKEN_SECONDS = 12 * 3600;
+
 /** The checker runs every minute in production; locally every 3 s (60 s x 0.05). */
 const DEFAULT_RATE_SCALE = 0.05;
 
@@ -173,6 +176,12 @@ async function start(argv: string[]): Promise<number> {
     writeStackFile(dataDir, runtime.url, runtime.sqsEndpoint);
     console.log(`cbr-flow: ready in ${((Date.now() - launchedAt) / 1000).toFixed(1)} s since launch`);
     console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs, GET /coverage, POST /gates/fresh-backup)`);
+    if (runtime.issuer) {
+      // The page reads the token from the URL's fragment (never sent to a server) and keeps it for the tab.
+      const token = await runtime.issuer.mint({ sub: 'cbr-flow-dashboard', projects: '*' }, DASHBOARD_TOKEN_SECONDS);
+      console.log(`  dashboard  ${runtime.url}/#token=${token}`);
+      console.log(`             (signed in by the token after #: every project, ${DASHBOARD_TOKEN_SECONDS / 3600} h, from ${runtime.issuer.file ?? 'the local issuer'}; or open ${runtime.url}/ and paste a token)`);
+    }
     console.log(`  CBR        ${stack.cbrEndpoint}${stack.emulator ? ' (embedded emulator, demo credentials)' : ''}`);
     console.log(`  data       ${dataDir}  (logs: ${logFile}; URL: ${join(dataDir, STACK_FILE)})`);
     if (stack.resumed > 0) console.log(`  resumed    ${stack.resumed} unfinished run(s) from before the restart (re-driven by the next check-status sweep)`);

@@ -10,6 +10,10 @@
  *     `cbr_projects`, else 403): the freshness gate (./fresh-gate.ts). 200 `{ fresh: true, resources }`
  *     when every resource has a young enough backup; else 202 `{ fresh: false, runId, created, state,
  *     statusUrl, resources }` with a Location header (the run started, or the one already under way).
+ *   - GET / (no authorizer: a browser cannot send a bearer token when it navigates): the dashboard page,
+ *     a static shell with no data (lib/dashboard/page.ts), which then reads
+ *   - GET /dashboard/data (same JWT authorizer, cbr_projects scope): the caller's runs, failed and expired
+ *     first, with their timelines, and the plans with their next firings (lib/dashboard/view.ts).
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -19,6 +23,8 @@ import type { Logger } from '../ports';
 import { HttpError, httpHandler, readJsonBody } from '../pipeline/edge/http';
 import { inScope, readScopeOf } from '../pipeline/edge/read-scope';
 import { jsonLogger, withInvocationFields } from '../wiring/log';
+import { DASHBOARD_HEADERS, DASHBOARD_HTML } from '../dashboard/page';
+import { dashboardData, type DashboardDeps } from '../dashboard/view';
 import { METRICS_NAMESPACE } from '../wiring/metrics';
 import { freshGate, type FreshGateDeps } from './fresh-gate';
 import { COVERAGE_STATUSES, coverage, type CoverageDeps, type CoverageTarget, type ProjectCoverage } from './coverage';
@@ -65,7 +71,12 @@ export interface CoverageOptions {
   gate?: FreshGateDeps;
   /** The base of status URLs (else the request's host). */
   publicBaseUrl?: string | undefined;
+  /** GET /dashboard/data's dependencies (the route answers 404 without them). */
+  dashboard?: DashboardDeps;
 }
+
+/** The dashboard shell's route: public, static (lib/dashboard/page.ts). */
+const isShell = (event: APIGatewayProxyEventV2) => (event.routeKey ?? `${event.requestContext.http.method} ${event.rawPath}`) === 'GET /';
 
 export function coverageHandler(deps: CoverageDeps, options: CoverageOptions) {
   const log = options.log ?? jsonLogger;
@@ -73,6 +84,11 @@ export function coverageHandler(deps: CoverageDeps, options: CoverageOptions) {
   const http = httpHandler(async (event) => {
     const scope = readScopeOf(event);
     const route = event.routeKey ?? `${event.requestContext?.http?.method} ${event.rawPath}`;
+    if (route === 'GET /dashboard/data') {
+      if (!options.dashboard) throw new HttpError(404, 'the dashboard is not wired on this function', { field: 'route' });
+      const headers: Record<string, string> = { 'cache-control': 'no-store' };
+      return { statusCode: 200, headers, body: await dashboardData(options.dashboard, scope.all ? undefined : scope.projects) };
+    }
     if (route === 'POST /gates/fresh-backup') {
       if (!options.gate) throw new HttpError(404, 'the freshness gate is not wired on this function', { field: 'route' });
       const body = readJsonBody(event);
@@ -114,5 +130,7 @@ export function coverageHandler(deps: CoverageDeps, options: CoverageOptions) {
     return { projects: report.projects.length, failed };
   });
   return withInvocationFields(async (event: unknown, context: Parameters<typeof scheduled>[1]) =>
-    isHttp(event) ? http(event, context) : scheduled(event, context));
+    !isHttp(event) ? scheduled(event, context)
+      : isShell(event) ? { statusCode: 200, headers: DASHBOARD_HEADERS, body: DASHBOARD_HTML }
+        : http(event, context));
 }

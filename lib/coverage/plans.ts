@@ -1,6 +1,6 @@
 /**
  * What coverage needs of the backup plans, and of the configuration, at run time. The coverage function
- * does not read plans/plans.yml (no YAML, no cron parser in a handler): `npx tsx lib/plans/sync.ts`
+ * does not read plans/plans.yml (no YAML in a handler; cron-parser only for the dashboard's next firings): `npx tsx lib/plans/sync.ts`
  * writes the deployed plans' view (lib/plans/plans.ts `coveragePlansOf`) into its COVERAGE_PLANS env
  * var in serverless.yml; each entry names the stages it is deployed to and only this stage's count.
  */
@@ -25,6 +25,11 @@ export const CoveragePlan = z.strictObject({
   rpoHours: z.number().positive(),
   shareWith: z.array(ProjectId).default([]),
   stages: z.array(z.string()).default([]),
+  /** The plan's schedule (standard 5-field cron in `timezone`), for the dashboard's next firings; older entries lack it. */
+  cron: z.string().min(1).optional(),
+  timezone: z.string().min(1).optional(),
+  /** false: deployed paused. */
+  enabled: z.boolean().optional(),
 });
 export type CoveragePlan = z.infer<typeof CoveragePlan> & { region: string };
 

@@ -182,7 +182,7 @@ export function rpoHoursOf(plan: Plan): number {
   return Math.ceil((gap + plan.request.completionWindowMinutes * 60_000) / 3_600_000);
 }
 
-/** What the coverage function needs of the deployed plans (its COVERAGE_PLANS, lib/coverage/plans.ts). */
+/** What the coverage function needs of the deployed plans (its COVERAGE_PLANS, lib/coverage/plans.ts; the dashboard's plans too). */
 export function coveragePlansOf(plans: readonly Plan[]) {
   return deployedPlans(plans).map((p) => ({
     name: p.name,
@@ -193,5 +193,8 @@ export function coveragePlansOf(plans: readonly Plan[]) {
     rpoHours: rpoHoursOf(p),
     shareWith: p.request.shareWith,
     stages: p.stages,
+    cron: p.cron,
+    timezone: p.timezone,
+    enabled: p.enabled,
   }));
 }

@@ -5,6 +5,7 @@
  */
 import { coverageTargets, parseCoverageTargets, parseCoveragePlans } from '../coverage/plans';
 import type { CoverageDeps } from '../coverage/coverage';
+import type { DashboardDeps } from '../dashboard/view';
 import type { CbrFactory } from '../ports';
 import { ValidationError } from '../errors';
 import { systemClock } from '../ports';
@@ -21,3 +22,5 @@ if (!/^\d+(\.\d+)?$/.test(rpoText) || !(defaultRpoHours > 0)) {
 export const coverageTargetList = coverageTargets(parseCoverageTargets(process.env.COVERAGE_PROJECTS, region), plans);
 /** The use-case's dependencies around the CBR factory (functions/coverage.ts passes runtime-cbr's). */
 export const coverageDeps = (cbr: CbrFactory): CoverageDeps => ({ cbr, store, clock: systemClock, plans, defaultRpoHours });
+/** GET /dashboard/data's: the run store and the same plans. */
+export const dashboardDeps: DashboardDeps = { store, clock: systemClock, plans };

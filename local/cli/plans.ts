@@ -5,9 +5,9 @@
  * GET /coverage lists them now (servers, and disks not attached to a listed server).
  */
 import { readFileSync } from 'node:fs';
-import { CronExpressionParser } from 'cron-parser';
 import { parse } from 'yaml';
 import { applySelection, describeSelection } from '../../lib/contracts/selection';
+import { nextFiringTimes, wallClock } from '../../lib/plans/firings';
 import { parsePlanFile, rpoHoursOf, type Plan } from '../../lib/plans/plans';
 import { CliError, type ApiClient } from './client';
 
@@ -26,18 +26,9 @@ function readPlans(file: string): Plan[] {
   }
 }
 
-/** `2026-12-06 02:00` in `timeZone`. */
-function wallClock(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
-}
-
 /** The next `count` firings of `plan` after `now`, each in the plan's time zone and in UTC. */
 export function nextFirings(plan: Plan, now: number, count: number): string[] {
-  const it = CronExpressionParser.parse(plan.cron, { tz: plan.timezone, currentDate: new Date(now) });
-  return Array.from({ length: count }, () => {
-    const at = it.next().toDate();
-    return `${wallClock(at, plan.timezone)} ${plan.timezone}  =  ${wallClock(at, 'UTC')} UTC`;
-  });
+  return nextFiringTimes(plan.cron, plan.timezone, now, count).map((at) => `${wallClock(at, plan.timezone)} ${plan.timezone}  =  ${wallClock(at, 'UTC')} UTC`);
 }
 
 export async function planPreview(api: () => Promise<ApiClient>, file: string, name: string, count: number, now: number, out: (line: string) => void): Promise<number> {

@@ -114,7 +114,7 @@ describe('IAM: one role per function, only what it uses', () => {
     for (const e of fns['run-actions']!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
-  it('coverage queries the table (GET /runs\'s index), reads the CBR credentials; its freshness gate creates a run (GetItem, PutItem) and hands it to vault only; both routes behind the JWT authorizer', () => {
+  it('coverage queries the table (GET /runs\'s index), reads the CBR credentials; its freshness gate creates a run (GetItem, PutItem) and hands it to vault only; its routes behind the JWT authorizer but the dashboard\'s static page', () => {
     const s = statementsOf(roleOf('coverage'));
     expect(s.flatMap((x) => x.actions).sort()).toEqual([
       'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'sqs:SendMessage', 'ssm:GetParameter',
@@ -127,6 +127,9 @@ describe('IAM: one role per function, only what it uses', () => {
     expect(http).toEqual([
       { httpApi: { method: 'GET', path: '/coverage', authorizer: { name: 'runsReader' } } },
       { httpApi: { method: 'POST', path: '/gates/fresh-backup', authorizer: { name: 'runsReader' } } },
+      // The dashboard: its static page (no data, no authorizer) and its data (the same Query on the recent index).
+      { httpApi: { method: 'GET', path: '/' } },
+      { httpApi: { method: 'GET', path: '/dashboard/data', authorizer: { name: 'runsReader' } } },
     ]);
   });
 

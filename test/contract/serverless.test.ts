@@ -49,6 +49,7 @@ describe('serverless.yml agrees with the code', () => {
       name: 'nightly-web-servers', projectId: '0605767b5780d5762fc5c0118072a564', region: 'ap-southeast-1',
       resourceIds: ['e8cc6bfd-d324-4b88-9109-9fb0ba70676f', '97595625-198e-4e4d-879b-9d53f68ba551'], rpoHours: 28,
       shareWith: ['1a2b3c4d5e6f708192a3b4c5d6e7f801'], stages: ['prod', 'staging'],
+      cron: '0 2 * * *', timezone: 'Asia/Shanghai', enabled: true,
     }]);
   });
 
@@ -77,7 +78,10 @@ describe('serverless.yml agrees with the code', () => {
     const routes = Object.values(fns).flatMap((fn) => fn.events.filter((e) => e.httpApi).map((e) => e.httpApi as Yaml));
     const gets = routes.filter((r) => r.method === 'GET');
     expect(gets.length).toBeGreaterThanOrEqual(2);
-    for (const r of gets) expect(r.authorizer, `GET ${r.path}`).toEqual({ name: 'runsReader' });
+    // The one exception: GET /, the dashboard's static shell (no data; a browser navigating cannot send a
+    // bearer token). Its data come from GET /dashboard/data and GET /coverage, behind the authorizer.
+    expect(gets.filter((r) => r.authorizer === undefined)).toEqual([{ method: 'GET', path: '/' }]);
+    for (const r of gets.filter((g) => g.path !== '/')) expect(r.authorizer, `GET ${r.path}`).toEqual({ name: 'runsReader' });
     // POST /runs is authenticated by its Standard Webhooks signature in the function instead; the run
     // actions (cancel, retry) and the freshness gate are writes behind the same JWT authorizer.
     expect(routes.filter((r) => r.method !== 'GET' && r.authorizer === undefined).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /runs']);

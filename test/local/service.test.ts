@@ -88,7 +88,7 @@ describe('serverless.yml packaged offline for a deployable stage', () => {
     expect(table.Properties!.GlobalSecondaryIndexes.length).toBeGreaterThanOrEqual(1);
     expect(table.Properties!.TimeToLiveSpecification).toMatchObject({ Enabled: true });
     expect(ofType(deployTemplate, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort())
-      .toEqual(['DELETE /holds/{id}', 'DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /holds', 'GET /restores/{id}', 'GET /retention/ledger', 'GET /retention/preview', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned', 'POST /gates/fresh-backup', 'POST /holds', 'POST /restores', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
+      .toEqual(['DELETE /holds/{id}', 'DELETE /vaults/{vaultId}', 'GET /', 'GET /coverage', 'GET /dashboard/data', 'GET /holds', 'GET /restores/{id}', 'GET /retention/ledger', 'GET /retention/preview', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned', 'POST /gates/fresh-backup', 'POST /holds', 'POST /restores', 'POST /runs', 'POST /runs/{id}/cancel', 'POST /runs/{id}/retry']);
     const rules = ofType(deployTemplate, 'AWS::Events::Rule').map(([, r]) => r.Properties!.ScheduleExpression);
     expect(rules).toContain('rate(1 minute)');
     expect(rules).toContain('rate(1 hour)'); // coverage, retention-sweep
@@ -238,18 +238,23 @@ describe('reads through the local HTTP API: JWT authorizer and per-caller scope,
     expect(unauth.status).toBe(401);
   }, 90_000);
 
-  it('every GET route of the packaged templates (dev and local) has the JWT authorizer; the local one is enforced', () => {
+  it('every GET route of the packaged templates (dev and local) but the dashboard\'s static page has the JWT authorizer; the local one is enforced', () => {
     for (const template of [deployTemplate, readTemplate(PROJECT_ROOT).template]) {
       const authorizers = Object.fromEntries(ofType(template, 'AWS::ApiGatewayV2::Authorizer'));
+      // The dashboard's page (GET /): static, no data, no authorizer (a browser cannot send a token when it navigates).
+      const routes = ofType(template, 'AWS::ApiGatewayV2::Route');
+      const page = routes.filter(([, r]) => r.Properties!.RouteKey === 'GET /');
+      expect(page).toHaveLength(1);
+      expect(page[0]![1].Properties!.AuthorizerId).toBeUndefined();
       // Every read, and the operator's vault clean-up (DELETE), behind the authorizer.
-      const gets = ofType(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => /^(GET|DELETE) /.test(String(r.Properties!.RouteKey)));
-      expect(gets.map(([, r]) => r.Properties!.RouteKey).sort()).toEqual(['DELETE /holds/{id}', 'DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /holds', 'GET /restores/{id}', 'GET /retention/ledger', 'GET /retention/preview', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned']);
+      const gets = routes.filter(([, r]) => /^(GET|DELETE) /.test(String(r.Properties!.RouteKey)) && r.Properties!.RouteKey !== 'GET /');
+      expect(gets.map(([, r]) => r.Properties!.RouteKey).sort()).toEqual(['DELETE /holds/{id}', 'DELETE /vaults/{vaultId}', 'GET /coverage', 'GET /dashboard/data', 'GET /holds', 'GET /restores/{id}', 'GET /retention/ledger', 'GET /retention/preview', 'GET /runs', 'GET /runs/{id}', 'GET /vaults', 'GET /vaults/orphaned']);
       for (const [id, r] of gets) {
         expect(r.Properties, id).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });
         expect(authorizers[r.Properties!.AuthorizerId.Ref]!.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });
       }
     }
-    expect(stack.runtime.model.routes.filter((r) => r.method === 'GET' || r.method === 'DELETE').every((r) => r.jwtAuthorizer)).toBe(true);
+    expect(stack.runtime.model.routes.filter((r) => (r.method === 'GET' || r.method === 'DELETE') && !r.jwtAuthorizer).map((r) => r.routeKey)).toEqual(['GET /']);
   });
 
   it('no token, a token of another key, an expired token or a wrong audience -> 401 before the function runs', async () => {
