@@ -22,6 +22,7 @@ import { ApiClient, CliError, STACK_FILE } from './cli/client';
 import { watchRun } from './cli/watch';
 import { RunConsole } from './run-console';
 import { dataDirHolder } from './runtime';
+import { SCENARIOS } from './scenarios/index';
 import { startLocalStack, type LocalStack } from './stack';
 import { DEFAULT_DATA_DIR } from './webhook-keys';
 
@@ -54,6 +55,8 @@ Without --serve it runs a demo backup and exits (0 when COMPLETED).
   --rate-scale <x>   multiplies schedules, retries, visibility and step timeouts (default ${DEFAULT_RATE_SCALE}: 1 minute -> 3 s)
   --timeout <s>      how long the demo waits for its run (default 120)
   --verbose          also print the handlers' JSON log lines (always in <data>/local.log)
+  --scenario <name>  run a scenario on its own in-memory stack, print its result line, exit 0 when its checks
+                     hold (${Object.keys(SCENARIOS).join(', ')}; local/scenarios/)
   --help             this help`;
 
 function usageError(message: string): never {
@@ -86,6 +89,7 @@ async function start(argv: string[]): Promise<number> {
         'timeout': { type: 'string' },
         'verbose': { type: 'boolean' },
         'data': { type: 'string' },
+        'scenario': { type: 'string' },
         'help': { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -96,6 +100,10 @@ async function start(argv: string[]): Promise<number> {
   if (args.help) {
     console.log(HELP);
     return 0;
+  }
+  if (args.scenario !== undefined) {
+    const scenario = SCENARIOS[args.scenario] ?? usageError(`--scenario: no scenario "${args.scenario}"; known: ${Object.keys(SCENARIOS).join(', ')}`);
+    return await scenario({ verbose: args.verbose ?? false });
   }
   const num = (flag: string, value: string | undefined, fallback: number, ok: (n: number) => boolean): number => {
     if (value === undefined) return fallback;
