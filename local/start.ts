@@ -167,7 +167,7 @@ async function start(argv: string[]): Promise<number> {
     if (serve && stack.runStore) runConsole = new RunConsole(stack.runStore, (line) => console.log(line), (message) => log(`[console] ${message}`));
     writeStackFile(dataDir, runtime.url, runtime.sqsEndpoint);
     console.log(`cbr-flow: ready in ${((Date.now() - launchedAt) / 1000).toFixed(1)} s since launch`);
-    console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs, GET /coverage, POST /gates/fresh-backup)`);
+    console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs, GET /coverage, POST /gates/fresh-backup, GET /vaults, /holds, GET /retention/preview)`);
     console.log(`  CBR        ${stack.cbrEndpoint}${stack.emulator ? ' (embedded emulator, demo credentials)' : ''}`);
     console.log(`  data       ${dataDir}  (logs: ${logFile}; URL: ${join(dataDir, STACK_FILE)})`);
     if (stack.resumed > 0) console.log(`  resumed    ${stack.resumed} unfinished run(s) from before the restart (re-driven by the next check-status sweep)`);
