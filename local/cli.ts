@@ -1,8 +1,10 @@
 /**
  * `cbr-flow` command line: start a run, show one, watch one until it ends, list runs (filtered, paged),
- * cancel or retry one, list and delete orphaned vaults, gate on fresh backups (ensure-fresh) — through the
- * HTTP API (POST /runs, GET /runs/{id}, GET /runs, POST /runs/{id}/cancel|retry, GET /vaults/orphaned,
- * DELETE /vaults/{vaultId}, POST /gates/fresh-backup), locally or deployed; and the dead-letter queues
+ * cancel or retry one, list and delete orphaned vaults, gate on fresh backups (ensure-fresh), hold and
+ * release backups and preview the retention sweep (hold, release, holds, retention preview|ledger) — through
+ * the HTTP API (POST /runs, GET /runs/{id}, GET /runs, POST /runs/{id}/cancel|retry, GET /vaults/orphaned,
+ * DELETE /vaults/{vaultId}, POST /gates/fresh-backup, POST|GET /holds, DELETE /holds/{id}, GET
+ * /retention/preview|ledger), locally or deployed; and the dead-letter queues
  * straight on SQS (`dlq`).
  * `cbr-flow <command> --help` shows that command's flags; `--json` prints the API's raw answer.
  *

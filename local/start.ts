@@ -175,7 +175,7 @@ async function start(argv: string[]): Promise<number> {
     if (serve && stack.runStore) runConsole = new RunConsole(stack.runStore, (line) => console.log(line), (message) => log(`[console] ${message}`));
     writeStackFile(dataDir, runtime.url, runtime.sqsEndpoint);
     console.log(`cbr-flow: ready in ${((Date.now() - launchedAt) / 1000).toFixed(1)} s since launch`);
-    console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs, GET /coverage, POST /gates/fresh-backup)`);
+    console.log(`  HTTP API   ${runtime.url}  (POST /runs, GET /runs/{id}, GET /runs, GET /coverage, POST /gates/fresh-backup, GET /vaults, /holds, GET /retention/preview)`);
     if (runtime.issuer) {
       // The page reads the token from the URL's fragment (never sent to a server) and keeps it for the tab.
       const token = await runtime.issuer.mint({ sub: 'cbr-flow-dashboard', projects: '*' }, DASHBOARD_TOKEN_SECONDS);

@@ -230,6 +230,61 @@ export class ApiClient {
     return { answer: parsed.data, raw };
   }
 
+  /** POST /holds (bearer token): hold one backup (`backupId` + `projectId`) or every backup of a run (`runId`). */
+  async placeHold(body: { backupId?: string | undefined; projectId?: string | undefined; runId?: string | undefined; reason?: string | undefined }): Promise<{ hold: HoldView; raw: string }> {
+    const { status, json, raw } = await this.request('POST', '/holds', body, true);
+    this.refuseUnauthorized(status, json, 'POST /holds');
+    if (status === 404) throw new CliError(`hold: ${summarize(json, (f) => HOLD_FLAGS[f] ?? f)}`, 2);
+    if (status >= 400) throw new CliError(`POST /holds refused (HTTP ${status}): ${summarize(json, (f) => HOLD_FLAGS[f] ?? f)}`, 2);
+    const parsed = HoldView.safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to POST /holds: ${summarize(json)}`, 3);
+    return { hold: parsed.data, raw };
+  }
+
+  /** DELETE /holds/{id}[?reason=]: `released: false` when it was released before. */
+  async releaseHold(holdId: string, reason: string | undefined): Promise<{ released: boolean; hold: HoldView; raw: string }> {
+    const path = `/holds/${encodeURIComponent(holdId)}${reason ? `?${new URLSearchParams({ reason })}` : ''}`;
+    const { status, json, raw } = await this.request('DELETE', path, undefined, true);
+    this.refuseUnauthorized(status, json, `DELETE /holds/${holdId}`);
+    if (status === 404) throw new CliError(`release: no hold ${holdId} (or not one of the projects your token may act on); \`cbr-flow holds --all\` lists them`, 2);
+    if (status >= 400) throw new CliError(`DELETE /holds/${holdId} refused (HTTP ${status}): ${summarize(json, (f) => HOLD_FLAGS[f] ?? f)}`, 2);
+    const parsed = z.looseObject({ released: z.boolean(), hold: HoldView }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to DELETE /holds/${holdId}: ${summarize(json)}`, 3);
+    return { ...parsed.data, raw };
+  }
+
+  /** GET /holds[?all=true]: the active holds (with `all`, released ones too) of the token's projects. */
+  async listHolds(all: boolean): Promise<{ holds: HoldView[]; raw: string }> {
+    const { status, json, raw } = await this.request('GET', `/holds${all ? '?all=true' : ''}`);
+    this.refuseUnauthorized(status, json, 'GET /holds');
+    if (status >= 400) throw new CliError(`GET /holds refused (HTTP ${status}): ${summarize(json, (f) => HOLD_FLAGS[f] ?? f)}`, 2);
+    const parsed = z.looseObject({ holds: z.array(HoldView) }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /holds: ${summarize(json)}`, 3);
+    return { holds: parsed.data.holds, raw };
+  }
+
+  /** GET /retention/preview[?plan=]: what the next sweep deletes and keeps, per vault, and why. */
+  async retentionPreview(plan: string | undefined): Promise<{ preview: RetentionPreviewView; raw: string }> {
+    const path = `/retention/preview${plan !== undefined ? `?${new URLSearchParams({ plan })}` : ''}`;
+    const { status, json, raw } = await this.request('GET', path);
+    this.refuseUnauthorized(status, json, 'GET /retention/preview');
+    if (status >= 400) throw new CliError(`GET /retention/preview refused (HTTP ${status}): ${summarize(json, (f) => HOLD_FLAGS[f] ?? f)}`, 2);
+    const parsed = RetentionPreviewView.safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /retention/preview: ${summarize(json)}`, 3);
+    return { preview: parsed.data, raw };
+  }
+
+  /** GET /retention/ledger[?plan=]: what the sweeps deleted or CBR refused, newest first. */
+  async retentionLedger(plan: string | undefined): Promise<{ entries: LedgerEntryView[]; raw: string }> {
+    const path = `/retention/ledger${plan !== undefined ? `?${new URLSearchParams({ plan })}` : ''}`;
+    const { status, json, raw } = await this.request('GET', path);
+    this.refuseUnauthorized(status, json, 'GET /retention/ledger');
+    if (status >= 400) throw new CliError(`GET /retention/ledger refused (HTTP ${status}): ${summarize(json, (f) => HOLD_FLAGS[f] ?? f)}`, 2);
+    const parsed = z.looseObject({ entries: z.array(LedgerEntryView) }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /retention/ledger: ${summarize(json)}`, 3);
+    return { entries: parsed.data.entries, raw };
+  }
+
   /** GET /coverage: the configured projects the token may read (`project`, `status` narrow it). */
   async getCoverage(query: { project?: string | undefined; status?: string | undefined }): Promise<{ coverage: CoverageView; raw: string }> {
     const params = new URLSearchParams();
@@ -335,4 +390,58 @@ export interface ListQuery {
 /** GET /runs' query fields as the `list` flags that set them. */
 const LIST_FLAGS: Record<string, string> = {
   'query.limit': '--limit', 'query.state': '--state', 'query.project': '--project', 'query.plan': '--plan', 'query.since': '--since', 'query.cursor': '--cursor',
+};
+
+/** A hold as the retention API answers it (lib/retention/holds.ts holdView). */
+const HoldView = z.looseObject({
+  holdId: z.string(),
+  backupId: z.string().optional(),
+  runId: z.string().optional(),
+  projectId: z.string(),
+  backupIds: z.array(z.string()),
+  reason: z.string(),
+  by: z.string(),
+  at: z.string(),
+  released: z.looseObject({ by: z.string(), at: z.string(), reason: z.string().optional() }).optional(),
+});
+export type HoldView = z.infer<typeof HoldView>;
+
+const Because = z.array(z.looseObject({ rule: z.string(), detail: z.string() }));
+/** GET /retention/preview (lib/retention/sweep.ts previewView). */
+const RetentionPreviewView = z.looseObject({
+  at: z.string(),
+  scopes: z.array(z.looseObject({
+    plan: z.string().nullable(),
+    projectId: z.string(),
+    region: z.string(),
+    vault: z.looseObject({ id: z.string(), name: z.string().nullish() }),
+    delete: z.array(z.looseObject({ backupId: z.string(), name: z.string().nullish(), resourceId: z.string().nullish(), createdAt: z.string().nullish(), sizeGb: z.number(), because: Because })),
+    keep: z.array(z.looseObject({ backupId: z.string(), name: z.string().nullish(), resourceId: z.string().nullish(), createdAt: z.string().nullish(), because: Because })),
+    foreign: z.number(),
+    freedGb: z.number(),
+  })),
+  skipped: z.array(z.looseObject({ plan: z.string().nullish(), vaultName: z.string().nullish(), why: z.string() })),
+  totals: z.looseObject({ delete: z.number(), keep: z.number(), foreign: z.number(), freedGb: z.number() }),
+});
+export type RetentionPreviewView = z.infer<typeof RetentionPreviewView>;
+
+/** An entry of GET /retention/ledger. */
+const LedgerEntryView = z.looseObject({
+  backupId: z.string(),
+  plan: z.string().optional(),
+  vaultId: z.string(),
+  resourceId: z.string(),
+  backupCreatedAt: z.string().nullable(),
+  rule: z.string(),
+  requestedAt: z.string(),
+  result: z.string(),
+  reason: z.string().optional(),
+  requestId: z.string().optional(),
+  attempts: z.number(),
+});
+export type LedgerEntryView = z.infer<typeof LedgerEntryView>;
+
+/** The retention API's fields as the CLI flags that set them. */
+const HOLD_FLAGS: Record<string, string> = {
+  'body.backupId': '--backup', 'body.projectId': '--project', 'body.runId': '--run', 'body.reason': '--reason', 'query.plan': '--plan', 'query.all': '--all', id: '<hold id>',
 };

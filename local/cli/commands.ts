@@ -10,6 +10,7 @@ import { formatRun, seconds } from './format';
 import { watchRun } from './watch';
 import { listDlqs, redriveDlqs, type DlqTarget } from './dlq';
 import { planPreview } from './plans';
+import { holdCommand, holdsCommand, releaseCommand, retentionCommand } from './retention';
 
 export const OPTIONS = {
   'file': { type: 'string', short: 'f' },
@@ -50,6 +51,10 @@ export const OPTIONS = {
   'delete': { type: 'string' },
   'force': { type: 'boolean' },
   'yes': { type: 'boolean', short: 'y' },
+  'backup': { type: 'string' },
+  'run': { type: 'string' },
+  'reason': { type: 'string' },
+  'all': { type: 'boolean' },
   'help': { type: 'boolean', short: 'h' },
 } as const;
 
@@ -95,6 +100,10 @@ const FLAG_HELP: Record<Flag, string> = {
   'delete': '--delete <vaultId>       delete one orphaned vault (asks y/N on a terminal)',
   'force': '--force                  with --delete: delete it even if it still holds resources or backups',
   'yes': '--yes, -y                with --delete: do not ask (required when stdin is not a terminal)',
+  'backup': '--backup <backupId>      hold this one backup (with --project, the project it is in)',
+  'run': '--run <runId>            hold every backup of this run',
+  'reason': '--reason <text>          why (recorded with your token\'s subject and the time)',
+  'all': '--all                    released holds too',
   'help': '-h, --help               this help',
 };
 
@@ -154,6 +163,28 @@ const COMMANDS: Record<string, CommandSpec> = {
     summary: 'Exit 0 when every server has an available backup younger than --max-age; else start (or join) a run',
     flags: ['project', 'region', 'server', 'volume', 'max-age', 'vault', 'vault-size', 'wait', 'interval', 'timeout', 'reconnect'],
     more: 'POST /gates/fresh-backup. Fresh: prints each backup\'s age, exit 0. Stale: a run of the servers is started (or\nthe one already under way for them joined) into --vault (an existing vault; with --vault-size created if\nmissing); without --wait exit 1 naming the run, with --wait exit as `watch` does.',
+  },
+  hold: {
+    args: '--backup <id> --project <id> --reason <text> | --run <runId> --reason <text>',
+    summary: 'Keep a backup (or every backup of a run) whatever the retention rules say, until released',
+    flags: ['backup', 'project', 'run', 'reason'],
+    more: 'POST /holds. Prints the hold id that `release` takes. A held backup is kept and still counts for the rules.',
+  },
+  release: {
+    args: '<holdId> [--reason <text>]',
+    summary: 'Release a hold: its backups are subject to the retention rules again (the hold stays, released)',
+    flags: ['reason'],
+  },
+  holds: {
+    args: '[--all]',
+    summary: 'The active holds of your token\'s projects (--all: released ones too)',
+    flags: ['all'],
+  },
+  retention: {
+    args: 'preview | ledger [--plan <name>]',
+    summary: 'preview: what the next retention sweep deletes and keeps, and why; ledger: what the sweeps deleted',
+    flags: ['plan'],
+    more: 'GET /retention/preview and GET /retention/ledger, for the vaults of --plan (default: every vault with rules).\nThe preview lists the same backups the sweep would delete, each with the rules that let it go; backups\ncbr-flow did not make (foreign) are counted, never touched.',
   },
   plans: {
     args: 'preview <plan>',
@@ -712,6 +743,14 @@ export async function runCommand(command: string, rest: string[], values: Values
     case 'coverage':
       if (rest.length > 0) throw new CliError(`coverage: unexpected argument "${rest[0]}"`, 2);
       return await coverageCommand(api, values, io);
+    case 'hold':
+      return await holdCommand(api, rest, values, io.out);
+    case 'release':
+      return await releaseCommand(api, rest, values, io.out);
+    case 'holds':
+      return await holdsCommand(api, rest, values, io.out);
+    case 'retention':
+      return await retentionCommand(api, rest, values, io.out);
     default:
       throw new CliError(`unknown command "${command}"`, 2);
   }

@@ -3,6 +3,7 @@
  * the emulator, print one result line and resolve to the exit code (0 only when their checks hold).
  */
 import { runDr } from './dr';
+import { retentionScenario } from './retention';
 
 export interface ScenarioOptions {
   /** Console lines (phases and the result line). */
@@ -16,4 +17,5 @@ export interface ScenarioOptions {
 
 export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<number>> = {
   dr: runDr,
+  retention: retentionScenario,
 };

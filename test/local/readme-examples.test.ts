@@ -50,7 +50,7 @@ afterAll(() => {
 });
 
 describe('README examples', () => {
-  it('finds the examples: the quick start, both signing programs, list filters, cancel and retry, dlq, vaults, coverage, ensure-fresh', () => {
+  it('finds the examples: the quick start, both signing programs, list filters, cancel and retry, dlq, vaults, coverage, ensure-fresh, retention', () => {
     expect(readmeCommands(README).map((c) => c.split(' ').slice(0, c.startsWith('npx') ? 3 : 2).join(' '))).toEqual([
       'npx cbr-flow run',
       'npx cbr-flow list',
@@ -69,6 +69,10 @@ describe('README examples', () => {
       'npx cbr-flow coverage',
       'npx cbr-flow coverage',
       'npx cbr-flow ensure-fresh',
+      'npx cbr-flow hold',
+      'npx cbr-flow holds',
+      'npx cbr-flow retention',
+      'npx cbr-flow retention',
     ]);
   });
 

@@ -32,9 +32,16 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 describe('npm start console', () => {
   it('--help prints every flag, one line each, and exits 0', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [START, '--help'], { env: cleanEnv(), timeout: 60_000 });
-    for (const flag of ['--serve', '--demo', '--port <n>', '--data <dir>', '--reset', '--no-auth', '--rate-scale <x>', '--timeout <s>', '--verbose', '--help']) {
+    for (const flag of ['--serve', '--demo', '--port <n>', '--data <dir>', '--reset', '--no-auth', '--rate-scale <x>', '--timeout <s>', '--verbose', '--scenario <name>', '--help']) {
       expect(stdout.split('\n').filter((l) => l.trimStart().startsWith(`${flag} `))).toHaveLength(1);
     }
+  }, 60_000);
+
+  it('--scenario with an unknown name exits 2 naming the known ones, before starting anything', async () => {
+    const result = await promisify(execFile)(process.execPath, [START, '--scenario', 'nope'], { env: cleanEnv(), timeout: 60_000 })
+      .catch((err: { code: number; stdout: string; stderr: string }) => err);
+    expect('code' in result ? result.code : 0).toBe(2);
+    expect(result.stderr).toContain('--scenario: no scenario "nope"; known: retention');
   }, 60_000);
 
   it('--reset names each file and folder it removes and what it held', async () => {

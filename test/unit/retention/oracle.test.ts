@@ -3,14 +3,15 @@
  * oracle over random backup histories (several resources, two years, every status, the three CBR
  * timestamp shapes and unreadable ones), random rule sets, holds and time zones with DST.
  *
- * The oracle shares nothing with lib/retention/engine.ts but the rules' meaning: it reads the local
- * calendar through `toLocaleString('sv-SE')` and a weekday name, keeps each backup's true instant
- * from the generator (no timestamp parsing), and decides each backup on its own by counting the
- * backups newer than it (quadratic, obviously right).
+ * The oracle (lib/retention/oracle.ts, also the `retention` scenario's) shares nothing with
+ * lib/retention/engine.ts but the rules' meaning: it reads the local calendar through
+ * `toLocaleString('sv-SE')` and a weekday name, takes each backup's true instant from the generator
+ * (no timestamp parsing), and decides each backup on its own by counting the backups newer than it.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, type KeepRule } from '../../../lib/retention/engine';
+import { decide } from '../../../lib/retention/engine';
+import { retentionOracle } from '../../../lib/retention/oracle';
 import { RetentionRules, type RetentionRulesInput } from '../../../lib/retention/rules';
 
 const DAY = 86_400_000;
@@ -104,61 +105,9 @@ const withHistory = ruleSet.chain((rules) =>
   fc.tuple(fc.constant(rules), rules.maxAgeDays === undefined ? history : fc.oneof({ weight: 3, arbitrary: history }, { weight: 1, arbitrary: historyAround(NOW - rules.maxAgeDays * DAY) })),
 );
 
-// ---------------------------------------------------------------- the oracle
+// ---------------------------------------------------------------- the oracle (lib/retention/oracle.ts)
 
-/** Local calendar parts, read from a formatted string: "2026-12-05 10:17:00" (memoised: it is slow). */
-const seenLocal = new Map<string, { y: number; m: number; d: number; weekday: string }>();
-function local(ms: number, zone: string) {
-  const memo = seenLocal.get(`${zone} ${ms}`);
-  if (memo) return memo;
-  const text = new Date(ms).toLocaleString('sv-SE', { timeZone: zone });
-  const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const weekday = new Date(ms).toLocaleDateString('en-US', { timeZone: zone, weekday: 'short' });
-  seenLocal.set(`${zone} ${ms}`, { y, m, d, weekday });
-  return { y, m, d, weekday };
-}
-const pad = (n: number) => String(n).padStart(2, '0');
-
-function bucket(ms: number, period: 'days' | 'weeks' | 'months' | 'years', zone: string): string {
-  const { y, m, d, weekday } = local(ms, zone);
-  if (period === 'years') return String(y);
-  if (period === 'months') return `${y}-${pad(m)}`;
-  if (period === 'days') return `${y}-${pad(m)}-${pad(d)}`;
-  const back = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(weekday);
-  expect(back).toBeGreaterThanOrEqual(0);
-  return new Date(Date.UTC(y, m - 1, d - back)).toISOString().slice(0, 10);
-}
-
-function oracle(all: Gen[], rulesInput: RetentionRulesInput, holds: Set<string>, zone: string): Map<string, Set<KeepRule>> {
-  const rules = RetentionRules.parse(rulesInput);
-  const kept = new Map<string, Set<KeepRule>>();
-  for (const b of all) {
-    const why = new Set<KeepRule>();
-    if (holds.has(b.id)) why.add('hold');
-    if (b.resource === null || b.ms === null) why.add('unreadable');
-    else if (b.status === null || !SETTLED.includes(b.status)) why.add('unsettled');
-    else {
-      const ms = b.ms;
-      const isNewer = (o: Gen) => o.ms! > ms || (o.ms === ms && o.id > b.id);
-      const peers = all.filter((o) => o.resource === b.resource && o.ms !== null && o.status === 'available');
-      const newer = peers.filter(isNewer).length;
-      if (b.status === 'available') {
-        if (rules.keepLast !== undefined && newer < rules.keepLast) why.add('keepLast');
-        if (rules.floor !== undefined && newer < rules.floor) why.add('floor');
-        for (const period of ['days', 'weeks', 'months', 'years'] as const) {
-          const n = rules.gfs?.[period] ?? 0;
-          const mine = bucket(ms, period, zone);
-          const newestOfBucket = !peers.some((o) => isNewer(o) && bucket(o.ms!, period, zone) === mine);
-          const laterBuckets = new Set(peers.map((o) => bucket(o.ms!, period, zone)).filter((k) => k > mine));
-          if (n > 0 && newestOfBucket && laterBuckets.size < n) why.add(`gfs.${period}`);
-        }
-      }
-      if (rules.maxAgeDays !== undefined && NOW - ms <= rules.maxAgeDays * DAY) why.add('maxAgeDays');
-    }
-    if (why.size > 0) kept.set(b.id, why);
-  }
-  return kept;
-}
+const oracle = (all: Gen[], rules: RetentionRulesInput, holds: Set<string>, zone: string) => retentionOracle(all, RetentionRules.parse(rules), holds, zone, NOW);
 
 describe('retention engine against a naive oracle', () => {
   it('keeps exactly what the oracle keeps, with the same reasons, and says which rules expired the rest', () => {
