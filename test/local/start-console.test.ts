@@ -41,7 +41,8 @@ describe('npm start console', () => {
     const result = await promisify(execFile)(process.execPath, [START, '--scenario', 'nope'], { env: cleanEnv(), timeout: 60_000 })
       .catch((err: { code: number; stdout: string; stderr: string }) => err);
     expect('code' in result ? result.code : 0).toBe(2);
-    expect(result.stderr).toContain('--scenario: no scenario "nope"; known: retention');
+    expect(result.stderr).toContain('--scenario: unknown scenario "nope" (one of ');
+    for (const known of ['dr', 'retention']) expect(result.stderr).toMatch(new RegExp(`one of [^)]*\\b${known}\\b`));
   }, 60_000);
 
   it('--reset names each file and folder it removes and what it held', async () => {
