@@ -1,7 +1,8 @@
 /**
  * What a person sees from `npm start`: `--help` lists every flag; `--serve` prints its start-up phases as
  * they happen, writes its URL to the data folder (where the CLI finds it), and prints one human line per
- * event of a run, in order, while the handlers' JSON log lines go to <data>/local.log only.
+ * event of a run, in order, while the handlers' JSON log lines go to <data>/local.log only; the dashboard's
+ * address it prints signs the browser in.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,6 +107,18 @@ describe('npm start console', () => {
       // No JSON log line on the console; they are in the log file.
       expect(stdout).not.toContain('{"level"');
       expect(readFileSync(join(dataDir, 'local.log'), 'utf8')).toContain('"msg":"step done"');
+
+      // The dashboard's address, printed with its sign-in token (README "Dashboard"): the page, and with the
+      // token its data, which list the run just done.
+      const dashboard = /^ {2}dashboard {2}(http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+\.[\w-]+\.[\w-]+)$/m.exec(stdout);
+      expect(dashboard, stdout).not.toBeNull();
+      expect(dashboard![1]).toBe(url);
+      const page = await fetch(`${url}/`);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(await page.text()).toContain('<title>cbr-flow dashboard</title>');
+      const data = await fetch(`${url}/dashboard/data`, { headers: { authorization: `Bearer ${dashboard![2]}` } });
+      expect(data.status).toBe(200);
+      expect(((await data.json()) as { runs: { runId: string; state: string }[] }).runs).toContainEqual(expect.objectContaining({ runId, state: 'COMPLETED' }));
     } finally {
       child.kill('SIGTERM');
       await exited;
