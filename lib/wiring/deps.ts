@@ -1,6 +1,7 @@
 import type { CheckScheduleMode } from '../pipeline/check-schedule';
 import type { CbrFactory, CbrRestoreFactory, Clock, MessageBus, RestoreStore, RunStore } from '../ports';
 import type { RestoreSettings } from '../restore/restore';
+import type { DrillHooks } from '../restore/drill';
 import type { RunMetrics } from './metrics';
 
 /** Tunables of the pipeline (lib/config.ts maps the environment onto these). */
@@ -130,7 +131,7 @@ export interface PipelineDeps {
    * object as `store`), a CBR factory whose clients can read operation logs and restore, the settings.
    * Unset: the sweep looks at runs only.
    */
-  restores?: { store: RestoreStore & Pick<RunStore, 'get'>; cbr: CbrRestoreFactory; settings: RestoreSettings } | undefined;
+  restores?: { store: RestoreStore & Pick<RunStore, 'get'>; cbr: CbrRestoreFactory; settings: RestoreSettings; drillHooks?: DrillHooks | undefined } | undefined;
   /**
    * Test seam, unset in production: awaited at each crash point; a test hook that never settles (or
    * throws) simulates the invocation dying there.

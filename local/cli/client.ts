@@ -78,6 +78,11 @@ export const RestoreView = z.looseObject({
   reason: z.string().optional(),
   lastError: z.looseObject({ code: z.string(), message: z.string(), requestId: z.string().optional() }).optional(),
   timeline: z.array(z.looseObject({ at: z.number(), event: z.string(), detail: z.string().optional() })).default([]),
+  drill: z.looseObject({
+    plan: z.string(),
+    name: z.string(),
+    result: z.looseObject({ ok: z.boolean(), rpoSeconds: z.number().optional(), rtoSeconds: z.number().optional(), verification: z.string(), problems: z.array(z.string()).default([]) }).optional(),
+  }).optional(),
 });
 export type RestoreView = z.infer<typeof RestoreView>;
 export type TimelineEntry = z.infer<typeof TimelineEvent>;

@@ -76,6 +76,7 @@ export function formatRestore(r: RestoreView): string {
     ...(r.opLogId ? [`op log   ${r.opLogId}`] : []),
     ...(r.startedAt !== undefined ? [`started  ${new Date(r.startedAt).toISOString()}`] : []),
     ...(r.finishedAt !== undefined ? [`finished ${new Date(r.finishedAt).toISOString()}${took}`] : []),
+    ...(r.drill ? [`drill    plan ${r.drill.plan}, ${r.drill.name}${r.drill.result ? `: ${r.drill.result.ok ? 'ok' : 'FAILED'}, RPO ${r.drill.result.rpoSeconds ?? '?'} s, RTO ${r.drill.result.rtoSeconds ?? '?'} s, verification ${r.drill.result.verification}${r.drill.result.problems.length ? ` (${r.drill.result.problems.join('; ')})` : ''}` : ' (running)'}`] : []),
     ...(r.reason ? [`reason   ${r.reason}`] : []),
     ...(r.lastError ? [`error    ${r.lastError.code}: ${r.lastError.message}${r.lastError.requestId ? ` (request ${r.lastError.requestId})` : ''}`] : []),
   ];

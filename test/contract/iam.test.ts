@@ -152,15 +152,16 @@ describe('IAM: one role per function, only what it uses', () => {
     for (const e of fns.restores!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
-  it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {
+  it('only the CBR-calling functions read the CBR credentials; only start-run, notify and the checker (drill webhooks) read the webhook keys', () => {
     for (const fn of Object.keys(fns)) {
       const cbr = cbrCalling.includes(fn);
       expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('cbr-credentials')), fn).toBe(cbr);
       expect(allows(roleOf(fn), 'ssm:GetParameter', ssmParam('cbr-credentials')), fn).toBe(cbr);
-      const keys = fn === 'start-run' || fn === 'notify-run-finished';
+      // The checker signs recovery drills' verification webhooks and failure notifications (lib/wiring/drill-hooks.ts).
+      const keys = fn === 'start-run' || fn === 'notify-run-finished' || fn === 'check-status';
       expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('webhook-keys')), fn).toBe(keys);
       expect(allows(roleOf(fn), 'ssm:GetParameter', ssmParam('webhook-keys')), fn).toBe(keys);
-      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('notify-keys')), fn).toBe(fn === 'notify-run-finished');
+      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('notify-keys')), fn).toBe(fn === 'notify-run-finished' || fn === 'check-status');
       // Nothing outside the stage's names.
       expect(allows(roleOf(fn), 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/other/${STAGE}/cbr-credentials`)).toBe(false);
       expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:cbr-flow/dev/cbr-credentials-AbCdEf`)).toBe(false);

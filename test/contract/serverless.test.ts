@@ -36,8 +36,15 @@ describe('serverless.yml agrees with the code', () => {
     expect(parsePlanFile(parse(plansText)).plans.map((p) => p.stages)).toEqual([[], [], []]);
     expect(deployedPlans(parsePlanFile(parse(plansText)).plans)).toEqual([]);
     const prodOnly = plansText.replace('# stages: [prod]', 'stages: [prod, staging]');
-    const synced = parse(syncPlans(text, prodOnly)) as Yaml;
+    // Its drill restores onto ecs-app-01, declared a drill target on the local stage only: refused for prod.
+    expect(() => syncPlans(text, prodOnly)).toThrow(expect.objectContaining({ field: 'plans.yml.plans[0].drills[0].target' }));
+    const declared = text.replace("    drillTargets: ''\n", "    drillTargets: 7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d\n");
+    expect(declared).not.toBe(text);
+    const synced = parse(syncPlans(declared, prodOnly)) as Yaml;
     expect(synced.functions['start-run'].events.filter((e: Yaml) => e.schedule).map((e: Yaml) => e.schedule.input.plan)).toEqual(['nightly-web-servers']);
+    // The drill: a schedule on the restores function, only in the plan's stages.
+    expect(synced.functions.restores.events.filter((e: Yaml) => e.schedule).map((e: Yaml) => e.schedule.input)).toEqual([expect.objectContaining({ source: 'cbr-flow.drill', plan: 'nightly-web-servers', drill: 'web-1-weekly', target: '7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d' })]);
+    expect(synced.resources.extensions.RestoresSchedulerSchedule1).toEqual({ Condition: 'PlanNightlyWebServersStages' });
     expect(synced.resources.Conditions).toEqual({
       PlanNightlyWebServersStages: { 'Fn::Or': [{ 'Fn::Equals': [{ Ref: 'AWS::StackName' }, 'cbr-flow-prod'] }, { 'Fn::Equals': [{ Ref: 'AWS::StackName' }, 'cbr-flow-staging'] }] },
     });
