@@ -24,6 +24,7 @@ import { RunConsole } from './run-console';
 import { dataDirHolder } from './runtime';
 import { startLocalStack, type LocalStack } from './stack';
 import { DEFAULT_DATA_DIR } from './webhook-keys';
+import { SCENARIOS } from './scenarios/index';
 
 /** The checker runs every minute in production; locally every 3 s (60 s x 0.05). */
 const DEFAULT_RATE_SCALE = 0.05;
@@ -54,6 +55,7 @@ Without --serve it runs a demo backup and exits (0 when COMPLETED).
   --rate-scale <x>   multiplies schedules, retries, visibility and step timeouts (default ${DEFAULT_RATE_SCALE}: 1 minute -> 3 s)
   --timeout <s>      how long the demo waits for its run (default 120)
   --verbose          also print the handlers' JSON log lines (always in <data>/local.log)
+  --scenario <name>  run one scenario on its own in-memory stack and exit with its result (${Object.keys(SCENARIOS).join(', ')})
   --help             this help`;
 
 function usageError(message: string): never {
@@ -86,6 +88,7 @@ async function start(argv: string[]): Promise<number> {
         'timeout': { type: 'string' },
         'verbose': { type: 'boolean' },
         'data': { type: 'string' },
+        'scenario': { type: 'string' },
         'help': { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -108,6 +111,7 @@ async function start(argv: string[]): Promise<number> {
   const port = num('port', args.port, serve ? 3000 : 0, (n) => Number.isInteger(n) && n >= 0 && n < 65536);
   const rateScale = num('rate-scale', args['rate-scale'], DEFAULT_RATE_SCALE, (n) => n > 0 && n <= 1);
   const timeoutS = num('timeout', args.timeout, 120, (n) => n > 0);
+  if (args.scenario !== undefined) return runScenario(args.scenario, timeoutS, args.verbose ?? false);
 
   if (args.data === '') usageError('--data: needs a folder');
   const dataDir = resolve(args.data ?? DEFAULT_DATA_DIR);
@@ -241,4 +245,20 @@ function printLogTail(file: string): void {
   if (!existsSync(file)) return;
   const lines = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-30);
   console.error(`--- last lines of ${file} ---\n${lines.join('\n')}`);
+}
+
+/** `--scenario <name>` (local/scenarios/): its own in-memory stack; the handlers' log is printed only on failure (or --verbose). */
+async function runScenario(name: string, timeoutS: number, verbose: boolean): Promise<number> {
+  const scenario = SCENARIOS[name];
+  if (!scenario) usageError(`--scenario: unknown scenario "${name}" (one of: ${Object.keys(SCENARIOS).join(', ')})`);
+  const lines: string[] = [];
+  let code: number;
+  try {
+    code = await scenario({ timeoutS, log: (line) => { lines.push(line); if (verbose) process.stdout.write(`${line}\n`); } });
+  } catch (err) {
+    console.error(`${name}: FAILED: ${(err as Error).message}`);
+    code = 1;
+  }
+  if (code !== 0 && !verbose) console.error(`--- last log lines ---\n${lines.slice(-30).join('\n')}`);
+  return code;
 }
