@@ -36,15 +36,8 @@ describe('serverless.yml agrees with the code', () => {
     expect(parsePlanFile(parse(plansText)).plans.map((p) => p.stages)).toEqual([[], [], []]);
     expect(deployedPlans(parsePlanFile(parse(plansText)).plans)).toEqual([]);
     const prodOnly = plansText.replace('# stages: [prod]', 'stages: [prod, staging]');
-    // Its drill restores onto ecs-app-01, declared a drill target on the local stage only: refused for prod.
-    expect(() => syncPlans(text, prodOnly)).toThrow(expect.objectContaining({ field: 'plans.yml.plans[0].drills[0].target' }));
-    const declared = text.replace("    drillTargets: ''\n", "    drillTargets: 7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d\n");
-    expect(declared).not.toBe(text);
-    const synced = parse(syncPlans(declared, prodOnly)) as Yaml;
+    const synced = parse(syncPlans(text, prodOnly)) as Yaml;
     expect(synced.functions['start-run'].events.filter((e: Yaml) => e.schedule).map((e: Yaml) => e.schedule.input.plan)).toEqual(['nightly-web-servers']);
-    // The drill: a schedule on the restores function, only in the plan's stages.
-    expect(synced.functions.restores.events.filter((e: Yaml) => e.schedule).map((e: Yaml) => e.schedule.input)).toEqual([expect.objectContaining({ source: 'cbr-flow.drill', plan: 'nightly-web-servers', drill: 'web-1-weekly', target: '7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d' })]);
-    expect(synced.resources.extensions.RestoresSchedulerSchedule1).toEqual({ Condition: 'PlanNightlyWebServersStages' });
     expect(synced.resources.Conditions).toEqual({
       PlanNightlyWebServersStages: { 'Fn::Or': [{ 'Fn::Equals': [{ Ref: 'AWS::StackName' }, 'cbr-flow-prod'] }, { 'Fn::Equals': [{ Ref: 'AWS::StackName' }, 'cbr-flow-staging'] }] },
     });
@@ -57,6 +50,20 @@ describe('serverless.yml agrees with the code', () => {
       resourceIds: ['e8cc6bfd-d324-4b88-9109-9fb0ba70676f', '97595625-198e-4e4d-879b-9d53f68ba551'], rpoHours: 28,
       shareWith: ['1a2b3c4d5e6f708192a3b4c5d6e7f801'], stages: ['prod', 'staging'],
     }]);
+  });
+
+  it("a deployed plan's drill: refused at sync unless its target is a declared drill target of the stage; then a schedule on the restores function in the plan's stages only", () => {
+    // The sample drill (plan prod-web-by-tag) restores onto ecs-app-01, declared on the local stage only.
+    const drillProd = plansText.replace(/(name: prod-web-by-tag[\s\S]*?)# stages: \[prod\]/, '$1stages: [prod]');
+    expect(drillProd).not.toBe(plansText);
+    expect(() => syncPlans(text, drillProd)).toThrow(expect.objectContaining({ field: 'plans.yml.plans[2].drills[0].target' }));
+    const declared = text.replace("    drillTargets: ''\n", "    drillTargets: 7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d\n");
+    expect(declared).not.toBe(text);
+    const synced = parse(syncPlans(declared, drillProd)) as Yaml;
+    expect(synced.functions.restores.events.filter((e: Yaml) => e.schedule).map((e: Yaml) => e.schedule.input)).toEqual([
+      expect.objectContaining({ source: 'cbr-flow.drill', plan: 'prod-web-by-tag', drill: 'web-1-weekly', target: '7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d', scheduledTime: '<aws.scheduler.scheduled-time>' }),
+    ]);
+    expect(synced.resources.extensions.RestoresSchedulerSchedule1).toEqual({ Condition: 'PlanProdWebByTagStages' });
   });
 
   it('every function has a handler file and the events of the topology', () => {
