@@ -119,11 +119,23 @@ async function start(argv: string[]): Promise<number> {
     const scenario = SCENARIOS[args.scenario];
     if (!scenario) usageError(`--scenario: unknown scenario "${args.scenario}" (one of ${Object.keys(SCENARIOS).join(', ')})`);
     if (serve) usageError('--scenario runs on its own stack and exits: leave out --serve');
+    // The log lines go to the console with --verbose; otherwise the last ones are shown when it fails.
+    const lines: string[] = [];
     const log = (line: string): void => {
+      lines.push(line);
+      if (lines.length > 200) lines.shift();
       if (args.verbose) process.stdout.write(`${line}\n`);
     };
     const onPhase = (phase: string): void => console.log(`cbr-flow: [${((Date.now() - launchedAt) / 1000).toFixed(1).padStart(5)} s] ${phase}...`);
-    return scenario({ print: (line) => console.log(line), log, onPhase, rateScale, timeoutMs: timeoutS * 1000 });
+    let code: number;
+    try {
+      code = await scenario({ print: (line) => console.log(line), log, onPhase, rateScale, timeoutMs: timeoutS * 1000 });
+    } catch (err) {
+      console.error(`${args.scenario}: FAILED: ${(err as Error).message}`);
+      code = 1;
+    }
+    if (code !== 0 && !args.verbose) console.error(`--- last log lines ---\n${lines.slice(-30).join('\n')}`);
+    return code;
   }
   if (args.data === '') usageError('--data: needs a folder');
   const dataDir = resolve(args.data ?? DEFAULT_DATA_DIR);

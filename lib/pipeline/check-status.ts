@@ -468,7 +468,7 @@ export async function checkStatus(deps: PipelineDeps, log: Logger = jsonLogger, 
   if (deps.restores) {
     // One ListOpLogs per restore due; a failure leaves it due for the next sweep (counted in errors).
     const r = deps.restores;
-    result.restores = await checkRestores({ store: r.store, cbr: r.cbr, clock: deps.clock, newToken: deps.newToken, settings: s, restore: r.settings, log }, log);
+    result.restores = await checkRestores({ store: r.store, cbr: r.cbr, clock: deps.clock, newToken: deps.newToken, settings: s, restore: r.settings, drillHooks: r.drillHooks, log }, log);
     result.errors += result.restores.errors;
   }
   return result;

@@ -7,6 +7,7 @@
  * used (plan name + scheduled minute), so it shows in `cbr-flow list` and GET /runs/{id}, announces
  * run.finished (notifyUrl) like any failed run, and a late or repeated copy of the firing finds it.
  * If the run exists (the firing did start it and failed later), nothing is changed: the pipeline owns it.
+ * A recovery drill's firing (`cbr-flow.drill`, the restores function) is logged and counted as PlanFiringFailed.
  * Every failed firing emits the metric PlanFiringFailed or CheckerFiringFailed (PlanFiringFailedAlarm).
  */
 import { ScheduleTrigger } from '../contracts/schedule-trigger';
@@ -31,6 +32,7 @@ export type FiringOutcome =
   | { kind: 'plan'; runId: string; recorded: boolean }
   | { kind: 'plan-unrecordable'; plan: string; why: string }
   | { kind: 'checker' }
+  | { kind: 'drill'; plan: string; drill: string }
   | { kind: 'unknown' };
 
 const CHECKER_SOURCE = 'cbr-flow.check-status';
@@ -47,6 +49,16 @@ export async function recordFailedFiring(deps: IntakeDeps, firing: FailedFiring,
     log('error', 'checker firing failed', { via: firing.via, error });
     deps.metrics?.firingFailed('checker', { via: firing.via, error });
     return { kind: 'checker' };
+  }
+  if (source === 'cbr-flow.drill') {
+    // A recovery drill's firing (lib/restore/drill.ts) that never became a restore: no run to record;
+    // counted like a plan firing (PlanFiringFailed -> PlanFiringFailedAlarm) with the drill named.
+    const p = firing.payload as { plan?: unknown; drill?: unknown; scheduledTime?: unknown };
+    const plan = String(p.plan ?? '?');
+    const drill = String(p.drill ?? '?');
+    log('error', 'drill firing failed', { plan, drill, scheduledTime: String(p.scheduledTime ?? ''), via: firing.via, error });
+    deps.metrics?.firingFailed('plan', { plan, drill, scheduledTime: String(p.scheduledTime ?? ''), via: firing.via, error });
+    return { kind: 'drill', plan, drill };
   }
   const trigger = ScheduleTrigger.safeParse(firing.payload);
   if (!trigger.success) {

@@ -8,6 +8,8 @@ import * as z from 'zod';
 import { parseWith } from '../contracts/parse';
 import { RunRequest } from '../contracts/run-request';
 import { RetentionRules } from '../retention/rules';
+import { Drill } from '../restore/drill';
+import { ValidationError } from '../errors';
 
 export const Plan = z.strictObject({
   /** Also part of the schedule's name and of every run id it derives. */
@@ -40,6 +42,12 @@ export const Plan = z.strictObject({
    * their newest available backup is older. Unset: derived from the cron (`rpoHoursOf`).
    */
   rpoHours: z.number().positive().max(24 * 366).optional(),
+  /**
+   * Recovery drills (README "Recovery drills"): on their cron, restore the latest available backup of
+   * `resourceId` onto `target` (a declared drill target of every stage the plan deploys to, checked at
+   * sync), verify, and record RPO/RTO against the targets.
+   */
+  drills: z.array(Drill).max(10).default([]),
 });
 export type Plan = z.infer<typeof Plan>;
 
@@ -70,6 +78,26 @@ export const PlanFile = z
       } catch (e) {
         ctx.addIssue({ code: 'custom', path: ['plans', i, 'cron'], message: (e as Error).message });
       }
+      const drillNames = new Set<string>();
+      p.drills.forEach((d, j) => {
+        const name = drillNameOf(d, j);
+        if (drillNames.has(name)) ctx.addIssue({ code: 'custom', path: ['plans', i, 'drills', j, 'name'], message: `duplicate drill name ${name} in plan ${p.name}` });
+        drillNames.add(name);
+        if (d.resourceId === d.target) ctx.addIssue({ code: 'custom', path: ['plans', i, 'drills', j, 'target'], message: 'is the drill\'s own resourceId: a drill restores onto a separate drill server, never onto the server it protects' });
+        const tz = d.timezone ?? p.timezone;
+        try {
+          Intl.DateTimeFormat('en-US', { timeZone: tz });
+        } catch {
+          ctx.addIssue({ code: 'custom', path: ['plans', i, 'drills', j, 'timezone'], message: `unknown IANA time zone '${tz}'` });
+          return;
+        }
+        try {
+          CronExpressionParser.parse(d.cron, { tz });
+          cronToAws(d.cron);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', path: ['plans', i, 'drills', j, 'cron'], message: (e as Error).message });
+        }
+      });
     });
   });
 export type PlanFile = z.infer<typeof PlanFile>;
@@ -197,4 +225,63 @@ export function coveragePlansOf(plans: readonly Plan[]) {
     timezone: p.timezone,
     enabled: p.enabled,
   }));
+}
+
+/** A drill's name: its own, else `drill-<n>` (1-based, file order). */
+export function drillNameOf(d: Drill, index: number): string {
+  return d.name ?? `drill-${index + 1}`;
+}
+
+/**
+ * Every drill's target must be a declared drill target (DRILL_TARGETS, serverless.yml's `drillTargets`
+ * stage parameter) of each stage its plan deploys to; a plan deployed nowhere, of at least one stage.
+ * Throws a ValidationError naming plans.yml.plans[i].drills[j].target.
+ */
+export function checkDrillTargets(file: PlanFile, targets: { of: (stage: string) => ReadonlySet<string>; any: ReadonlySet<string> }): void {
+  file.plans.forEach((p, i) => {
+    p.drills.forEach((d, j) => {
+      const field = `plans.yml.plans[${i}].drills[${j}].target`;
+      const target = d.target.toLowerCase();
+      if (p.stages.length === 0) {
+        if (!targets.any.has(target)) throw new ValidationError(field, `server ${d.target} is not a declared drill target of any stage (serverless.yml params drillTargets / DRILL_TARGETS): a drill may only overwrite a declared drill server`);
+        return;
+      }
+      for (const stage of p.stages) {
+        if (!targets.of(stage).has(target)) throw new ValidationError(field, `server ${d.target} is not a declared drill target of stage ${stage} (serverless.yml params.${stage}.drillTargets, else params.default.drillTargets): a drill may only overwrite a declared drill server`);
+      }
+    });
+  });
+}
+
+/** The osls `schedule` events of a plan's drills (EventBridge Scheduler -> the restores function). */
+export function drillScheduleEventsOf(plan: Plan, service: string) {
+  return plan.drills.map((d, j) => {
+    const name = drillNameOf(d, j);
+    return {
+      schedule: {
+        method: 'scheduler',
+        name: `${service}-\${sls:stage}-drill-${plan.name}-${name}`.slice(0, 64),
+        description: `Recovery drill ${name} of plan ${plan.name}: restore the latest backup of ${d.resourceId} onto ${d.target}`,
+        rate: [cronToAws(d.cron)],
+        timezone: d.timezone ?? plan.timezone,
+        enabled: plan.enabled,
+        roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+        input: {
+          source: 'cbr-flow.drill',
+          plan: plan.name,
+          drill: name,
+          scheduledTime: '<aws.scheduler.scheduled-time>',
+          projectId: plan.request.projectId,
+          ...(plan.request.region ? { region: plan.request.region } : {}),
+          resourceId: d.resourceId,
+          target: d.target,
+          powerOn: d.powerOn,
+          ...(d.verifyUrl ? { verifyUrl: d.verifyUrl } : {}),
+          ...(plan.request.notifyUrl ? { notifyUrl: plan.request.notifyUrl } : {}),
+          ...(d.rpoTargetSeconds !== undefined ? { rpoTargetSeconds: d.rpoTargetSeconds } : {}),
+          ...(d.rtoTargetSeconds !== undefined ? { rtoTargetSeconds: d.rtoTargetSeconds } : {}),
+        },
+      },
+    };
+  });
 }

@@ -14,13 +14,25 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { coveragePlansOf, deployedPlans, parsePlanFile, scheduleEventOf, stageCondition, stageConditionName } from './plans';
+import { checkDrillTargets, coveragePlansOf, deployedPlans, drillScheduleEventsOf, parsePlanFile, scheduleEventOf, stageCondition, stageConditionName } from './plans';
 
-export const PLAN_BLOCKS = ['plan schedules', 'plan stages', 'plan schedule conditions', 'coverage plans'] as const;
+export const PLAN_BLOCKS = ['plan schedules', 'plan stages', 'plan schedule conditions', 'coverage plans', 'drill schedules', 'drill schedule conditions'] as const;
 export type PlanBlock = (typeof PLAN_BLOCKS)[number];
 
 /** osls's logical id of start-run's n-th (1-based) schedule event. */
 export const planScheduleLogicalId = (n: number): string => `StartDashrunSchedulerSchedule${n}`;
+/** osls's logical id of the restores function's n-th (1-based) schedule event (a drill). */
+export const drillScheduleLogicalId = (n: number): string => `RestoresSchedulerSchedule${n}`;
+
+/** The declared drill targets per stage, from serverless.yml's `drillTargets` parameters (DRILL_TARGETS). */
+export function drillTargetsOf(serverlessYaml: string): { of: (stage: string) => ReadonlySet<string>; any: ReadonlySet<string> } {
+  const params = ((parse(serverlessYaml) as { params?: Record<string, { drillTargets?: unknown }> }).params ?? {});
+  const split = (v: unknown) => new Set(typeof v === 'string' ? v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean) : []);
+  const fallback = split(params.default?.drillTargets);
+  const any = new Set<string>();
+  for (const p of Object.values(params)) for (const t of split(p?.drillTargets)) any.add(t);
+  return { of: (stage) => (params[stage]?.drillTargets !== undefined ? split(params[stage]!.drillTargets) : fallback), any };
+}
 
 function indent(value: unknown, spaces: number): string {
   const text = stringify(value, { lineWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' });
@@ -32,10 +44,15 @@ function indent(value: unknown, spaces: number): string {
 }
 
 /** The text of each generated block ('' when no plan is deployed anywhere). */
-export function renderPlanBlocks(plansYaml: string, service = 'cbr-flow'): Record<PlanBlock, string> {
-  const plans = deployedPlans(parsePlanFile(parse(plansYaml)).plans);
-  if (plans.length === 0) return { 'plan schedules': '', 'plan stages': '', 'plan schedule conditions': '', 'coverage plans': '' };
+export function renderPlanBlocks(plansYaml: string, service = 'cbr-flow', drillTargets?: ReturnType<typeof drillTargetsOf>): Record<PlanBlock, string> {
+  const file = parsePlanFile(parse(plansYaml));
+  if (drillTargets) checkDrillTargets(file, drillTargets);
+  const plans = deployedPlans(file.plans);
+  if (plans.length === 0) return { 'plan schedules': '', 'plan stages': '', 'plan schedule conditions': '', 'coverage plans': '', 'drill schedules': '', 'drill schedule conditions': '' };
+  const drills = plans.flatMap((p) => drillScheduleEventsOf(p, service).map((event) => ({ plan: p, event })));
   return {
+    'drill schedules': drills.length > 0 ? indent(drills.map((d) => d.event), 6) : '',
+    'drill schedule conditions': drills.length > 0 ? indent(Object.fromEntries(drills.map((d, i) => [drillScheduleLogicalId(i + 1), { Condition: stageConditionName(d.plan) }])), 4) : '',
     'coverage plans': indent({ COVERAGE_PLANS: JSON.stringify(coveragePlansOf(plans)) }, 6),
     'plan schedules': indent(plans.map((p) => scheduleEventOf(p, service)), 6),
     'plan stages': indent({ Conditions: Object.fromEntries(plans.map((p) => [stageConditionName(p), stageCondition(p, service)])) }, 2),
@@ -57,7 +74,7 @@ export function spliceBlock(serverlessYaml: string, name: PlanBlock, rendered: s
 
 /** serverless.yml with every plan block regenerated from plans.yml. */
 export function syncPlans(serverlessYaml: string, plansYaml: string, service = 'cbr-flow'): string {
-  const blocks = renderPlanBlocks(plansYaml, service);
+  const blocks = renderPlanBlocks(plansYaml, service, drillTargetsOf(serverlessYaml));
   return PLAN_BLOCKS.reduce((text, name) => spliceBlock(text, name, blocks[name]), serverlessYaml);
 }
 

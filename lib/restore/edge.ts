@@ -18,7 +18,8 @@ import { callerOf, inScope, readScopeOf } from '../pipeline/edge/read-scope';
 import { withInvocationFields } from '../wiring/log';
 import { RestoreNotFoundError, RestoreRefusedError } from './errors';
 import type { RestoreRecord } from './record';
-import { startRestore, type RestoreDeps } from './restore';
+import { fireDrill, isDrillFiring, type DrillDeps } from './drill';
+import { startRestore } from './restore';
 
 /** What GET /restores/{id} and POST /restores answer: the record without internals (token, version). */
 export function restoreView(r: RestoreRecord): Record<string, unknown> {
@@ -28,7 +29,22 @@ export function restoreView(r: RestoreRecord): Record<string, unknown> {
 
 const STATUS: Record<RestoreRefusedError['kind'], number> = { invalid: 400, conflict: 409, 'not-found': 404 };
 
-export function restoresHandler(deps: RestoreDeps, options: { publicBaseUrl?: string | undefined; log?: Logger } = {}) {
+/**
+ * The `restores` function: the HTTP routes, and a plan's drill firing (EventBridge Scheduler input
+ * `{source: 'cbr-flow.drill', ...}`, lib/restore/drill.ts) which answers `{restoreId, created, state}` or
+ * throws (Lambda's async retries, then the schedules DLQ).
+ */
+export function restoresHandler(deps: DrillDeps, options: { publicBaseUrl?: string | undefined; log?: Logger } = {}) {
+  const http = restoresHttpHandler(deps, options);
+  return async (event: unknown, context?: unknown): Promise<unknown> => {
+    if (!isDrillFiring(event)) return (http as (e: unknown, c?: unknown) => Promise<unknown>)(event, context);
+    const { restore, created } = await fireDrill(deps, event);
+    options.log?.('info', 'drill firing: restore started', { restoreId: restore.restoreId, created, state: restore.state, plan: restore.drill?.plan, drill: restore.drill?.name });
+    return { restoreId: restore.restoreId, created, state: restore.state, backupId: restore.backupId, targetServerId: restore.targetServerId };
+  };
+}
+
+function restoresHttpHandler(deps: DrillDeps, options: { publicBaseUrl?: string | undefined; log?: Logger }) {
   const base = (event: APIGatewayProxyEventV2) => options.publicBaseUrl ?? `${event.headers?.['x-forwarded-proto'] ?? 'https'}://${event.headers?.host ?? event.requestContext.domainName}`;
   return withInvocationFields(
     httpHandler(async (event) => {

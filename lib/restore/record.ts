@@ -29,6 +29,33 @@ export type RestoreMapping = z.infer<typeof RestoreMapping>;
 export const RestoreEvent = z.object({ at: z.number(), event: z.string(), detail: z.string().optional() });
 export type RestoreEvent = z.infer<typeof RestoreEvent>;
 
+/** The restore record's part for a drill: what to check after the restore, and (at the end) what was found. */
+export const DrillInfo = z.object({
+  plan: z.string(),
+  name: z.string(),
+  scheduledTime: z.string(),
+  resourceId: z.string(),
+  verifyUrl: z.string().optional(),
+  notifyUrl: z.string().optional(),
+  rpoTargetSeconds: z.number().optional(),
+  rtoTargetSeconds: z.number().optional(),
+  result: z
+    .object({
+      ok: z.boolean(),
+      /** Age of the restored backup when the restore started (CBR's clock), seconds. */
+      rpoSeconds: z.number().optional(),
+      /** The restore's duration from CBR's op log, seconds. */
+      rtoSeconds: z.number().optional(),
+      verification: z.enum(['healthy', 'unhealthy', 'not-configured', 'not-run']),
+      verificationDetail: z.string().optional(),
+      /** Why the drill is not ok: failed restore, unhealthy, RPO or RTO target missed. */
+      problems: z.array(z.string()).default([]),
+      notified: z.string().optional(),
+    })
+    .optional(),
+});
+export type DrillInfo = z.infer<typeof DrillInfo>;
+
 export const RestoreRecord = z.object({
   restoreId: z.string(),
   kind: z.literal('restore'),
@@ -50,7 +77,11 @@ export const RestoreRecord = z.object({
   /** Declared drill target (DRILL_TARGETS) or confirmed by the caller (`confirm`). */
   safety: z.enum(['drill-target', 'confirmed']),
   requestedBy: z.string().optional(),
-  source: z.object({ kind: z.enum(['http', 'invoke', 'cli']) }),
+  source: z.object({ kind: z.enum(['http', 'invoke', 'cli', 'drill']) }),
+  /** A plan's recovery drill (lib/restore/drill.ts): its targets, and at the end its result. */
+  drill: DrillInfo.optional(),
+  /** The backup's created_at (CBR): the drill's RPO is the restore's start minus this. */
+  backupCreatedAt: z.number().optional(),
   mappings: z.array(RestoreMapping).default([]),
   createdAt: z.number(),
   updatedAt: z.number(),

@@ -29,7 +29,7 @@ import { cbrTimestampMs } from '../cbr/time';
 import type { PipelineSettings } from '../wiring/deps';
 import { RestoreNotFoundError, RestoreRefusedError } from './errors';
 import { mapDisks, type DiskBackup, type TargetDisk } from './mappings';
-import { addRestoreEvent, isRestoreTerminal, RestoreRecord, type RestoreState } from './record';
+import { addRestoreEvent, isRestoreTerminal, RestoreRecord, type DrillInfo, type RestoreState } from './record';
 
 export interface RestoreSettings {
   /** Servers a restore may overwrite without `confirm` (DRILL_TARGETS). */
@@ -54,6 +54,8 @@ export interface RestoreDeps {
   newToken: () => string;
   settings: Pick<PipelineSettings, 'defaultRegion' | 'firstCheckDelayMs' | 'checkBaseDelayMs' | 'checkMaxDelayMs' | 'sweepIntervalMs' | 'estimateMaxDelayMs' | 'checkSchedule'>;
   restore: RestoreSettings;
+  /** A drill's verification webhook, outcome notification and metric (./drill.ts); unset: none. */
+  drillHooks?: import('./drill').DrillHooks | undefined;
   /** Test seam (crash windows); unset in production. */
   crashPoint?: ((point: RestoreCrashPoint, restoreId: string) => void | Promise<void>) | undefined;
   log?: Logger | undefined;
@@ -86,6 +88,8 @@ export interface StartRestoreInput {
   requestedBy?: string | undefined;
   /** Read/write scope of the caller: a project outside it is answered like an unknown one. */
   allowed?: (projectId: string) => boolean;
+  /** Set by a plan's drill firing (./drill.ts): what the checker verifies and measures at the end. */
+  drill?: DrillInfo | undefined;
 }
 
 export function restoreIdForKey(projectOrRun: string, key: string): string {
@@ -185,6 +189,7 @@ export async function startRestore(deps: RestoreDeps, input: StartRestoreInput):
     safety: drill ? 'drill-target' : 'confirmed',
     ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
     source: input.source,
+    ...(input.drill ? { drill: input.drill } : {}),
     createdAt: now,
     updatedAt: now,
     deadlineAt: now + deps.restore.windowMs,
@@ -268,12 +273,14 @@ export async function executeRestore(deps: RestoreDeps, r: RestoreRecord): Promi
   // ---- intent, then the one RestoreBackup ----
   const token = deps.newToken();
   const backupAt = cbrTimestampMs(backup.updated_at ?? '') ?? undefined;
+  const backupCreatedAt = cbrTimestampMs(backup.created_at ?? '') ?? undefined;
   const { restore: withIntent, changed } = await mutateRestore(deps.store, r.restoreId, now, (d) => {
     if (d.intent || isRestoreTerminal(d.state)) return undefined; // another delivery got there first
     d.intent = { at: now, token };
     d.mappings = mapped.mappings;
     if (backup.name) d.backupName = backup.name;
     if (backupAt !== undefined) d.backupAt = backupAt;
+    if (backupCreatedAt !== undefined) d.backupCreatedAt = backupCreatedAt;
     d.due = { at: Math.min(d.deadlineAt, now + deps.settings.firstCheckDelayMs) };
     addRestoreEvent(d, now, 'restore-called', mapped.mappings.map((m) => `${m.backupId} -> ${m.volumeId}${m.systemDisk ? ' (system disk)' : ''}`).join(', '));
     return d;

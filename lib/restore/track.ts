@@ -14,6 +14,7 @@ import { cbrTimestampMs } from '../cbr/time';
 import type { CbrRestoreOpLog, Logger } from '../ports';
 import { nextCheckAt } from '../pipeline/check-schedule';
 import { errorFields } from '../wiring/log';
+import { drillSummary, evaluateDrill } from './drill';
 import { addRestoreEvent, type RestoreRecord } from './record';
 import { executeRestore, finishRestore, mutateRestore, type RestoreDeps } from './restore';
 
@@ -70,6 +71,14 @@ async function checkOne(deps: RestoreDeps, r: RestoreRecord, now: number): Promi
   const cbr = await deps.cbr({ projectId: r.projectId, region: r.region });
   const { operation_logs: logs } = await cbr.listOpLogs({ operation_type: 'restore', resource_id: r.targetServerId, start_time: cbrTime(r.intent.at - START_SLACK_MS), limit: 100 });
   const log = findOpLog(logs, r);
+  // A drill's end is measured and verified before it is recorded (the webhooks are I/O; the record is
+  // then written once, terminal, with the result). A second sweep racing here finds the restore terminal.
+  let drillResult: NonNullable<RestoreRecord['drill']>['result'];
+  if (r.drill && !r.drill.result && log && (log.status === 'success' || log.status === 'failed' || log.status === 'timeout')) {
+    const startedAt = cbrTimestampMs(log.started_at ?? log.created_at ?? '') ?? r.startedAt;
+    const finishedAt = cbrTimestampMs(log.ended_at ?? '') ?? now;
+    drillResult = await evaluateDrill(r, { state: log.status === 'success' ? 'COMPLETED' : 'FAILED', startedAt, finishedAt, reason: log.error_info?.message || `the restore operation log ended '${log.status}'` }, deps.drillHooks);
+  }
   return (await mutateRestore(deps.store, r.restoreId, now, (d) => {
     d.checks += 1;
     if (!log) {
@@ -98,17 +107,21 @@ async function checkOne(deps: RestoreDeps, r: RestoreRecord, now: number): Promi
     if (progress !== undefined) d.progress = progress;
     switch (log.status) {
       case 'success': {
+        if (d.drill && drillResult) d.drill.result = drillResult;
         d.progress = 100;
         d.finishedAt = cbrTimestampMs(log.ended_at ?? '') ?? now;
         finishRestore(d, 'COMPLETED', `backup ${d.backupId} restored onto server ${d.targetServerId}${d.startedAt !== undefined ? ` in ${Math.round((d.finishedAt - d.startedAt) / 1000)} s` : ''}`, now, s);
+        if (d.drill?.result) addRestoreEvent(d, now, 'drill', drillSummary(d.drill.result));
         return d;
       }
       case 'failed':
       case 'timeout': {
+        if (d.drill && drillResult) d.drill.result = drillResult;
         const code = log.error_info?.code !== undefined && log.error_info?.code !== null && log.error_info.code !== '' ? String(log.error_info.code) : `OPLOG_${log.status.toUpperCase()}`;
         const message = log.error_info?.message || `the restore operation log ended '${log.status}'`;
         d.finishedAt = cbrTimestampMs(log.ended_at ?? '') ?? now;
         finishRestore(d, 'FAILED', `CBR's restore of backup ${d.backupId} onto server ${d.targetServerId} ${log.status}: ${code}: ${message}`, now, s, { code, message });
+        if (d.drill?.result) addRestoreEvent(d, now, 'drill', drillSummary(d.drill.result));
         return d;
       }
       default: {

@@ -1,6 +1,7 @@
 import type { CheckScheduleMode } from '../pipeline/check-schedule';
 import type { CbrFactory, CbrReplicationFactory, CbrRestoreFactory, Clock, MessageBus, RestoreStore, RunStore } from '../ports';
 import type { RestoreSettings } from '../restore/restore';
+import type { DrillHooks } from '../restore/drill';
 import type { RunMetrics } from './metrics';
 
 /** Tunables of the pipeline (lib/config.ts maps the environment onto these). */
@@ -136,7 +137,7 @@ export interface PipelineDeps {
    * object as `store`), a CBR factory whose clients can read operation logs and restore, the settings.
    * Unset: the sweep looks at runs only.
    */
-  restores?: { store: RestoreStore & Pick<RunStore, 'get'>; cbr: CbrRestoreFactory; settings: RestoreSettings } | undefined;
+  restores?: { store: RestoreStore & Pick<RunStore, 'get'>; cbr: CbrRestoreFactory; settings: RestoreSettings; drillHooks?: DrillHooks | undefined } | undefined;
   /**
    * Cross-region copies (lib/pipeline/replicate.ts): clients per (project, region) that can replicate.
    * Unset: a run asking for replication records each copy FAILED (REPLICATION_NOT_CONFIGURED).

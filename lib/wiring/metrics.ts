@@ -85,3 +85,12 @@ export function emfMetrics(stage: string, write: (line: string) => void = (line)
     firingFailed: (kind, properties) => write(JSON.stringify(emfDocument(stage, now(), [[kind === 'plan' ? 'PlanFiringFailed' : 'CheckerFiringFailed', 1, 'Count']], properties))),
   };
 }
+
+/** A finished recovery drill (lib/restore/drill.ts): DrillsCompleted or DrillsFailed, with its RPO and RTO (seconds). */
+export function drillMetric(stage: string, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`), now: () => number = Date.now) {
+  return (d: { plan: string; name: string; ok: boolean; rpoSeconds?: number | undefined; rtoSeconds?: number | undefined }): void => {
+    const values: Array<[string, number, 'Count']> = [[d.ok ? 'DrillsCompleted' : 'DrillsFailed', 1, 'Count']];
+    const doc = emfDocument(stage, now(), values, { plan: d.plan, drill: d.name, ...(d.rpoSeconds !== undefined ? { rpoSeconds: String(d.rpoSeconds) } : {}), ...(d.rtoSeconds !== undefined ? { rtoSeconds: String(d.rtoSeconds) } : {}) });
+    write(JSON.stringify(doc));
+  };
+}

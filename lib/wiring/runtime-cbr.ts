@@ -8,7 +8,8 @@ import { DEFAULT_RETRY } from '../cbr/http';
 import { callBudgetMs, OPERATOR_CALL_LIMITS } from '../pipeline/deadline';
 import { cbrFactory } from './cbr-factory';
 import { projectCredentials } from './credentials';
-import type { RestoreDeps } from '../restore/restore';
+import type { DrillDeps } from '../restore/drill';
+import { drillHooksFrom } from './drill-hooks';
 import type { OperatorDeps, PipelineDeps } from './deps';
 import { config, intakeDeps, log, store } from './runtime';
 import { restoreSettingsFrom } from '../config';
@@ -27,7 +28,8 @@ export const pipelineDeps: PipelineDeps = {
   ...intakeDeps,
   cbr: cbrClients,
   // The checker follows restores too (lib/restore/track.ts): same table, same CBR clients.
-  restores: { store, cbr: cbrClients, settings: restoreSettingsFrom(config) },
+  // Drills: the checker verifies and announces them (signed like notifications: lib/wiring/drill-hooks.ts).
+  restores: { store, cbr: cbrClients, settings: restoreSettingsFrom(config), drillHooks: drillHooksFrom(config) },
   // ...and cross-region copies (lib/pipeline/replicate.ts): the same clients, per (project, region).
   replication: { cbr: cbrClients },
   cbrCallBudgetMs: callBudgetMs({ timeoutMs: config.CBR_TIMEOUT_MS, ...DEFAULT_RETRY }),
@@ -44,9 +46,11 @@ export const operatorCbrDeps: OperatorDeps = {
 
 // POST /restores (the `restores` function, behind API Gateway's 30 s): the operator's call limits; a read
 // that does not finish leaves the restore PENDING and due, and the checker carries it on (no intent yet).
-export const restoreDeps: RestoreDeps = {
+// A plan's drill firing (EventBridge Scheduler -> restores) also lists the server's backups (the latest available).
+export const restoreDeps: DrillDeps = {
   store,
   cbr: operatorCbrClients,
+  backups: operatorCbrClients,
   clock: intakeDeps.clock,
   newToken: intakeDeps.newToken,
   settings: intakeDeps.settings,

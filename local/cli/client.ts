@@ -59,6 +59,36 @@ export const RunView = z.looseObject({
     .default([]),
 });
 export type RunView = z.infer<typeof RunView>;
+
+/** The parts of a restore record (GET /restores/{id}) the CLI shows. */
+export const RestoreView = z.looseObject({
+  restoreId: z.string(),
+  state: z.string(),
+  projectId: z.string(),
+  backupId: z.string(),
+  backupName: z.string().optional(),
+  backupAt: z.number().optional(),
+  runId: z.string().optional(),
+  resourceId: z.string().optional(),
+  targetServerId: z.string(),
+  powerOn: z.boolean(),
+  safety: z.string(),
+  mappings: z.array(z.looseObject({ backupId: z.string(), volumeId: z.string(), sizeGb: z.number().optional(), targetSizeGb: z.number().optional(), systemDisk: z.boolean().optional() })).default([]),
+  createdAt: z.number(),
+  opLogId: z.string().optional(),
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  progress: z.number().optional(),
+  reason: z.string().optional(),
+  lastError: z.looseObject({ code: z.string(), message: z.string(), requestId: z.string().optional() }).optional(),
+  timeline: z.array(z.looseObject({ at: z.number(), event: z.string(), detail: z.string().optional() })).default([]),
+  drill: z.looseObject({
+    plan: z.string(),
+    name: z.string(),
+    result: z.looseObject({ ok: z.boolean(), rpoSeconds: z.number().optional(), rtoSeconds: z.number().optional(), verification: z.string(), problems: z.array(z.string()).default([]) }).optional(),
+  }).optional(),
+});
+export type RestoreView = z.infer<typeof RestoreView>;
 export type TimelineEntry = z.infer<typeof TimelineEvent>;
 
 function describeFetchError(err: unknown): string {
@@ -95,7 +125,7 @@ export class ApiClient {
   }
 
   /** `bearer`: send the bearer token (reads, and the run actions, which carry no body). */
-  private async request(method: string, path: string, body?: unknown, bearer = body === undefined): Promise<{ status: number; json: unknown; raw: string }> {
+  private async request(method: string, path: string, body?: unknown, bearer = body === undefined, extraHeaders: Record<string, string> = {}): Promise<{ status: number; json: unknown; raw: string }> {
     let res: Response;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     // The signature covers these exact bytes; a fresh webhook-id per request (never a replay).
@@ -104,8 +134,8 @@ export class ApiClient {
       res = await fetch(`${this.endpoint}${path}`, {
         method,
         headers: payload === undefined
-          ? { accept: 'application/json', ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) }
-          : { 'content-type': 'application/json', accept: 'application/json', ...signature, ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) },
+          ? { accept: 'application/json', ...extraHeaders, ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) }
+          : { 'content-type': 'application/json', accept: 'application/json', ...extraHeaders, ...signature, ...(bearer && this.bearerToken ? { authorization: `Bearer ${this.bearerToken}` } : {}) },
         body: payload,
         signal: AbortSignal.timeout(10_000),
       });
@@ -156,6 +186,44 @@ export class ApiClient {
     const parsed = RunView.safeParse(record);
     if (!parsed.success) throw new CliError(`unexpected answer to GET /runs/${runId}: ${z.prettifyError(parsed.error)}`, 3);
     return { run: parsed.data, raw };
+  }
+
+  /** GET /runs/{id}, or undefined when the API knows no such run (404): `status` then tries a restore. */
+  async findRun(runId: string): Promise<{ run: RunView; raw: string } | undefined> {
+    try {
+      return await this.getRunAnswer(runId);
+    } catch (error) {
+      if (error instanceof CliError && error.message.startsWith(`no run ${runId} `)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * POST /restores (bearer token; the project must be in the token's cbr_projects). 400/404/409 become a
+   * CliError (exit 2) whose message the caller may rewrite (`refusal`), with the API's field.
+   */
+  async startRestore(body: unknown, idempotencyKey: string | undefined, refusal: (status: number, field: string | undefined, message: string) => string): Promise<{ restoreId: string; created: boolean; restore: RestoreView; raw: string }> {
+    const headers: Record<string, string> = { 'user-agent': 'cbr-flow-cli', ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) };
+    const { status, json, raw } = await this.request('POST', '/restores', body, true, headers);
+    this.refuseUnauthorized(status, json, 'POST /restores');
+    if (status >= 400) {
+      const field = typeof json === 'object' && json !== null && typeof (json as { field?: unknown }).field === 'string' ? (json as { field: string }).field : undefined;
+      throw new CliError(refusal(status, field, summarize(json)), 2);
+    }
+    const parsed = z.looseObject({ restoreId: z.string(), created: z.boolean(), restore: RestoreView }).safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to POST /restores: ${summarize(json)}`, 3);
+    return { ...parsed.data, raw };
+  }
+
+  /** GET /restores/{id}; undefined when the API knows no such restore (404). */
+  async findRestore(restoreId: string): Promise<{ restore: RestoreView; raw: string } | undefined> {
+    const { status, json, raw } = await this.request('GET', `/restores/${encodeURIComponent(restoreId)}`);
+    this.refuseUnauthorized(status, json, `GET /restores/${restoreId}`);
+    if (status === 404) return undefined;
+    if (status >= 400) throw new CliError(`GET /restores/${restoreId} refused (HTTP ${status}): ${summarize(json)}`, 2);
+    const parsed = RestoreView.safeParse(json);
+    if (!parsed.success) throw new CliError(`unexpected answer to GET /restores/${restoreId}: ${z.prettifyError(parsed.error)}`, 3);
+    return { restore: parsed.data, raw };
   }
 
   /** POST /runs/{id}/cancel or /retry (bearer token; the run's project must be in the token's cbr_projects). */

@@ -11,6 +11,7 @@ import { watchRun } from './watch';
 import { listDlqs, redriveDlqs, type DlqTarget } from './dlq';
 import { planPreview } from './plans';
 import { holdCommand, holdsCommand, releaseCommand, retentionCommand } from './retention';
+import { formatRestore, restoreCommand } from './restore';
 
 export const OPTIONS = {
   'file': { type: 'string', short: 'f' },
@@ -55,6 +56,10 @@ export const OPTIONS = {
   'run': { type: 'string' },
   'reason': { type: 'string' },
   'all': { type: 'boolean' },
+  'resource': { type: 'string' },
+  'target': { type: 'string' },
+  'power-on': { type: 'boolean' },
+  'confirm': { type: 'string' },
   'help': { type: 'boolean', short: 'h' },
 } as const;
 
@@ -100,10 +105,14 @@ const FLAG_HELP: Record<Flag, string> = {
   'delete': '--delete <vaultId>       delete one orphaned vault (asks y/N on a terminal)',
   'force': '--force                  with --delete: delete it even if it still holds resources or backups',
   'yes': '--yes, -y                with --delete: do not ask (required when stdin is not a terminal)',
-  'backup': '--backup <backupId>      hold this one backup (with --project, the project it is in)',
-  'run': '--run <runId>            hold every backup of this run',
+  'backup': '--backup <backupId>      hold: this one backup; restore: the (server) backup to restore (both with --project)',
+  'run': '--run <runId>            hold: every backup of this run; restore: the backup it made of --resource',
   'reason': '--reason <text>          why (recorded with your token\'s subject and the time)',
   'all': '--all                    released holds too',
+  'resource': '--resource <serverId>    with --run: the server whose backup (from that run) is restored',
+  'target': '--target <serverId>      the server whose disks are overwritten',
+  'power-on': '--power-on               start the server after the restore (default: leave it off)',
+  'confirm': '--confirm <serverId>     needed when --target is not a declared drill target: repeat its id',
   'help': '-h, --help               this help',
 };
 
@@ -118,7 +127,13 @@ const COMMANDS: Record<string, CommandSpec> = {
     summary: 'Start a backup run: from a JSON file (--file, "-" for stdin) or from flags',
     flags: ['file', ...RUN_FLAGS, 'watch', 'interval', 'timeout', 'reconnect', 'webhook-key-file', 'no-auth'],
   },
-  status: { args: '<runId>', summary: 'Show a run: state, current step, timeline, last error', flags: [] },
+  status: { args: '<runId | restoreId>', summary: 'Show a run (state, current step, timeline, last error) or a restore (state, disks, timeline)', flags: [] },
+  restore: {
+    args: '--backup <id> --project <p> | --run <id> --resource <id>, --target <server>',
+    summary: 'Restore one backup onto a server (overwrites its disks); --wait follows it until it ends',
+    flags: ['backup', 'project', 'region', 'run', 'resource', 'target', 'power-on', 'confirm', 'wait', 'interval', 'timeout'],
+    more: 'POST /restores. A target that is not a declared drill target (DRILL_TARGETS) is refused unless --confirm repeats\nits id. The same command again finds the same restore (it never restores twice). --wait exits 0 only when\nthe restore COMPLETED (1 FAILED/EXPIRED, 4 --timeout).',
+  },
   watch: {
     args: '<runId>',
     summary: 'Follow a run live until it ends (exit 0 only when COMPLETED); says how long while waiting',
@@ -710,10 +725,21 @@ export async function runCommand(command: string, rest: string[], values: Values
       return values.watch ? watch(accepted.runId) : 0;
     }
     case 'status': {
-      const { run, raw } = await api.getRunAnswer(runIdArg());
-      io.out(values.json ? raw : formatRun(run));
+      if (rest.length !== 1 || !rest[0]) throw new CliError(`status: expected exactly one <runId> or <restoreId>, got ${rest.length}`, 2);
+      if (!/^[0-9a-fA-F-]{36}$/.test(rest[0])) throw new CliError(`status: "${rest[0]}" is not a run or restore id (a UUID)`, 2);
+      // Runs and restores share the id form (UUID): a run first, then a restore.
+      const found = await api.findRun(rest[0]);
+      if (found) { io.out(values.json ? found.raw : formatRun(found.run)); return 0; }
+      const restore = await api.findRestore(rest[0]);
+      if (!restore) throw new CliError(`no run or restore ${rest[0]} at ${api.endpoint} (or not one of the projects your token may read)`, 2);
+      io.out(values.json ? restore.raw : formatRestore(restore.restore));
       return 0;
     }
+    case 'restore':
+      return await restoreCommand(api, rest, values, io, {
+        intervalMs: (positiveNumber('interval', values.interval, 1, false, 'seconds') ?? 1) * 1000,
+        timeoutMs: values.timeout === undefined ? undefined : (positiveNumber('timeout', values.timeout, undefined, false, 'seconds') ?? 0) * 1000,
+      });
     case 'watch':
       return await watch(runIdArg());
     case 'cancel': {

@@ -3,6 +3,7 @@
  * the emulator, print one result line and resolve to the exit code (0 only when their checks hold).
  */
 import { runDr } from './dr';
+import { drillScenario } from './drill';
 import { retentionScenario } from './retention';
 
 export interface ScenarioOptions {
@@ -17,5 +18,6 @@ export interface ScenarioOptions {
 
 export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<number>> = {
   dr: runDr,
+  drill: drillScenario,
   retention: retentionScenario,
 };

@@ -166,28 +166,31 @@ describe('IAM: one role per function, only what it uses', () => {
     for (const e of fns.retention!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
-  it('restores reads and writes only table items (restore records, the run it names) and reads the CBR credentials: no index, no update, no queue', () => {
+  it('restores reads and writes only table items (restore records, the run it names), reads the CBR credentials, sends only to its OnFailure destination: no index, no update', () => {
     const s = statementsOf(roleOf('restores'));
     expect(s.flatMap((x) => x.actions).sort()).toEqual([
-      'dynamodb:GetItem', 'dynamodb:PutItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'ssm:GetParameter',
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'sqs:SendMessage', 'ssm:GetParameter',
     ]);
     expect(allows(roleOf('restores'), 'dynamodb:PutItem', table)).toBe(true);
+    // Only its OnFailure destination (a drill firing that failed every async attempt).
+    expect(allows(roleOf('restores'), 'sqs:SendMessage', scheduleDlq)).toBe(true);
     expect(allows(roleOf('restores'), 'dynamodb:Query', `${table}/index/due`)).toBe(false);
-    for (const a of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'sqs:SendMessage']) expect(allows(roleOf('restores'), a, table), a).toBe(false);
+    for (const a of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allows(roleOf('restores'), a, table), a).toBe(false);
     expect(allows(roleOf('restores'), 'secretsmanager:GetSecretValue', secret('cbr-credentials'))).toBe(true);
     expect(allows(roleOf('restores'), 'secretsmanager:GetSecretValue', secret('webhook-keys'))).toBe(false);
     for (const e of fns.restores!.events as Yaml[]) expect(e.httpApi.authorizer).toEqual({ name: 'runsReader' });
   });
 
-  it('only the CBR-calling functions read the CBR credentials; only start-run and notify read the webhook keys', () => {
+  it('only the CBR-calling functions read the CBR credentials; only start-run, notify and the checker (drill webhooks) read the webhook keys', () => {
     for (const fn of Object.keys(fns)) {
       const cbr = cbrCalling.includes(fn);
       expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('cbr-credentials')), fn).toBe(cbr);
       expect(allows(roleOf(fn), 'ssm:GetParameter', ssmParam('cbr-credentials')), fn).toBe(cbr);
-      const keys = fn === 'start-run' || fn === 'notify-run-finished';
+      // The checker signs recovery drills' verification webhooks and failure notifications (lib/wiring/drill-hooks.ts).
+      const keys = fn === 'start-run' || fn === 'notify-run-finished' || fn === 'check-status';
       expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('webhook-keys')), fn).toBe(keys);
       expect(allows(roleOf(fn), 'ssm:GetParameter', ssmParam('webhook-keys')), fn).toBe(keys);
-      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('notify-keys')), fn).toBe(fn === 'notify-run-finished');
+      expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', secret('notify-keys')), fn).toBe(fn === 'notify-run-finished' || fn === 'check-status');
       // Nothing outside the stage's names.
       expect(allows(roleOf(fn), 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/other/${STAGE}/cbr-credentials`)).toBe(false);
       expect(allows(roleOf(fn), 'secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:cbr-flow/dev/cbr-credentials-AbCdEf`)).toBe(false);
@@ -207,11 +210,12 @@ describe('IAM: one role per function, only what it uses', () => {
     expect(Object.keys(QUEUE_LOGICAL_IDS).sort()).toEqual([...QUEUE_NAMES].sort());
   });
 
-  it('the schedules DLQ: only plan-firing-failed consumes it; only the async OnFailure sources (start-run, check-status) send to it', () => {
+  it('the schedules DLQ: only plan-firing-failed consumes it; only the async OnFailure sources (start-run, check-status, restores) send to it', () => {
     for (const fn of Object.keys(fns)) {
       for (const a of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) expect(allows(roleOf(fn), a, scheduleDlq), `${fn} ${a}`).toBe(fn === 'plan-firing-failed');
-      expect(allows(roleOf(fn), 'sqs:SendMessage', scheduleDlq), `${fn} send`).toBe(fn === 'start-run' || fn === 'check-status');
-      expect(fns[fn]!.destinations?.onFailure !== undefined, `${fn} has an OnFailure destination`).toBe(fn === 'start-run' || fn === 'check-status');
+      const onFailure = fn === 'start-run' || fn === 'check-status' || fn === 'restores';
+      expect(allows(roleOf(fn), 'sqs:SendMessage', scheduleDlq), `${fn} send`).toBe(onFailure);
+      expect(fns[fn]!.destinations?.onFailure !== undefined, `${fn} has an OnFailure destination`).toBe(onFailure);
     }
   });
 

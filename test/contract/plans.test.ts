@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { cronToAws, parsePlanFile, requestOf, scheduleEventOf } from '../../lib/plans/plans';
 import { runIdForPlan } from '../../lib/pipeline/start-run';
-import { renderPlanBlocks } from '../../lib/plans/sync';
+import { drillTargetsOf, renderPlanBlocks, syncPlans } from '../../lib/plans/sync';
 
 const plan = (over: Record<string, unknown> = {}) => ({
   name: 'nightly',
@@ -92,5 +92,41 @@ describe('plans', () => {
     expect(runIdForPlan('nightly', '2026-11-23T18:00:00Z')).not.toBe(a);
     expect(runIdForPlan('weekly', '2026-11-22T18:00:00Z')).not.toBe(a);
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('drills: validated at load (cron, time zone, names, not onto their own server) and refused at sync onto an undeclared drill target, naming the field', () => {
+    const drill = { cron: '0 6 * * 6', resourceId: 'e8cc6bfd-d324-4b88-9109-9fb0ba70676f', target: '7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d', rpoTargetSeconds: 93600 };
+    const fields = (plans: unknown[]) => {
+      try {
+        parsePlanFile({ plans });
+        return [];
+      } catch (e) {
+        return (e as { issues: Array<{ field: string }> }).issues.map((i) => i.field);
+      }
+    };
+    expect(fields([plan({ drills: [drill] })])).toEqual([]);
+    expect(fields([plan({ drills: [{ ...drill, cron: '0 25 * * *' }] })])).toEqual(['plans.yml.plans[0].drills[0].cron']);
+    expect(fields([plan({ drills: [{ ...drill, timezone: 'Mars/Olympus' }] })])).toEqual(['plans.yml.plans[0].drills[0].timezone']);
+    expect(fields([plan({ drills: [drill, drill] })])).toEqual([]); // drill-1, drill-2
+    expect(fields([plan({ drills: [{ ...drill, name: 'x' }, { ...drill, name: 'x' }] })])).toEqual(['plans.yml.plans[0].drills[1].name']);
+    expect(fields([plan({ drills: [{ ...drill, target: drill.resourceId }] })])).toEqual(['plans.yml.plans[0].drills[0].target']);
+    expect(fields([plan({ drills: [{ ...drill, verifyUrl: 'ftp://x' }] })])).toEqual(['plans.yml.plans[0].drills[0].verifyUrl']);
+
+    const serverless = (local: string, prod: string) => `params:\n  default:\n    drillTargets: ''\n  local:\n    drillTargets: ${local}\n  prod:\n    drillTargets: '${prod}'\n`;
+    const yaml = (stages: string[]) => stringify({ plans: [plan({ stages, drills: [drill] })] });
+    // Deployed to prod: prod must declare the target.
+    expect(() => renderPlanBlocks(yaml(['prod']), 'cbr-flow', drillTargetsOf(serverless(drill.target, '')))).toThrow(
+      expect.objectContaining({ name: 'ValidationError', field: 'plans.yml.plans[0].drills[0].target', message: expect.stringContaining('not a declared drill target of stage prod') }),
+    );
+    const blocks = renderPlanBlocks(yaml(['prod']), 'cbr-flow', drillTargetsOf(serverless('', drill.target)));
+    expect(blocks['drill schedules']).toContain('source: cbr-flow.drill');
+    expect(blocks['drill schedules']).toContain(`target: ${drill.target}`);
+    expect(blocks['drill schedules']).toContain('rate:\n');
+    expect(blocks['drill schedule conditions']).toContain('RestoresSchedulerSchedule1:');
+    // Deployed nowhere: some stage must declare it.
+    expect(() => renderPlanBlocks(yaml([]), 'cbr-flow', drillTargetsOf(serverless('', '')))).toThrow(expect.objectContaining({ field: 'plans.yml.plans[0].drills[0].target' }));
+    expect(renderPlanBlocks(yaml([]), 'cbr-flow', drillTargetsOf(serverless(drill.target, '')))['drill schedules']).toBe('');
+    // syncPlans reads the targets from serverless.yml itself.
+    expect(() => syncPlans(serverless('', ''), yaml([]))).toThrow(expect.objectContaining({ field: 'plans.yml.plans[0].drills[0].target' }));
   });
 });

@@ -53,6 +53,20 @@ describe('serverless.yml agrees with the code', () => {
     }]);
   });
 
+  it("a deployed plan's drill: refused at sync unless its target is a declared drill target of the stage; then a schedule on the restores function in the plan's stages only", () => {
+    // The sample drill (plan prod-web-by-tag) restores onto ecs-app-01, declared on the local stage only.
+    const drillProd = plansText.replace(/(name: prod-web-by-tag[\s\S]*?)# stages: \[prod\]/, '$1stages: [prod]');
+    expect(drillProd).not.toBe(plansText);
+    expect(() => syncPlans(text, drillProd)).toThrow(expect.objectContaining({ field: 'plans.yml.plans[2].drills[0].target' }));
+    const declared = text.replace("    drillTargets: ''\n", "    drillTargets: 7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d\n");
+    expect(declared).not.toBe(text);
+    const synced = parse(syncPlans(declared, drillProd)) as Yaml;
+    expect(synced.functions.restores.events.filter((e: Yaml) => e.schedule).map((e: Yaml) => e.schedule.input)).toEqual([
+      expect.objectContaining({ source: 'cbr-flow.drill', plan: 'prod-web-by-tag', drill: 'web-1-weekly', target: '7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d', scheduledTime: '<aws.scheduler.scheduled-time>' }),
+    ]);
+    expect(synced.resources.extensions.RestoresSchedulerSchedule1).toEqual({ Condition: 'PlanProdWebByTagStages' });
+  });
+
   it('every function has a handler file and the events of the topology', () => {
     for (const [name, fn] of Object.entries(fns)) {
       expect(fn.handler).toBe(`functions/${name}.handler`);

@@ -76,6 +76,18 @@ describe('plan-firing-failed', () => {
     expect(emf.filter((l) => 'CheckerFiringFailed' in l)).toEqual([expect.objectContaining({ CheckerFiringFailed: 1, error: 'delivery failed (Lambda.TooManyRequestsException)' })]);
   });
 
+  it("a recovery drill's firing that never became a restore is logged and counted as PlanFiringFailed, naming plan and drill", async () => {
+    const { log, lines, emf } = capture();
+    const w = world(emf);
+    const handler = planFiringFailedHandler(w.deps, log);
+    const drill = { source: 'cbr-flow.drill', plan: 'nightly', drill: 'web-1', scheduledTime: '2026-12-05T06:00:00Z', projectId: '0605767b5780d5762fc5c0118072a564', resourceId: 'e8cc6bfd-d324-4b88-9109-9fb0ba70676f', target: '7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d' };
+    const res = (await handler(makeSqsEvent([makeSqsRecord(lambdaRecord(drill))]), ctx)) as SQSBatchResponse;
+    expect(res.batchItemFailures).toEqual([]);
+    expect(lines.find((l) => l.msg === 'drill firing failed')).toMatchObject({ plan: 'nightly', drill: 'web-1', via: 'lambda-on-failure' });
+    expect(emf.filter((l) => 'PlanFiringFailed' in l)).toEqual([expect.objectContaining({ PlanFiringFailed: 1, plan: 'nightly', drill: 'web-1' })]);
+    expect(lines.some((l) => l.msg === 'unrecognised schedule firing in the schedules DLQ')).toBe(false);
+  });
+
   it('reads an EventBridge Scheduler dead letter (body = the Input, ERROR_CODE / ERROR_MESSAGE attributes)', () => {
     const attr = (v: string) => ({ stringValue: v, dataType: 'String', stringListValues: [], binaryListValues: [] });
     const firing = failedFiringOf({ body: JSON.stringify(trigger()), messageAttributes: { ERROR_CODE: attr('AWS.Lambda.ResourceNotFound'), ERROR_MESSAGE: attr('Function not found') } });
