@@ -12,9 +12,10 @@ import { CheckpointStartedV1 } from './messages/checkpoint-started';
 import { ResourcesBoundV1 } from './messages/resources-bound';
 import { RunFinishedV1 } from './messages/run-finished';
 import { RunRequestedV1 } from './messages/run-requested';
+import { SharePendingV1 } from './messages/share-pending';
 import { VaultReadyV1 } from './messages/vault-ready';
 
-export { CheckpointFinishedV1, CheckpointStartedV1, ResourcesBoundV1, RunFinishedV1, RunRequestedV1, VaultReadyV1 };
+export { CheckpointFinishedV1, CheckpointStartedV1, ResourcesBoundV1, RunFinishedV1, RunRequestedV1, SharePendingV1, VaultReadyV1 };
 
 export const MESSAGE_SCHEMAS = {
   'run.requested': { 1: RunRequestedV1 },
@@ -23,6 +24,7 @@ export const MESSAGE_SCHEMAS = {
   'checkpoint.started': { 1: CheckpointStartedV1 },
   'checkpoint.finished': { 1: CheckpointFinishedV1 },
   'run.finished': { 1: RunFinishedV1 },
+  'share.pending': { 1: SharePendingV1 },
 } as const;
 
 export type MessageType = keyof typeof MESSAGE_SCHEMAS;
@@ -34,7 +36,8 @@ export type Message =
   | ResourcesBoundV1
   | CheckpointStartedV1
   | CheckpointFinishedV1
-  | RunFinishedV1;
+  | RunFinishedV1
+  | SharePendingV1;
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 
 /**

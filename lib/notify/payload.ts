@@ -91,3 +91,51 @@ export function notificationFromRun(run: RunRecord): RunFinishedNotification {
     },
   };
 }
+
+/**
+ * The share-pending notification (issue 15): a member of one of the run's shares is still `pending`
+ * SHARE_PENDING_ALERT_HOURS after it was shared (nobody accepted it on the receiving side). Sent once per
+ * member, when the share sweep first finds it so; its webhook-id is deterministic per run and member.
+ */
+export const SharePendingNotification = z.strictObject({
+  type: z.literal('share.pending'),
+  /** When the share sweep found the member still pending. */
+  timestamp: iso,
+  data: z.strictObject({
+    runId: z.string(),
+    /** The run's (sharing) project. */
+    projectId: z.string(),
+    region: z.string(),
+    /** The receiving project, the member that has not accepted. */
+    memberProjectId: z.string(),
+    backupId: z.string(),
+    resourceId: z.string().optional(),
+    pendingSince: iso,
+    /** Hours pending when found, one decimal. */
+    hours: z.number().min(0),
+  }),
+});
+export type SharePendingNotification = z.infer<typeof SharePendingNotification>;
+
+export function sharePendingMessageId(runId: string, backupId: string, memberProjectId: string): string {
+  return `share-pending_${runId}_${backupId}_${memberProjectId}`;
+}
+
+export function sharePendingNotification(run: RunRecord, member: { backupId: string; projectId: string; sharedAt: string }, foundAt: string): SharePendingNotification {
+  const share = run.shares.find((s) => s.backupId === member.backupId && s.projectId === member.projectId);
+  const hours = Math.max(0, Date.parse(foundAt) - Date.parse(member.sharedAt)) / 3_600_000;
+  return {
+    type: 'share.pending',
+    timestamp: foundAt,
+    data: {
+      runId: run.runId,
+      projectId: run.request.projectId,
+      region: run.request.region,
+      memberProjectId: member.projectId,
+      backupId: member.backupId,
+      ...(share ? { resourceId: share.resourceId } : {}),
+      pendingSince: member.sharedAt,
+      hours: Math.round(hours * 10) / 10,
+    },
+  };
+}

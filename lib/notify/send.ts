@@ -15,7 +15,7 @@ import { signersFor } from '../webhooks/keys';
 import { knownSecrets, redact } from '../secrets/redact';
 import type { RunRecord } from '../store/run';
 import { NotifyError, type NotifyFailureReason } from './errors';
-import { notificationFromRun, notificationMessageId, type FinalState } from './payload';
+import { notificationFromRun, notificationMessageId, sharePendingMessageId, SharePendingNotification, type FinalState } from './payload';
 import type { NotificationRecord } from '../store/run';
 import { checkNotifyUrl, type HostLookup } from './url-guard';
 import { backoffDelayMs, parseRetryAfterMs, sleep as abortableSleep } from '../retry';
@@ -162,6 +162,13 @@ export async function notifyRunFinished(run: RunRecord, url: string, options: No
   const payload = notificationFromRun(run);
   const body = JSON.stringify(redact(payload, knownSecrets.values()));
   return postSignedWebhook(url, notificationMessageId(run.runId, payload.data.state as FinalState), body, options);
+}
+
+/** Notify the run's receiver that a share member is still pending (body checked against its schema). */
+export async function notifySharePending(notification: SharePendingNotification, url: string, options: NotifyOptions): Promise<NotifyResult> {
+  const payload = SharePendingNotification.parse(notification);
+  const body = JSON.stringify(redact(payload, knownSecrets.values()));
+  return postSignedWebhook(url, sharePendingMessageId(payload.data.runId, payload.data.backupId, payload.data.memberProjectId), body, options);
 }
 
 /** The result as the run records it (no URL, no body). */

@@ -2,7 +2,11 @@
  * The run-finished notifier: for each `run.finished` message on the events queue, POST the run's final
  * state to the notify URL of its request, signed the Standard Webhooks way (lib/notify), and record the
  * outcome on the run (`notification`: delivered, or why not — never the URL). `checkpoint.started`
- * messages share the queue and are acknowledged without doing anything.
+ * messages share the queue and are acknowledged without doing anything. `share.pending` messages (the
+ * share sweep: a member still pending too long) become a signed `share.pending` notification to the same
+ * URL; their outcome is logged, not recorded on the run (`notification` is the run-finished one),
+ * retryable failures are redelivered by SQS like run.finished's, and the webhook-id is per run and
+ * member so a receiver de-duplicates a redelivered one.
  *
  * Retries: lib/notify retries 5xx/429/timeouts with backoff inside one invocation, bounded by the
  * Lambda's remaining time. When that is not enough (receiver still down), the record fails and SQS
@@ -13,10 +17,10 @@
  * got it twice de-duplicates on webhook-id).
  */
 import { AppError } from '../errors';
-import type { Message } from '../contracts';
+import type { Message, MessageOf } from '../contracts';
 import type { Config } from '../config';
-import { notifyRunFinished, toNotificationRecord, type NotifyOptions } from '../notify/send';
-import { notificationMessageId, type FinalState } from '../notify/payload';
+import { notifyRunFinished, notifySharePending, toNotificationRecord, type NotifyOptions, type NotifyResult } from '../notify/send';
+import { notificationMessageId, sharePendingNotification, type FinalState } from '../notify/payload';
 import type { NotificationRecord } from '../store/run';
 import type { Clock, NotificationStore } from '../ports';
 import { isTerminal } from '../store/run';
@@ -64,6 +68,7 @@ export interface DeliveryContext {
 }
 
 export async function notifyFinished(deps: NotifyDeps, message: Message, ctx: DeliveryContext): Promise<NotifyOutcome> {
+  if (message.type === 'share.pending') return notifyPending(deps, message, ctx);
   if (message.type !== 'run.finished') return 'ignored';
   const run = await deps.store.get(message.runId);
   if (!run) return 'missing';
@@ -100,6 +105,35 @@ export async function notifyFinished(deps: NotifyDeps, message: Message, ctx: De
     throw new NotifyRetryError(`${result.error.message}; SQS will deliver it again`, { cause: result.error });
   }
   deps.log('error', 'notification not delivered', { runId: run.runId, ...errorFields(result.error), reason: result.reason });
+  return 'failed';
+}
+
+async function notifyPending(deps: NotifyDeps, message: MessageOf<'share.pending'>, ctx: DeliveryContext): Promise<NotifyOutcome> {
+  const run = await deps.store.get(message.runId);
+  if (!run) return 'missing';
+  const url = run.request.notifyUrl;
+  if (!url) return 'no-url';
+  const fields = { runId: run.runId, type: message.type, backupId: message.data.backupId, memberProjectId: message.data.projectId };
+  if (!deps.keys) {
+    deps.log('error', 'share.pending notification not sent: no webhook key is configured to sign notifications (WEBHOOK_KEYS_SECRET / NOTIFY_KEYS_SECRET)', fields);
+    return 'failed';
+  }
+  const keys = await deps.keys();
+  const result: NotifyResult = await notifySharePending(sharePendingNotification(run, message.data, message.occurredAt), url, {
+    ...deps.transport,
+    keys,
+    allowLoopback: deps.settings.allowLoopback,
+    maxAttempts: deps.settings.maxAttempts,
+    timeoutMs: deps.settings.timeoutMs,
+    deadlineAt: ctx.deadlineAt,
+    clock: deps.clock,
+    onAttempt: (e) => deps.log(e.status !== undefined && e.status < 300 ? 'info' : 'warn', 'notification attempt', { ...fields, ...e }),
+  });
+  if (result.ok) return 'delivered';
+  if (result.error.retryable && ctx.receiveCount < ctx.maxReceiveCount) {
+    throw new NotifyRetryError(`${result.error.message}; SQS will deliver it again`, { cause: result.error });
+  }
+  deps.log('error', 'share.pending notification not delivered', { ...fields, ...errorFields(result.error), reason: result.reason });
   return 'failed';
 }
 

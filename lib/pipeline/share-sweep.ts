@@ -11,11 +11,17 @@
  *   member is revoked only with SHARE_EXPIRY_ACCEPTED=revoke (default); with `keep` it stays shared.
  * - a member still pending SHARE_PENDING_ALERT_HOURS after it was shared is read again (ShowMemberDetail:
  *   the receiver may have accepted it by hand); still pending, it raises SharePendingTooLong (EMF metric,
- *   SharePendingAlarm notifies the alarm topic) once, and a warn log line naming run, backup and project.
+ *   SharePendingAlarm notifies the alarm topic) once, and a warn log line naming run, backup and project;
+ *   a run with a notifyUrl also gets a `share.pending` message on the events queue, which
+ *   notify-run-finished turns into a signed `share.pending` notification. The messages are published
+ *   before the run records `alertedAt` (at least once: a crash in between publishes again at the next
+ *   sweep, with the same message id and webhook-id, so receivers de-duplicate); once recorded, later
+ *   sweeps send nothing.
  * The members are then recorded on the run (RunStore.recordShares, allowed on finished runs) and the
  * watch moved to the next due time or deleted. Rate limit: at most SHARE_REVOKES_PER_SWEEP DeleteMember
  * calls per sweep (plus the CBR client's own token bucket); what is left waits for the next minute.
  */
+import { buildMessage } from '../contracts';
 import { cbrErrorOf, hasCbrCode, type Logger } from '../ports';
 import { isTerminal, type ShareRecord } from '../store/run';
 import type { PipelineDeps, PipelineSettings } from '../wiring/deps';
@@ -66,6 +72,7 @@ export async function sweepShares(deps: PipelineDeps, log: Logger): Promise<Shar
       const shares = structuredClone(run.shares);
       let revoked = 0;
       let alerted = 0;
+      const pendingTooLong: ShareRecord[] = [];
       for (const s of shares) {
         if (s.status === 'revoked' || s.status === 'failed') continue;
         const expired = s.expiresAt !== undefined && s.expiresAt <= now && (s.status !== 'accepted' || deps.settings.shareExpiryAccepted === 'revoke');
@@ -92,7 +99,21 @@ export async function sweepShares(deps: PipelineDeps, log: Logger): Promise<Shar
           }
           s.alertedAt = now;
           alerted++;
+          pendingTooLong.push(s);
           log('warn', 'share member still pending', { runId: run.runId, backupId: s.backupId, projectId: s.projectId, sharedAt: new Date(s.sharedAt).toISOString(), code: s.code });
+        }
+      }
+      if (run.request.notifyUrl) {
+        for (const s of pendingTooLong) {
+          await deps.bus.send(
+            'events',
+            buildMessage('share.pending', {
+              runId: run.runId,
+              occurredAt: now,
+              key: `share-pending:${s.backupId}:${s.projectId}`,
+              data: { backupId: s.backupId, projectId: s.projectId, sharedAt: new Date(s.sharedAt ?? now).toISOString() },
+            }),
+          );
         }
       }
       const next = nextShareWatch(shares, deps.settings);

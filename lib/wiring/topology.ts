@@ -5,7 +5,7 @@
  *   resources  -> add-resources    (vault.ready)
  *   checkpoint -> start-checkpoint (resources.bound; delayed to itself for skipped resources)
  *   share      -> share-backup     (checkpoint.finished from check-status)
- *   events     -> notify-run-finished (run.finished -> signed notification; checkpoint.started is ignored)
+ *   events     -> notify-run-finished (run.finished, share.pending -> signed notification; checkpoint.started is ignored)
  * check-status runs on a schedule and reads the store's due index instead of a queue.
  */
 import type { QueueName } from '../ports';

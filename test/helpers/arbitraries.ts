@@ -210,6 +210,7 @@ export const envelopes = {
       { requiredKeys: ['state'] },
     ),
   ),
+  'share.pending': envelope('share.pending', fc.record({ backupId: uuid, projectId: shortText(64).filter((s) => s.length > 0), sharedAt: isoTime })),
 } satisfies Record<MessageType, fc.Arbitrary<{ type: string; runId: string }>>;
 
 // ------------------------------------------------------------------------------------- random JSON

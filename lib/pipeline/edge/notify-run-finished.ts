@@ -1,5 +1,5 @@
 /**
- * notify-run-finished's edge: the events queue (run.finished, checkpoint.started) in, one notification
+ * notify-run-finished's edge: the events queue (run.finished, share.pending, checkpoint.started) in, one notification
  * per finished run out, failures reported per record (ReportBatchItemFailures) so one slow receiver
  * never re-drives its batch-mates. The deadline of every delivery is the invocation's remaining time
  * (context.getRemainingTimeInMillis) less a margin for recording the outcome.

@@ -6,11 +6,17 @@
  * (virtual) clock passes its lifetime. Crashes after UpdateMemberStatus and after DeleteMember, and
  * duplicate delivery, never accept, create a receiving vault or revoke twice.
  */
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../../../emulator/index';
 import { loadConfig } from '../../../lib/config';
 import { projectCredentials } from '../../../lib/wiring/credentials';
+import { notifyFinished, type NotifyDeps } from '../../../lib/pipeline/notify-run-finished';
+import type { RunStore } from '../../../lib/ports';
+import { systemClock } from '../../../lib/ports';
+import { silentLogger } from '../../../lib/wiring/log';
 import { UNREACHABLE_AWS_ENV } from '../../helpers/factories';
+import { startLoopbackServer } from '../../helpers/loopback-server';
 import { makeServers, PEER2, runBody, startHarness, type Harness } from '../../helpers/pipeline-harness';
 
 let h: Harness | undefined;
@@ -174,6 +180,58 @@ describe('time-boxed shares', () => {
     expect((await h.sweep()).shares).toMatchObject({ alerted: 0, watches: 0 });
     expect(h.emf.filter((d) => d.SharePendingTooLong === 1)).toEqual([expect.objectContaining({ runId })]);
     expect((await h.run(runId!)).shares[0]).toMatchObject({ status: 'pending', alertedAt: expect.any(Number) });
+  });
+
+  it('...and sends one signed share.pending notification to the run\'s notifyUrl through the events queue (duplicate sweeps and deliveries: one webhook-id); a run without notifyUrl gets none', async () => {
+    const key = `whsec_${Buffer.from('share pending notification key 32B').toString('base64')}`;
+    const receiver = await startLoopbackServer(() => ({ status: 204 }));
+    try {
+      h = await startHarness({
+        credentials,
+        settings: { sharePendingAlertMs: 3600_000 },
+        emulator: { seed: 1503, projects: [...DEMO.projects, PEER2], credentials: [...DEMO.credentials], users: [...DEMO.users], resources: [...DEMO.resources, ...servers] },
+      });
+      const notified = await h.startRun(runBody('s15_alert_n', [servers[7]!.id], { shareWith: [PEER2.id], notifyUrl: `${receiver.url}/hooks/shares?token=t0k` }));
+      const silent = await h.startRun(runBody('s15_alert_s', [servers[8]!.id], { shareWith: [PEER2.id] }));
+      await h.drive({ runIds: [notified.runId!, silent.runId!] });
+      const sharedAt = (await h.run(notified.runId!)).shares[0]!.sharedAt!;
+      h.clock.advance(3600_000 + 60_000);
+      expect((await h.sweep()).shares).toMatchObject({ alerted: 2 });
+      h.clock.advance(3600_000);
+      expect((await h.sweep()).shares).toMatchObject({ alerted: 0 });
+      await h.pump();
+      const pending = h.events.filter((e) => e.type === 'share.pending');
+      expect(pending.map((e) => e.runId)).toEqual([notified.runId]);
+
+      const deps: NotifyDeps = { store: h.store as RunStore & NotifyDeps['store'], clock: systemClock, keys: async () => [key], settings: { allowLoopback: true, maxAttempts: 2, timeoutMs: 2000 }, log: silentLogger };
+      const ctx = { deadlineAt: Date.now() + 30_000, receiveCount: 1, maxReceiveCount: 5 };
+      for (const m of [...pending, ...pending]) expect(await notifyFinished(deps, m, ctx)).toBe('delivered'); // a duplicate delivery
+      expect(receiver.requests).toHaveLength(2);
+      const got = receiver.requests.map((r) => {
+        const headers = { 'webhook-id': String(r.headers['webhook-id']), 'webhook-timestamp': String(r.headers['webhook-timestamp']), 'webhook-signature': String(r.headers['webhook-signature']) };
+        return { id: headers['webhook-id'], url: r.url, body: new Webhook(key).verify(r.body, headers) as { type: string; data: Record<string, unknown> } };
+      });
+      expect(new Set(got.map((g) => g.id)).size).toBe(1); // receivers de-duplicate the redelivered one
+      const run = await h.run(notified.runId!);
+      expect(got[0]!.url).toBe('/hooks/shares?token=t0k');
+      expect(got[0]!.body).toEqual({
+        type: 'share.pending',
+        timestamp: expect.any(String),
+        data: {
+          runId: notified.runId,
+          projectId: run.request.projectId,
+          region: run.request.region,
+          memberProjectId: PEER2.id,
+          backupId: run.shares[0]!.backupId,
+          resourceId: servers[7]!.id,
+          pendingSince: new Date(sharedAt).toISOString(),
+          hours: 1,
+        },
+      });
+      expect(run.notification).toBeUndefined(); // the run-finished record is not the share.pending one's
+    } finally {
+      await receiver.stop();
+    }
   });
 });
 
