@@ -15,6 +15,7 @@ import { verifyWebhook } from '../../lib/webhooks/verify';
 import { ApiClient } from '../cli/client';
 import { watchRun } from '../cli/watch';
 import { startLocalStack } from '../stack';
+import type { ScenarioOptions } from './index';
 
 const SOURCE = DEMO.servers[0]; // ecs-9f93-0002, one 40 GB system disk
 const TARGET = DEMO.servers[3]; // ecs-app-01: params.local.drillTargets in serverless.yml
@@ -106,7 +107,7 @@ export async function drillScenario(o: ScenarioOptions): Promise<number> {
     const rpo = Math.round((emuMs(opLog.started_at) - emuMs(backup.created_at)) / 1000);
     const rto = Math.round((emuMs(opLog.ended_at) - emuMs(opLog.started_at)) / 1000);
     const line = `drill: restored ${fired.backupId} onto ${TARGET.name}, RPO ${result.rpoSeconds} s, RTO ${result.rtoSeconds} s, verification ${result.verification}`;
-    console.log(line);
+    o.print(line);
     if (result.rpoSeconds !== rpo || result.rtoSeconds !== rto) return fail(`recorded RPO/RTO ${result.rpoSeconds}/${result.rtoSeconds} s differ from the emulator's ${rpo}/${rto} s`);
     if (rpo < BACKUP_AGE_MS / 1000) return fail(`RPO ${rpo} s is less than the ${BACKUP_AGE_MS / 1000} s that passed on the emulator's clock`);
     if (result.verification !== 'healthy' || verifications.length === 0 || !verifications.every((v) => v.ok)) return fail(`verification ${result.verification} (${verifications.map((v) => v.why ?? v.ok).join(', ')})`);
