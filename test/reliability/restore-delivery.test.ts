@@ -7,89 +7,26 @@
 //   - a crash after RestoreBackup, then the request and two sweeps at once: one call, COMPLETED;
 //   - two sweeps at once on a running restore: one op log, the same terminal record.
 // (test/integration/restore/restore.test.ts covers the sequential cases and the API faults.)
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEMO, startEmulator, type Emulator } from '../../emulator/index';
-import { createCbrClient, type CbrClient } from '../../lib/cbr/client';
-import { DEFAULT_RESTORE_SETTINGS, startRestore, type RestoreDeps } from '../../lib/restore/restore';
+import { describe, expect, it } from 'vitest';
+import { DEMO } from '../../emulator/index';
+import { startRestore, type RestoreDeps } from '../../lib/restore/restore';
 import { checkRestores } from '../../lib/restore/track';
-import { DynamoRunStore } from '../../lib/store/dynamodb/store';
-import { createRunsTable } from '../../lib/store/dynamodb/table';
-import { cbrFactory } from '../../lib/wiring/cbr-factory';
-import { DEFAULT_SETTINGS } from '../../lib/wiring/deps';
-import { startLocalDynamo, type LocalServer } from '../../local/servers';
+import { useRestoreHarness } from '../helpers/restore-harness';
 
 const SERVER_A = DEMO.servers[0].id; // ecs-9f93-0002, one 40 GB system disk
 const SERVER_B = DEMO.servers[1].id; // ecs-web-01, 40 + 100 GB
 const SERVER_C = DEMO.servers[2].id; // ecs-db-01, 50 + 200 GB
 const SERVER_D = DEMO.servers[3].id; // ecs-app-01, one 40 GB system disk: the declared drill target
 
-let now = Date.UTC(2026, 11, 5, 12, 0, 0);
-const clock = { now: () => now };
-let emu: Emulator;
-let dynamo: LocalServer;
-let ddb: DynamoDBClient;
-let store: DynamoRunStore;
-let client: CbrClient;
-let deps: RestoreDeps;
-let vaultId: string;
-const logs: Array<[string, string]> = [];
-const log = (level: string, msg: string) => void logs.push([level, msg]);
-
-beforeAll(async () => {
-  [emu, dynamo] = await Promise.all([startEmulator({ clock, timing: { checkpointMs: 8_000, restoreMs: 30_000 } }), startLocalDynamo()]);
-  ddb = new DynamoDBClient({ endpoint: dynamo.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  await createRunsTable(ddb, 'restores-rel');
-  store = new DynamoRunStore(ddb, 'restores-rel', clock);
-  client = createCbrClient({ region: DEMO.region, projectId: DEMO.projectId, endpoint: emu.url, auth: { type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }, now: () => new Date(now) });
-  const vault = (await client.createVault({ vault: { name: 'restore-rel', billing: { consistent_level: 'crash_consistent', object_type: 'server', protect_type: 'backup', size: 5000 }, resources: [SERVER_A, SERVER_B, SERVER_C].map((id) => ({ id, type: 'OS::Nova::Server' })) } })).vault!;
-  vaultId = vault.id;
-});
-afterAll(async () => {
-  ddb?.destroy();
-  await Promise.all([emu?.stop(), dynamo?.stop()]);
-});
-beforeEach(() => {
-  emu.faults.clear();
-  deps = {
-    store,
-    cbr: cbrFactory({ CBR_ENDPOINT: emu.url, IAM_ENDPOINT: emu.url, CBR_TIMEOUT_MS: 5_000 }, async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }), { now: () => new Date(now) }),
-    clock,
-    newToken: () => Math.random().toString(36).slice(2),
-    settings: { ...DEFAULT_SETTINGS, firstCheckDelayMs: 10_000 },
-    restore: { ...DEFAULT_RESTORE_SETTINGS, drillTargets: new Set([SERVER_D]), graceMs: 120_000 },
-    log,
-  };
-});
-
-const advance = (ms: number) => void (now += ms);
-const restoreCalls = () => emu.state.requestCounts.byOperation.RestoreBackup ?? 0;
-const restoreLogs = async () => (await client.listOpLogs({ operation_type: 'restore' })).operation_logs;
-
-async function backupOf(serverId: string) {
-  const cp = (await client.createCheckpoint({ checkpoint: { vault_id: vaultId, parameters: { resources: [serverId] } } })).checkpoint;
-  advance(8_000);
-  return (await client.listBackups({ checkpoint_id: cp.id })).backups[0]!;
-}
-
-/** Sweeps (one ListOpLogs per due restore) until the restore is finished, moving the clock to its next look. */
-async function trackUntilDone(restoreId: string, maxSweeps = 20) {
-  for (let i = 0; i < maxSweeps; i++) {
-    const r = (await store.getRestore(restoreId))!;
-    if (['COMPLETED', 'FAILED', 'EXPIRED'].includes(r.state)) return r;
-    now = Math.max(now, r.due!.at);
-    await checkRestores(deps, log);
-  }
-  return (await store.getRestore(restoreId))!;
-}
-
+const h = useRestoreHarness({ table: 'restores-rel', vault: 'restore-rel', resources: [SERVER_A, SERVER_B, SERVER_C], drillTargets: [SERVER_D], start: Date.UTC(2026, 11, 5, 12, 0, 0) });
+const { log, restoreCalls, restoreLogs, backupOf, trackUntilDone } = h;
 
 describe('restores: never a second RestoreBackup', () => {
   it('the same request delivered 5 times at once: one record, one RestoreBackup, every answer names the same restore', async () => {
     const backup = await backupOf(SERVER_A);
     const calls = restoreCalls();
     const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D };
-    const answers = await Promise.allSettled(Array.from({ length: 5 }, () => startRestore(deps, { request, idempotencyKey: 'dup-5', source: { kind: 'http' } })));
+    const answers = await Promise.allSettled(Array.from({ length: 5 }, () => startRestore(h.deps, { request, idempotencyKey: 'dup-5', source: { kind: 'http' } })));
     const ok = answers.filter((a): a is PromiseFulfilledResult<Awaited<ReturnType<typeof startRestore>>> => a.status === 'fulfilled');
     expect(ok.length).toBeGreaterThanOrEqual(1);
     expect(new Set(ok.map((a) => a.value.restore.restoreId)).size).toBe(1);
@@ -105,12 +42,12 @@ describe('restores: never a second RestoreBackup', () => {
     const calls = restoreCalls();
     const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D };
     // The first delivery dies after the record, before reading CBR (no intent).
-    await expect(startRestore({ ...deps, cbr: async () => { throw new Error('killed before CBR'); } }, { request, idempotencyKey: 'race-1', source: { kind: 'http' } })).rejects.toThrow('killed');
-    now += 10 * 60_000; // due for the checker
+    await expect(startRestore({ ...h.deps, cbr: async () => { throw new Error('killed before CBR'); } }, { request, idempotencyKey: 'race-1', source: { kind: 'http' } })).rejects.toThrow('killed');
+    h.now += 10 * 60_000; // due for the checker
     const [again] = await Promise.all([
-      startRestore(deps, { request, idempotencyKey: 'race-1', source: { kind: 'http' } }),
-      checkRestores(deps, log),
-      checkRestores(deps, log),
+      startRestore(h.deps, { request, idempotencyKey: 'race-1', source: { kind: 'http' } }),
+      checkRestores(h.deps, log),
+      checkRestores(h.deps, log),
     ]);
     expect(restoreCalls() - calls).toBe(1);
     expect((await trackUntilDone(again.restore.restoreId)).state).toBe('COMPLETED');
@@ -122,9 +59,9 @@ describe('restores: never a second RestoreBackup', () => {
     const calls = restoreCalls();
     const logsBefore = (await restoreLogs()).length;
     const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D };
-    const crashing: RestoreDeps = { ...deps, crashPoint: (p) => { if (p === 'restore:after-intent') throw new Error('killed after intent'); } };
+    const crashing: RestoreDeps = { ...h.deps, crashPoint: (p) => { if (p === 'restore:after-intent') throw new Error('killed after intent'); } };
     await expect(startRestore(crashing, { request, idempotencyKey: 'intent-1', source: { kind: 'http' } })).rejects.toThrow('killed after intent');
-    const again = await startRestore(deps, { request, idempotencyKey: 'intent-1', source: { kind: 'http' } });
+    const again = await startRestore(h.deps, { request, idempotencyKey: 'intent-1', source: { kind: 'http' } });
     expect(again).toMatchObject({ created: false, restore: { state: 'PENDING', intent: expect.any(Object) } });
     const done = await trackUntilDone(again.restore.restoreId);
     expect(done).toMatchObject({ state: 'FAILED', lastError: { code: 'RESTORE_OUTCOME_UNKNOWN' } });
@@ -137,13 +74,13 @@ describe('restores: never a second RestoreBackup', () => {
     const calls = restoreCalls();
     const logsBefore = (await restoreLogs()).length;
     const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D };
-    const crashing: RestoreDeps = { ...deps, crashPoint: (p) => { if (p === 'restore:after-cbr') throw new Error('killed after CBR'); } };
+    const crashing: RestoreDeps = { ...h.deps, crashPoint: (p) => { if (p === 'restore:after-cbr') throw new Error('killed after CBR'); } };
     await expect(startRestore(crashing, { request, idempotencyKey: 'after-1', source: { kind: 'http' } })).rejects.toThrow('killed after CBR');
-    now += 10_000;
-    const [again] = await Promise.all([startRestore(deps, { request, idempotencyKey: 'after-1', source: { kind: 'http' } }), checkRestores(deps, log), checkRestores(deps, log)]);
+    h.now += 10_000;
+    const [again] = await Promise.all([startRestore(h.deps, { request, idempotencyKey: 'after-1', source: { kind: 'http' } }), checkRestores(h.deps, log), checkRestores(h.deps, log)]);
     expect(restoreCalls() - calls).toBe(1);
-    now += 31_000; // the emulator's restore takes 30 s
-    await Promise.all([checkRestores(deps, log), checkRestores(deps, log)]);
+    h.now += 31_000; // the emulator's restore takes 30 s
+    await Promise.all([checkRestores(h.deps, log), checkRestores(h.deps, log)]);
     const done = await trackUntilDone(again.restore.restoreId);
     expect(done.state).toBe('COMPLETED');
     expect(done.timeline.filter((e) => e.event === 'completed')).toHaveLength(1);

@@ -5,113 +5,69 @@
 // webhook (a real loopback server; signature verified), records the result on the restore, writes the
 // DrillsCompleted/DrillsFailed metric and, when not ok, notifies the plan's notifyUrl. The CBR emulator
 // over HTTP, dynalite through DynamoRunStore, one virtual clock; the hooks are lib/wiring/drill-hooks.ts.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEMO, startEmulator, type Emulator } from '../../../emulator/index';
-import { createCbrClient, type CbrClient } from '../../../lib/cbr/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../../../emulator/index';
 import { loadConfig } from '../../../lib/config';
 import { ValidationError } from '../../../lib/errors';
 import { fireDrill, type DrillDeps } from '../../../lib/restore/drill';
 import { restoresHandler } from '../../../lib/restore/edge';
-import { DEFAULT_RESTORE_SETTINGS } from '../../../lib/restore/restore';
-import { checkRestores } from '../../../lib/restore/track';
-import { DynamoRunStore } from '../../../lib/store/dynamodb/store';
-import { createRunsTable } from '../../../lib/store/dynamodb/table';
 import { verifyWebhook } from '../../../lib/webhooks/verify';
-import { cbrFactory } from '../../../lib/wiring/cbr-factory';
-import { DEFAULT_SETTINGS } from '../../../lib/wiring/deps';
 import { drillHooksFrom } from '../../../lib/wiring/drill-hooks';
 import { newWebhookKey } from '../../../local/webhook-keys';
-import { startLocalDynamo, type LocalServer } from '../../../local/servers';
 import { UNREACHABLE_AWS_ENV } from '../../helpers/factories';
 import { startLoopbackServer, type LoopbackServer } from '../../helpers/loopback-server';
+import { useRestoreHarness } from '../../helpers/restore-harness';
 
 const SOURCE = DEMO.servers[0].id; // ecs-9f93-0002, one 40 GB system disk
 const WEB = DEMO.servers[1].id; // ecs-web-01: not a drill target
 const TARGET = DEMO.servers[3].id; // ecs-app-01: the declared drill target
 const KEY = newWebhookKey();
 
-let now = Date.UTC(2026, 11, 6, 3, 0, 0);
-const clock = { now: () => now };
-let emu: Emulator;
-let dynamo: LocalServer;
-let ddb: DynamoDBClient;
-let store: DynamoRunStore;
-let client: CbrClient;
 let hooks: LoopbackServer;
-let deps: DrillDeps;
-let vaultId: string;
 const metrics: Array<Record<string, unknown>> = [];
-const log = () => undefined;
-
+const h = useRestoreHarness<DrillDeps>({
+  table: 'drills-it', vault: 'drill-it', resources: [SOURCE], drillTargets: [TARGET], start: Date.UTC(2026, 11, 6, 3, 0, 0),
+  log: () => undefined,
+  cbrOptions: { sleep: async () => undefined },
+  deps: (base) => {
+    const config = loadConfig({ STAGE: 'local', ...UNREACHABLE_AWS_ENV, WEBHOOK_AUTH: 'off', CBR_CREDENTIALS_JSON: JSON.stringify({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }), WEBHOOK_KEYS_JSON: JSON.stringify([KEY]), NOTIFY_ALLOW_LOOPBACK: 'true', NOTIFY_MAX_ATTEMPTS: '2' });
+    metrics.length = 0;
+    return { ...base, backups: base.cbr, drillHooks: drillHooksFrom(config, (line) => metrics.push(JSON.parse(line) as Record<string, unknown>)) };
+  },
+});
+const { restoreCalls } = h;
 beforeAll(async () => {
-  [emu, dynamo, hooks] = await Promise.all([startEmulator({ clock, timing: { checkpointMs: 8_000, restoreMs: 30_000 } }), startLocalDynamo(), startLoopbackServer()]);
-  ddb = new DynamoDBClient({ endpoint: dynamo.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  await createRunsTable(ddb, 'drills-it');
-  store = new DynamoRunStore(ddb, 'drills-it', clock);
-  client = createCbrClient({ region: DEMO.region, projectId: DEMO.projectId, endpoint: emu.url, auth: { type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }, now: () => new Date(now) });
-  vaultId = (await client.createVault({ vault: { name: 'drill-it', billing: { consistent_level: 'crash_consistent', object_type: 'server', protect_type: 'backup', size: 5000 }, resources: [{ id: SOURCE, type: 'OS::Nova::Server' }] } })).vault!.id;
+  hooks = await startLoopbackServer();
 });
 afterAll(async () => {
-  ddb?.destroy();
-  await Promise.all([emu?.stop(), dynamo?.stop(), hooks?.stop()]);
+  await hooks?.stop();
 });
-beforeEach(() => {
-  const config = loadConfig({ STAGE: 'local', ...UNREACHABLE_AWS_ENV, WEBHOOK_AUTH: 'off', CBR_CREDENTIALS_JSON: JSON.stringify({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }), WEBHOOK_KEYS_JSON: JSON.stringify([KEY]), NOTIFY_ALLOW_LOOPBACK: 'true', NOTIFY_MAX_ATTEMPTS: '2' });
-  const cbr = cbrFactory({ CBR_ENDPOINT: emu.url, IAM_ENDPOINT: emu.url, CBR_TIMEOUT_MS: 5_000 }, async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }), { now: () => new Date(now), sleep: async () => undefined });
-  metrics.length = 0;
-  deps = {
-    store,
-    cbr,
-    backups: cbr,
-    clock,
-    newToken: () => Math.random().toString(36).slice(2),
-    settings: { ...DEFAULT_SETTINGS, firstCheckDelayMs: 10_000 },
-    restore: { ...DEFAULT_RESTORE_SETTINGS, drillTargets: new Set([TARGET]) },
-    drillHooks: drillHooksFrom(config, (line) => metrics.push(JSON.parse(line) as Record<string, unknown>)),
-    log,
-  };
-});
-
-const restoreCalls = () => emu.state.requestCounts.byOperation.RestoreBackup ?? 0;
 
 async function backup(): Promise<{ id: string; createdAt: number }> {
-  const cp = (await client.createCheckpoint({ checkpoint: { vault_id: vaultId, parameters: { resources: [SOURCE] } } })).checkpoint;
-  now += 8_000;
-  const b = (await client.listBackups({ checkpoint_id: cp.id })).backups[0]!;
+  const b = await h.backupOf(SOURCE);
   return { id: b.id, createdAt: Date.parse(`${String(b.created_at).replace(/Z?$/, 'Z')}`) };
 }
 
 const firing = (over: Record<string, unknown> = {}) => ({
-  source: 'cbr-flow.drill', plan: 'nightly-web', drill: 'web-1', scheduledTime: new Date(now).toISOString(),
+  source: 'cbr-flow.drill', plan: 'nightly-web', drill: 'web-1', scheduledTime: new Date(h.now).toISOString(),
   projectId: DEMO.projectId, region: DEMO.region, resourceId: SOURCE, target: TARGET, powerOn: false,
   verifyUrl: `${hooks.url}/verify`, notifyUrl: `${hooks.url}/notify`, ...over,
 });
 
-async function trackUntilDone(restoreId: string) {
-  for (let i = 0; i < 30; i++) {
-    const r = (await store.getRestore(restoreId))!;
-    if (['COMPLETED', 'FAILED', 'EXPIRED'].includes(r.state)) return r;
-    now = Math.max(now, r.due!.at);
-    await checkRestores(deps, log);
-  }
-  return (await store.getRestore(restoreId))!;
-}
-
 describe('recovery drills', () => {
   it('restores the latest available backup onto the drill target; RPO and RTO from the emulator clock; a healthy signed verification; DrillsCompleted', async () => {
     await backup();
-    now += 3_600_000;
+    h.now += 3_600_000;
     const latest = await backup();
-    now += 600_000; // the drill fires 10 min after the latest backup
+    h.now += 600_000; // the drill fires 10 min after the latest backup
     hooks.respond(() => ({ status: 200, body: { healthy: true } }));
     const before = hooks.requests.length;
     const calls = restoreCalls();
-    const { restore, created } = await fireDrill(deps, firing());
+    const { restore, created } = await fireDrill(h.deps, firing());
     expect(created).toBe(true);
     expect(restore).toMatchObject({ backupId: latest.id, targetServerId: TARGET, safety: 'drill-target', source: { kind: 'drill' }, drill: { plan: 'nightly-web', name: 'web-1' } });
-    const startedAt = now; // the emulator starts the restore op log when RestoreBackup is answered
-    const done = await trackUntilDone(restore.restoreId);
+    const startedAt = h.now; // the emulator starts the restore op log when RestoreBackup is answered
+    const done = await h.trackUntilDone(restore.restoreId, 30);
     expect(done.state).toBe('COMPLETED');
     expect(done.drill!.result).toMatchObject({ ok: true, verification: 'healthy', rtoSeconds: 30, problems: [] });
     expect(done.drill!.result!.rpoSeconds).toBe(Math.round((startedAt - latest.createdAt) / 1000));
@@ -125,18 +81,18 @@ describe('recovery drills', () => {
     expect(JSON.parse(sent[0]!.body)).toMatchObject({ type: 'drill.verify', restoreId: restore.restoreId, serverId: TARGET, backupId: latest.id });
     expect(metrics.map((m) => Object.keys(m).filter((k) => k.startsWith('Drills')))).toEqual([['DrillsCompleted']]);
     // The same firing again (a duplicate delivery) is the same restore: no second RestoreBackup.
-    const again = await fireDrill(deps, firing({ scheduledTime: restore.drill!.scheduledTime }));
+    const again = await fireDrill(h.deps, firing({ scheduledTime: restore.drill!.scheduledTime }));
     expect(again).toMatchObject({ created: false, restore: { restoreId: restore.restoreId } });
     expect(restoreCalls() - calls).toBe(1);
   });
 
   it('an unhealthy answer, or a missed RTO target, fails the drill: DrillsFailed and a signed drill.failed notification naming the problems', async () => {
     await backup();
-    now += 60_000;
+    h.now += 60_000;
     hooks.respond((req) => (req.path === '/verify' ? { status: 503, body: { healthy: false } } : { status: 204 }));
     const before = hooks.requests.length;
-    const { restore } = await fireDrill(deps, firing({ drill: 'unhealthy' }));
-    const done = await trackUntilDone(restore.restoreId);
+    const { restore } = await fireDrill(h.deps, firing({ drill: 'unhealthy' }));
+    const done = await h.trackUntilDone(restore.restoreId, 30);
     expect(done.state).toBe('COMPLETED'); // the restore itself worked
     expect(done.drill!.result).toMatchObject({ ok: false, verification: 'unhealthy', notified: expect.stringMatching(/^delivered/) });
     expect(done.drill!.result!.problems.join()).toMatch(/verification unhealthy \(HTTP 503/);
@@ -146,28 +102,28 @@ describe('recovery drills', () => {
     expect(metrics.some((m) => 'DrillsFailed' in m)).toBe(true);
 
     hooks.respond(() => ({ status: 200, body: {} }));
-    now += 120_000;
-    const late = await fireDrill(deps, firing({ drill: 'late', rtoTargetSeconds: 10, rpoTargetSeconds: 5 }));
-    const r = (await trackUntilDone(late.restore.restoreId)).drill!.result!;
+    h.now += 120_000;
+    const late = await fireDrill(h.deps, firing({ drill: 'late', rtoTargetSeconds: 10, rpoTargetSeconds: 5 }));
+    const r = (await h.trackUntilDone(late.restore.restoreId, 30)).drill!.result!;
     expect(r).toMatchObject({ ok: false, verification: 'healthy', rtoSeconds: 30 });
     expect(r.problems).toEqual([expect.stringMatching(/^RPO \d+ s > target 5 s$/), 'RTO 30 s > target 10 s']);
   });
 
   it('a drill onto a server that is not a declared drill target is refused (nothing called); no backup at all is a clear error', async () => {
     const calls = restoreCalls();
-    await expect(fireDrill(deps, firing({ target: WEB, drill: 'bad' }))).rejects.toThrow(ValidationError);
-    await expect(fireDrill(deps, firing({ target: WEB, drill: 'bad' }))).rejects.toThrow(/not a declared drill target/);
-    await expect(fireDrill(deps, firing({ resourceId: DEMO.servers[2].id, drill: 'nothing' }))).rejects.toThrow(/has no available backup/);
+    await expect(fireDrill(h.deps, firing({ target: WEB, drill: 'bad' }))).rejects.toThrow(ValidationError);
+    await expect(fireDrill(h.deps, firing({ target: WEB, drill: 'bad' }))).rejects.toThrow(/not a declared drill target/);
+    await expect(fireDrill(h.deps, firing({ resourceId: DEMO.servers[2].id, drill: 'nothing' }))).rejects.toThrow(/has no available backup/);
     expect(restoreCalls()).toBe(calls);
   });
 
   it('the restores function dispatches a drill firing (Scheduler input) to the drill, HTTP events to the routes', async () => {
     await backup();
-    now += 60_000;
-    const handler = restoresHandler(deps);
+    h.now += 60_000;
+    const handler = restoresHandler(h.deps);
     const answer = (await handler(firing({ drill: 'via-handler' }))) as { restoreId: string; created: boolean; state: string; targetServerId: string };
     expect(answer).toMatchObject({ created: true, targetServerId: TARGET });
-    expect((await store.getRestore(answer.restoreId))!.drill!.name).toBe('via-handler');
-    await trackUntilDone(answer.restoreId);
+    expect((await h.store.getRestore(answer.restoreId))!.drill!.name).toBe('via-handler');
+    await h.trackUntilDone(answer.restoreId, 30);
   });
 });

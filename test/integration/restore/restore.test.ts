@@ -5,102 +5,42 @@
 // `confirm` refused, nothing recorded, nothing called), CBR's refusals mapped (2002) and mismatching disks
 // refused before any call, and the reliability cases: a duplicate request, a crash after RestoreBackup, a
 // lost answer (effect taken) and a refused-before-effect fault: never a second RestoreBackup.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEMO, startEmulator, type Emulator } from '../../../emulator/index';
-import { createCbrClient, type CbrClient } from '../../../lib/cbr/client';
+import { describe, expect, it } from 'vitest';
+import { DEMO } from '../../../emulator/index';
 import { ValidationError } from '../../../lib/errors';
 import { RestoreRefusedError } from '../../../lib/restore/errors';
-import { DEFAULT_RESTORE_SETTINGS, startRestore, type RestoreDeps } from '../../../lib/restore/restore';
+import { startRestore, type RestoreDeps } from '../../../lib/restore/restore';
 import { checkRestores } from '../../../lib/restore/track';
 import { checkStatus } from '../../../lib/pipeline/check-status';
-import { DynamoRunStore } from '../../../lib/store/dynamodb/store';
-import { createRunsTable } from '../../../lib/store/dynamodb/table';
 import { cbrFactory } from '../../../lib/wiring/cbr-factory';
 import { DEFAULT_SETTINGS } from '../../../lib/wiring/deps';
-import { startLocalDynamo, type LocalServer } from '../../../local/servers';
 import { restoresHandler } from '../../../lib/restore/edge';
 import { makeContext, makeHttpEvent } from '../../helpers/factories';
+import { useRestoreHarness } from '../../helpers/restore-harness';
 
 const SERVER_A = DEMO.servers[0].id; // ecs-9f93-0002, one 40 GB system disk
 const SERVER_B = DEMO.servers[1].id; // ecs-web-01, 40 + 100 GB
 const SERVER_C = DEMO.servers[2].id; // ecs-db-01, 50 + 200 GB
 const SERVER_D = DEMO.servers[3].id; // ecs-app-01, one 40 GB system disk: the declared drill target
 
-let now = Date.UTC(2026, 11, 5, 12, 0, 0);
-const clock = { now: () => now };
-let emu: Emulator;
-let dynamo: LocalServer;
-let ddb: DynamoDBClient;
-let store: DynamoRunStore;
-let client: CbrClient;
-let deps: RestoreDeps;
-let vaultId: string;
-const logs: Array<[string, string]> = [];
-const log = (level: string, msg: string) => void logs.push([level, msg]);
-
-beforeAll(async () => {
-  [emu, dynamo] = await Promise.all([startEmulator({ clock, timing: { checkpointMs: 8_000, restoreMs: 30_000 } }), startLocalDynamo()]);
-  ddb = new DynamoDBClient({ endpoint: dynamo.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  await createRunsTable(ddb, 'restores-it');
-  store = new DynamoRunStore(ddb, 'restores-it', clock);
-  client = createCbrClient({ region: DEMO.region, projectId: DEMO.projectId, endpoint: emu.url, auth: { type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }, now: () => new Date(now) });
-  const vault = (await client.createVault({ vault: { name: 'restore-it', billing: { consistent_level: 'crash_consistent', object_type: 'server', protect_type: 'backup', size: 5000 }, resources: [SERVER_A, SERVER_B, SERVER_C].map((id) => ({ id, type: 'OS::Nova::Server' })) } })).vault!;
-  vaultId = vault.id;
-});
-afterAll(async () => {
-  ddb?.destroy();
-  await Promise.all([emu?.stop(), dynamo?.stop()]);
-});
-beforeEach(() => {
-  emu.faults.clear();
-  deps = {
-    store,
-    cbr: cbrFactory({ CBR_ENDPOINT: emu.url, IAM_ENDPOINT: emu.url, CBR_TIMEOUT_MS: 5_000 }, async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }), { now: () => new Date(now) }),
-    clock,
-    newToken: () => Math.random().toString(36).slice(2),
-    settings: { ...DEFAULT_SETTINGS, firstCheckDelayMs: 10_000 },
-    restore: { ...DEFAULT_RESTORE_SETTINGS, drillTargets: new Set([SERVER_D]), graceMs: 120_000 },
-    log,
-  };
-});
-
-const advance = (ms: number) => void (now += ms);
-const restoreCalls = () => emu.state.requestCounts.byOperation.RestoreBackup ?? 0;
-const restoreLogs = async () => (await client.listOpLogs({ operation_type: 'restore' })).operation_logs;
-
-async function backupOf(serverId: string) {
-  const cp = (await client.createCheckpoint({ checkpoint: { vault_id: vaultId, parameters: { resources: [serverId] } } })).checkpoint;
-  advance(8_000);
-  return (await client.listBackups({ checkpoint_id: cp.id })).backups[0]!;
-}
-
-/** Sweeps (one ListOpLogs per due restore) until the restore is finished, moving the clock to its next look. */
-async function trackUntilDone(restoreId: string, maxSweeps = 20) {
-  for (let i = 0; i < maxSweeps; i++) {
-    const r = (await store.getRestore(restoreId))!;
-    if (['COMPLETED', 'FAILED', 'EXPIRED'].includes(r.state)) return r;
-    now = Math.max(now, r.due!.at);
-    await checkRestores(deps, log);
-  }
-  return (await store.getRestore(restoreId))!;
-}
+const h = useRestoreHarness({ table: 'restores-it', vault: 'restore-it', resources: [SERVER_A, SERVER_B, SERVER_C], drillTargets: [SERVER_D], start: Date.UTC(2026, 11, 5, 12, 0, 0) });
+const { clock, log, advance, restoreCalls, restoreLogs, backupOf, trackUntilDone } = h;
 
 describe('restore a backup onto a server', () => {
   it('onto a declared drill target: RestoreBackup once with the derived mapping, then RUNNING -> COMPLETED from the op log', async () => {
     const backup = await backupOf(SERVER_A);
     const calls = restoreCalls();
-    const { restore, created } = await startRestore(deps, { request: { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D, powerOn: true }, source: { kind: 'http' } });
+    const { restore, created } = await startRestore(h.deps, { request: { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D, powerOn: true }, source: { kind: 'http' } });
     expect(created).toBe(true);
     expect(restoreCalls() - calls).toBe(1);
     expect(restore).toMatchObject({ state: 'PENDING', safety: 'drill-target', targetServerId: SERVER_D, powerOn: true, backupId: backup.id });
-    expect(restore.acceptedAt).toBe(now);
+    expect(restore.acceptedAt).toBe(h.now);
     expect(restore.mappings).toEqual([{ backupId: backup.children![0]!.id, volumeId: DEMO.servers[3].disks[0].id, sizeGb: 40, targetSizeGb: 40, systemDisk: true }]);
 
-    const started = now;
-    advance(restore.due!.at - now);
-    await checkRestores(deps, log);
-    const running = (await store.getRestore(restore.restoreId))!;
+    const started = h.now;
+    advance(restore.due!.at - h.now);
+    await checkRestores(h.deps, log);
+    const running = (await h.store.getRestore(restore.restoreId))!;
     expect(running.state).toBe('RUNNING');
     expect(running.opLogId).toBe((await restoreLogs())[0]!.id);
     expect(running.progress).toBeGreaterThan(0);
@@ -112,21 +52,21 @@ describe('restore a backup onto a server', () => {
     expect(done.reason).toMatch(/restored onto server .* in 30 s/);
     expect(done.timeline.map((e) => e.event)).toEqual(expect.arrayContaining(['requested', 'restore-called', 'restore-accepted', 'operation-log-found', 'running', 'completed']));
     expect(done.due).toBeUndefined();
-    expect(await store.listDueRestores(now + 86_400_000, 10)).not.toContainEqual(expect.objectContaining({ restoreId: done.restoreId }));
+    expect(await h.store.listDueRestores(h.now + 86_400_000, 10)).not.toContainEqual(expect.objectContaining({ restoreId: done.restoreId }));
   });
 
   it('onto an undeclared target: refused without confirm (nothing recorded, nothing called); accepted with confirm equal to the target', async () => {
     const backup = await backupOf(SERVER_A);
     const calls = restoreCalls();
     const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_A };
-    const refused = await startRestore(deps, { request, source: { kind: 'http' } }).catch((e: unknown) => e);
+    const refused = await startRestore(h.deps, { request, source: { kind: 'http' } }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ValidationError);
     expect(refused).toMatchObject({ field: 'confirm' });
     expect((refused as Error).message).toMatch(/overwrites every disk of server .* not a declared drill target \(DRILL_TARGETS\).*"confirm": "/);
-    const wrong = await startRestore(deps, { request: { ...request, confirm: SERVER_D }, source: { kind: 'http' } }).catch((e: unknown) => e);
+    const wrong = await startRestore(h.deps, { request: { ...request, confirm: SERVER_D }, source: { kind: 'http' } }).catch((e: unknown) => e);
     expect(wrong).toMatchObject({ field: 'confirm', message: expect.stringMatching(/must be the target server's id/) });
     expect(restoreCalls()).toBe(calls);
-    const ok = await startRestore(deps, { request: { ...request, confirm: SERVER_A }, source: { kind: 'cli' } });
+    const ok = await startRestore(h.deps, { request: { ...request, confirm: SERVER_A }, source: { kind: 'cli' } });
     expect(ok.restore.safety).toBe('confirmed');
     expect(restoreCalls() - calls).toBe(1);
     expect((await trackUntilDone(ok.restore.restoreId)).state).toBe('COMPLETED');
@@ -135,16 +75,16 @@ describe('restore a backup onto a server', () => {
   it('disks that do not fit are refused before any call; CBR refusing (target being backed up, 2002) ends the restore FAILED with a clear error', async () => {
     const big = await backupOf(SERVER_C);
     const calls = restoreCalls();
-    const tooSmall = await startRestore(deps, { request: { backupId: big.id, projectId: DEMO.projectId, target: SERVER_B, confirm: SERVER_B, region: DEMO.region }, source: { kind: 'http' } }).catch((e: unknown) => e);
+    const tooSmall = await startRestore(h.deps, { request: { backupId: big.id, projectId: DEMO.projectId, target: SERVER_B, confirm: SERVER_B, region: DEMO.region }, source: { kind: 'http' } }).catch((e: unknown) => e);
     expect(tooSmall).toBeInstanceOf(RestoreRefusedError);
     expect(tooSmall).toMatchObject({ kind: 'invalid', field: 'target', code: 'DISK_TOO_SMALL', message: expect.stringMatching(/is 50 GB but its target disk .* on server .* is only 40 GB/) });
     expect(restoreCalls()).toBe(calls);
 
     const backup = await backupOf(SERVER_A);
-    await client.createCheckpoint({ checkpoint: { vault_id: vaultId, parameters: { resources: [SERVER_A] } } }); // target being backed up
-    const busy = await startRestore(deps, { request: { backupId: backup.id, projectId: DEMO.projectId, target: SERVER_A, confirm: SERVER_A, region: DEMO.region }, idempotencyKey: 'busy-1', source: { kind: 'http' } }).catch((e: unknown) => e);
+    await h.client.createCheckpoint({ checkpoint: { vault_id: h.vaultId, parameters: { resources: [SERVER_A] } } }); // target being backed up
+    const busy = await startRestore(h.deps, { request: { backupId: backup.id, projectId: DEMO.projectId, target: SERVER_A, confirm: SERVER_A, region: DEMO.region }, idempotencyKey: 'busy-1', source: { kind: 'http' } }).catch((e: unknown) => e);
     expect(busy).toMatchObject({ kind: 'conflict', code: 'BackupService.2002', message: expect.stringMatching(/being backed up; restore after that backup completes/) });
-    const failed = (await store.getRestore((await startRestore(deps, { request: { backupId: backup.id, projectId: DEMO.projectId, target: SERVER_A, confirm: SERVER_A, region: DEMO.region }, idempotencyKey: 'busy-1', source: { kind: 'http' } })).restore.restoreId))!;
+    const failed = (await h.store.getRestore((await startRestore(h.deps, { request: { backupId: backup.id, projectId: DEMO.projectId, target: SERVER_A, confirm: SERVER_A, region: DEMO.region }, idempotencyKey: 'busy-1', source: { kind: 'http' } })).restore.restoreId))!;
     expect(failed).toMatchObject({ state: 'FAILED', lastError: { code: 'BackupService.2002' } });
     advance(8_000);
   });
@@ -153,12 +93,12 @@ describe('restore a backup onto a server', () => {
     const backup = await backupOf(SERVER_A);
     const calls = restoreCalls();
     const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D };
-    const first = await startRestore(deps, { request, idempotencyKey: 'dup-1', source: { kind: 'http' } });
-    const second = await startRestore(deps, { request, idempotencyKey: 'dup-1', source: { kind: 'http' } });
+    const first = await startRestore(h.deps, { request, idempotencyKey: 'dup-1', source: { kind: 'http' } });
+    const second = await startRestore(h.deps, { request, idempotencyKey: 'dup-1', source: { kind: 'http' } });
     expect(second.created).toBe(false);
     expect(second.restore.restoreId).toBe(first.restore.restoreId);
     expect(restoreCalls() - calls).toBe(1);
-    const moved = await startRestore(deps, { request: { ...request, target: SERVER_A, confirm: SERVER_A }, idempotencyKey: 'dup-1', source: { kind: 'http' } }).catch((e: unknown) => e);
+    const moved = await startRestore(h.deps, { request: { ...request, target: SERVER_A, confirm: SERVER_A }, idempotencyKey: 'dup-1', source: { kind: 'http' } }).catch((e: unknown) => e);
     expect(moved).toMatchObject({ kind: 'conflict', field: 'target', message: expect.stringMatching(/never moved to another target/) });
     expect(restoreCalls() - calls).toBe(1);
     expect((await trackUntilDone(first.restore.restoreId)).state).toBe('COMPLETED');
@@ -168,9 +108,9 @@ describe('restore a backup onto a server', () => {
     const backup = await backupOf(SERVER_A);
     const calls = restoreCalls();
     const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D };
-    const crashing: RestoreDeps = { ...deps, crashPoint: (p) => { if (p === 'restore:after-cbr') throw new Error('killed'); } };
+    const crashing: RestoreDeps = { ...h.deps, crashPoint: (p) => { if (p === 'restore:after-cbr') throw new Error('killed'); } };
     await expect(startRestore(crashing, { request, idempotencyKey: 'crash-1', source: { kind: 'http' } })).rejects.toThrow('killed');
-    const again = await startRestore(deps, { request, idempotencyKey: 'crash-1', source: { kind: 'http' } });
+    const again = await startRestore(h.deps, { request, idempotencyKey: 'crash-1', source: { kind: 'http' } });
     expect(again.restore.state).toBe('PENDING');
     expect(again.restore.acceptedAt).toBeUndefined();
     expect(restoreCalls() - calls).toBe(1);
@@ -182,12 +122,12 @@ describe('restore a backup onto a server', () => {
   it('a crash before RestoreBackup (intent never written) is carried on by the checker, once', async () => {
     const backup = await backupOf(SERVER_A);
     const calls = restoreCalls();
-    const crashing: RestoreDeps = { ...deps, cbr: async () => { throw new Error('killed before CBR'); } };
+    const crashing: RestoreDeps = { ...h.deps, cbr: async () => { throw new Error('killed before CBR'); } };
     await expect(startRestore(crashing, { request: { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D }, idempotencyKey: 'early-1', source: { kind: 'http' } })).rejects.toThrow('killed');
-    const id = (await startRestore({ ...deps, cbr: crashing.cbr }, { request: { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D }, idempotencyKey: 'early-1', source: { kind: 'http' } }).catch(async () => undefined)) ?? undefined;
+    const id = (await startRestore({ ...h.deps, cbr: crashing.cbr }, { request: { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D }, idempotencyKey: 'early-1', source: { kind: 'http' } }).catch(async () => undefined)) ?? undefined;
     expect(id).toBeUndefined();
     expect(restoreCalls()).toBe(calls);
-    const due = (await store.listDueRestores(now + 10 * 60_000, 50)).find((r) => !r.intent);
+    const due = (await h.store.listDueRestores(h.now + 10 * 60_000, 50)).find((r) => !r.intent);
     expect(due).toBeDefined();
     const done = await trackUntilDone(due!.restoreId);
     expect(done.state).toBe('COMPLETED');
@@ -198,16 +138,16 @@ describe('restore a backup onto a server', () => {
     const backup = await backupOf(SERVER_A);
     const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D };
     const logsBefore = (await restoreLogs()).length;
-    emu.faults.add({ operations: ['RestoreBackup'], error: { rate: 1, statuses: [503], phase: 'after' }, times: 1 });
-    const lost = await startRestore(deps, { request, idempotencyKey: 'lost-1', source: { kind: 'http' } });
+    h.emu.faults.add({ operations: ['RestoreBackup'], error: { rate: 1, statuses: [503], phase: 'after' }, times: 1 });
+    const lost = await startRestore(h.deps, { request, idempotencyKey: 'lost-1', source: { kind: 'http' } });
     expect(lost.restore).toMatchObject({ state: 'PENDING', lastError: { code: expect.any(String) } });
     expect(lost.restore.timeline.map((e) => e.event)).toContain('restore-answer-lost');
     expect((await trackUntilDone(lost.restore.restoreId)).state).toBe('COMPLETED');
     expect((await restoreLogs()).length - logsBefore).toBe(1);
 
-    emu.faults.add({ operations: ['RestoreBackup'], error: { rate: 1, statuses: [503], phase: 'before' }, times: 1 });
+    h.emu.faults.add({ operations: ['RestoreBackup'], error: { rate: 1, statuses: [503], phase: 'before' }, times: 1 });
     const calls = restoreCalls();
-    const refused = await startRestore(deps, { request, idempotencyKey: 'lost-2', source: { kind: 'http' } });
+    const refused = await startRestore(h.deps, { request, idempotencyKey: 'lost-2', source: { kind: 'http' } });
     expect(refused.restore.state).toBe('PENDING');
     const done = await trackUntilDone(refused.restore.restoreId);
     expect(done).toMatchObject({ state: 'FAILED', lastError: { code: 'RESTORE_OUTCOME_UNKNOWN' } });
@@ -219,31 +159,31 @@ describe('restore a backup onto a server', () => {
   it("a restore CBR fails ends FAILED with CBR's reason; one past its window EXPIRED", async () => {
     const backup = await backupOf(SERVER_A);
     const request = { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D };
-    const { restore } = await startRestore(deps, { request, source: { kind: 'http' } });
+    const { restore } = await startRestore(h.deps, { request, source: { kind: 'http' } });
     const op = (await restoreLogs())[0]!;
-    expect(emu.state.resolveRestore(op.id!, 'failed', 'attaching the restored disk failed')).toBe(true);
+    expect(h.emu.state.resolveRestore(op.id!, 'failed', 'attaching the restored disk failed')).toBe(true);
     const failed = await trackUntilDone(restore.restoreId);
     expect(failed).toMatchObject({ state: 'FAILED', lastError: { code: 'BackupService.9910', message: 'attaching the restored disk failed' } });
     expect(failed.reason).toMatch(/failed: BackupService.9910: attaching the restored disk failed/);
 
-    const short: RestoreDeps = { ...deps, restore: { ...deps.restore, windowMs: 10_000 } };
+    const short: RestoreDeps = { ...h.deps, restore: { ...h.deps.restore, windowMs: 10_000 } };
     const { restore: slow } = await startRestore(short, { request, source: { kind: 'http' } });
     advance(10_000);
     await checkRestores(short, log);
-    expect(await store.getRestore(slow.restoreId)).toMatchObject({ state: 'EXPIRED', reason: expect.stringMatching(/completion window of 0 minutes/) });
+    expect(await h.store.getRestore(slow.restoreId)).toMatchObject({ state: 'EXPIRED', reason: expect.stringMatching(/completion window of 0 minutes/) });
     advance(30_000);
   });
 
   it('by run and resource: the run must exist and hold an available backup of it', async () => {
-    const unknown = await startRestore(deps, { request: { runId: '11111111-1111-4111-8111-111111111111', resourceId: SERVER_A, target: SERVER_D }, source: { kind: 'http' } }).catch((e: unknown) => e);
+    const unknown = await startRestore(h.deps, { request: { runId: '11111111-1111-4111-8111-111111111111', resourceId: SERVER_A, target: SERVER_D }, source: { kind: 'http' } }).catch((e: unknown) => e);
     expect(unknown).toMatchObject({ kind: 'not-found', field: 'runId' });
-    const bad = await startRestore(deps, { request: { runId: '11111111-1111-4111-8111-111111111111', target: SERVER_D }, source: { kind: 'http' } }).catch((e: unknown) => e);
+    const bad = await startRestore(h.deps, { request: { runId: '11111111-1111-4111-8111-111111111111', target: SERVER_D }, source: { kind: 'http' } }).catch((e: unknown) => e);
     expect(bad).toMatchObject({ field: 'resourceId' });
   });
 
   it('over HTTP: POST /restores refuses an undeclared target without confirm (400 naming confirm), accepts a drill target (202); GET /restores/{id} shows the timeline; other projects 404', async () => {
     const backup = await backupOf(SERVER_A);
-    const handler = restoresHandler(deps);
+    const handler = restoresHandler(h.deps);
     const claims = { sub: 'ops@example.com', cbr_projects: JSON.stringify([DEMO.projectId]) };
     const post = (body: unknown, c: Record<string, unknown> = claims) =>
       handler(makeHttpEvent({ method: 'POST', path: '/restores', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, claims: c }), makeContext()) as Promise<{ statusCode: number; body: string }>;
@@ -268,12 +208,12 @@ describe('restore a backup onto a server', () => {
 
   it("the scheduled checker's sweep (check-status) tracks restores through PipelineDeps.restores", async () => {
     const backup = await backupOf(SERVER_A);
-    const { restore } = await startRestore(deps, { request: { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D }, source: { kind: 'http' } });
-    const factory = cbrFactory({ CBR_ENDPOINT: emu.url, IAM_ENDPOINT: emu.url, CBR_TIMEOUT_MS: 5_000 }, async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }), { now: () => new Date(now) });
-    const pipeline = { store, bus: { send: async () => {} }, clock, cbr: factory, settings: { ...DEFAULT_SETTINGS, firstCheckDelayMs: 10_000 }, newToken: deps.newToken, restores: { store, cbr: factory, settings: deps.restore } };
+    const { restore } = await startRestore(h.deps, { request: { backupId: backup.id, projectId: DEMO.projectId, region: DEMO.region, target: SERVER_D }, source: { kind: 'http' } });
+    const factory = cbrFactory({ CBR_ENDPOINT: h.emu.url, IAM_ENDPOINT: h.emu.url, CBR_TIMEOUT_MS: 5_000 }, async () => ({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }), { now: () => new Date(h.now) });
+    const pipeline = { store: h.store, bus: { send: async () => {} }, clock, cbr: factory, settings: { ...DEFAULT_SETTINGS, firstCheckDelayMs: 10_000 }, newToken: h.deps.newToken, restores: { store: h.store, cbr: factory, settings: h.deps.restore } };
     advance(40_000);
     const sweep = await checkStatus(pipeline, log);
     expect(sweep.restores).toMatchObject({ checked: 1, completed: 1, errors: 0 });
-    expect((await store.getRestore(restore.restoreId))!.state).toBe('COMPLETED');
+    expect((await h.store.getRestore(restore.restoreId))!.state).toBe('COMPLETED');
   });
 });
