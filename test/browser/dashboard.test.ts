@@ -15,14 +15,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, startEmulator, type Emulator } from '../../emulator/index';
+import { DEMO } from '../../emulator/index';
 import { ApiClient } from '../../local/cli/client';
 import { watchRun } from '../../local/cli/watch';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { LOCAL_PIPELINE_DEFAULTS, localTimings, PROJECT_ROOT } from '../../local/stack';
+import { PROJECT_ROOT } from '../../local/stack';
 import { demoRunRequest } from '../../local/start';
-import { newWebhookKey } from '../../local/webhook-keys';
-import { serviceCopy } from '../helpers/service-copy';
+import { startPackagedStack, type PackagedStack } from '../helpers/packaged-stack';
 
 const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'screenshots');
 const INSTALL = 'install Debian\'s chromium: `sudo apt-get update && sudo apt-get install -y chromium` (as root without sudo), or set CHROMIUM_PATH to a Chromium binary';
@@ -30,12 +28,8 @@ const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chro
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 if (!CHROMIUM && !IN_CI) console.warn(`test/browser: chromium not found, the browser tests are skipped; ${INSTALL}`);
 
-const WEBHOOK_KEY = newWebhookKey();
-const RATE_SCALE = 0.02;
 const LOADS = 10;
-let service: ReturnType<typeof serviceCopy> | undefined;
-let emulator: Emulator;
-let runtime: LocalRuntime;
+let stack: PackagedStack;
 let browser: Browser;
 let api: ApiClient;
 let dashboardUrl: string;
@@ -58,32 +52,13 @@ describe.skipIf(!CHROMIUM && !IN_CI)('the dashboard in chromium', () => {
   beforeAll(async () => {
     if (!CHROMIUM) throw new Error(`chromium not found (CI=true: the browser test must run); ${INSTALL}`);
     mkdirSync(SCREENSHOTS, { recursive: true });
-    service = serviceCopy('cbr-flow-browser-', 'local');
-    emulator = await startEmulator({ timing: { checkpointMs: [1500, 2500] } });
-    runtime = await startLocalRuntime({
-      serviceDir: service.dir,
-      stage: 'local',
-      dataDir: null,
-      package: 'always',
-      rateScale: RATE_SCALE,
-      log: (line) => logs.push(line),
-      envDefaults: LOCAL_PIPELINE_DEFAULTS,
-      env: {
-        STAGE: 'local',
-        CBR_ENDPOINT: emulator.url,
-        IAM_ENDPOINT: emulator.url,
-        CBR_REGION: DEMO.region,
-        CBR_CREDENTIALS_JSON: JSON.stringify({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }),
-        WEBHOOK_KEYS_JSON: JSON.stringify([WEBHOOK_KEY]),
-        ...localTimings(RATE_SCALE),
-      },
-    });
+    stack = await startPackagedStack({ prefix: 'cbr-flow-browser-', subject: 'browser-test', emulator: { timing: { checkpointMs: [1500, 2500] } }, log: (line) => logs.push(line) });
     // The token as `npm start` hands it over: in the URL's fragment (local/start.ts).
-    const token = await runtime.issuer!.mint({ sub: 'browser-test', projects: '*' });
-    dashboardUrl = `${runtime.url}/#token=${token}`;
-    api = new ApiClient(runtime.url, { webhookKeys: [WEBHOOK_KEY], bearerToken: token });
+    const token = await stack.runtime.issuer!.mint({ sub: 'browser-test', projects: '*' });
+    dashboardUrl = `${stack.runtime.url}/#token=${token}`;
+    api = new ApiClient(stack.runtime.url, { webhookKeys: [stack.webhookKey], bearerToken: token });
     // An older run that fails (its AddVaultResource refused for good): listed first all the same.
-    emulator.faults.add({ operations: ['AddVaultResource'], error: { rate: 1, statuses: [400], errorCode: 'BackupService.6302', errorMsg: 'The resource does not exist.' }, times: 1 });
+    stack.emulator.faults.add({ operations: ['AddVaultResource'], error: { rate: 1, statuses: [400], errorCode: 'BackupService.6302', errorMsg: 'The resource does not exist.' }, times: 1 });
     const failed = await api.startRun({ ...demoRunRequest(), vault: { mode: 'create', name: 'browser_failing', billing: { chargingMode: 'post_paid', size: 100 } }, resources: [{ id: DEMO.servers[3].id, type: 'OS::Nova::Server' }], shareWith: [] });
     failedRunId = failed.runId;
     expect((await watchRun(api, failedRunId, { intervalMs: 200, timeoutMs: 60_000 })).state).toBe('FAILED');
@@ -96,9 +71,7 @@ describe.skipIf(!CHROMIUM && !IN_CI)('the dashboard in chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await runtime?.stop();
-    await emulator?.stop();
-    service?.remove();
+    await stack?.stop();
   });
 
   it('follows the demo run to COMPLETED without a reload, failed run first, with its timeline\'s steps as bars', async () => {
@@ -106,7 +79,7 @@ describe.skipIf(!CHROMIUM && !IN_CI)('the dashboard in chromium', () => {
     demoRunId = started.runId;
     const page = await open(dashboardUrl);
     // The token left the address bar (kept in the tab's sessionStorage).
-    expect(page.url()).toBe(`${runtime.url}/`);
+    expect(page.url()).toBe(`${stack.runtime.url}/`);
     const row = page.locator(`tr[data-run-id="${demoRunId}"]`);
     await row.waitFor({ timeout: 15_000 });
     const first = await row.getAttribute('data-state');
@@ -152,7 +125,7 @@ describe.skipIf(!CHROMIUM && !IN_CI)('the dashboard in chromium', () => {
   }, 60_000);
 
   it('without a token shows the sign-in form and no data; a refused token is said so', async () => {
-    const page = await open(`${runtime.url}/`);
+    const page = await open(`${stack.runtime.url}/`);
     await page.locator('#login').waitFor({ state: 'visible' });
     expect(await page.locator('#main').isHidden()).toBe(true);
     expect(await page.content()).not.toContain(DEMO.projectId);
@@ -165,7 +138,7 @@ describe.skipIf(!CHROMIUM && !IN_CI)('the dashboard in chromium', () => {
   });
 
   it('is small and quick: page size, and the median of 10 loads until runs and coverage are drawn', async () => {
-    const res = await fetch(`${runtime.url}/`);
+    const res = await fetch(`${stack.runtime.url}/`);
     const html = Buffer.from(await res.arrayBuffer());
     expect(res.headers.get('content-security-policy')).toMatch(/script-src 'sha256-/);
     // Each load a first visit: a new browser context (empty cache and sessionStorage), so the page, its script
@@ -186,11 +159,11 @@ describe.skipIf(!CHROMIUM && !IN_CI)('the dashboard in chromium', () => {
       await context.close();
     }
     // The two reads alone (median of 5 each, one at a time): where a load's time goes on this stack.
-    const auth = { authorization: `Bearer ${await runtime.issuer!.mint({ sub: 't', projects: '*' })}` };
+    const auth = { authorization: `Bearer ${await stack.runtime.issuer!.mint({ sub: 't', projects: '*' })}` };
     const timed = async (path: string) => {
       const ms: number[] = [];
       let text = '';
-      for (let i = 0; i < 5; i++) { const t0 = performance.now(); text = await (await fetch(`${runtime.url}${path}`, { headers: auth })).text(); ms.push(performance.now() - t0); }
+      for (let i = 0; i < 5; i++) { const t0 = performance.now(); text = await (await fetch(`${stack.runtime.url}${path}`, { headers: auth })).text(); ms.push(performance.now() - t0); }
       return { ms: median(ms), text };
     };
     const dataRead = await timed('/dashboard/data');

@@ -6,58 +6,27 @@
  * emulator's ecs-app-01 a drill target (stage param drillTargets); any other target needs --confirm.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, startEmulator, type Emulator } from '../../emulator/index';
-import { main, type Io } from '../../local/cli';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { LOCAL_PIPELINE_DEFAULTS, localTimings } from '../../local/stack';
-import { newWebhookKey, signedHeaders } from '../../local/webhook-keys';
-import { serviceCopy } from '../helpers/service-copy';
+import { DEMO } from '../../emulator/index';
+import { signedHeaders } from '../../local/webhook-keys';
+import { startPackagedStack, type PackagedStack } from '../helpers/packaged-stack';
 
-const WEBHOOK_KEY = newWebhookKey();
-const RATE_SCALE = 0.02;
 const [SOURCE, WEB, , APP] = DEMO.servers.map((s) => s.id) as [string, string, string, string];
-let service: ReturnType<typeof serviceCopy> | undefined;
-let emulator: Emulator;
-let runtime: LocalRuntime;
+let stack: PackagedStack;
 let runId: string;
 
-async function cli(args: string[], io: Partial<Io> = {}): Promise<{ code: number; out: string; err: string; lines: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const token = await runtime.issuer!.mint({ sub: 'cli-restore-test', projects: '*' });
-  const code = await main([...args, '--endpoint', runtime.url], { CBR_FLOW_TOKEN: token }, { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => '', ...io });
-  return { code, out: out.join('\n'), err: err.join('\n'), lines: out.join('\n').split('\n') };
-}
+const cli: PackagedStack['cli'] = (...args) => stack.cli(...args);
 
-const restoreOpLogs = () => emulator.state.snapshot().operationLogs.filter((o: { operation_type?: string }) => o.operation_type === 'restore');
+const restoreOpLogs = () => stack.emulator.state.snapshot().operationLogs.filter((o: { operation_type?: string }) => o.operation_type === 'restore');
 
 beforeAll(async () => {
-  service = serviceCopy('cbr-flow-cli-restore-', 'local');
-  emulator = await startEmulator({ timing: { checkpointMs: [400, 800], restoreMs: [1500, 2000] } });
-  runtime = await startLocalRuntime({
-    serviceDir: service.dir,
-    stage: 'local',
-    dataDir: null,
-    package: 'always',
-    rateScale: RATE_SCALE,
-    envDefaults: LOCAL_PIPELINE_DEFAULTS,
-    env: {
-      STAGE: 'local',
-      CBR_ENDPOINT: emulator.url,
-      IAM_ENDPOINT: emulator.url,
-      CBR_REGION: DEMO.region,
-      CBR_CREDENTIALS_JSON: JSON.stringify({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }),
-      WEBHOOK_KEYS_JSON: JSON.stringify([WEBHOOK_KEY]),
-      ...localTimings(RATE_SCALE),
-    },
-  });
+  stack = await startPackagedStack({ prefix: 'cbr-flow-cli-restore-', subject: 'cli-restore-test', emulator: { timing: { checkpointMs: [400, 800], restoreMs: [1500, 2000] } } });
   const body = JSON.stringify({
     projectId: DEMO.projectId,
     region: DEMO.region,
     vault: { mode: 'create', name: 'cli_restore', billing: { chargingMode: 'post_paid', size: 400 } },
     resources: [{ id: SOURCE, type: 'OS::Nova::Server' }],
   });
-  const res = await fetch(`${runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders([WEBHOOK_KEY], body) }, body });
+  const res = await fetch(`${stack.runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders([stack.webhookKey], body) }, body });
   expect(res.status).toBe(202);
   runId = ((await res.json()) as { runId: string }).runId;
   const watched = await cli(['watch', runId, '--interval', '0.2', '--timeout', '60']);
@@ -65,9 +34,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await runtime?.stop();
-  await emulator?.stop();
-  service?.remove();
+  await stack?.stop();
 });
 
 describe('cbr-flow restore', () => {

@@ -8,28 +8,15 @@
  * backup; the ledger shows it; the release puts the first backup back under the rules.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, startEmulator, type Emulator } from '../../emulator/index';
-import { main, type Io } from '../../local/cli';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { LOCAL_PIPELINE_DEFAULTS, localTimings } from '../../local/stack';
-import { newWebhookKey, signedHeaders } from '../../local/webhook-keys';
-import { serviceCopy } from '../helpers/service-copy';
+import { DEMO } from '../../emulator/index';
+import { signedHeaders } from '../../local/webhook-keys';
+import { startPackagedStack, type PackagedStack } from '../helpers/packaged-stack';
 
-const WEBHOOK_KEY = newWebhookKey();
-const RATE_SCALE = 0.02;
 const VAULT = 'cli_retention';
-let service: ReturnType<typeof serviceCopy> | undefined;
-let emulator: Emulator;
-let runtime: LocalRuntime;
+let stack: PackagedStack;
 const runs: Array<{ runId: string; backupId: string }> = [];
 
-async function cli(args: string[], io: Partial<Io> = {}, projects: readonly string[] | '*' = '*'): Promise<{ code: number; out: string; err: string; lines: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const token = await runtime.issuer!.mint({ sub: 'cli-retention-test', projects });
-  const code = await main([...args, '--endpoint', runtime.url], { CBR_FLOW_TOKEN: token }, { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => '', ...io });
-  return { code, out: out.join('\n'), err: err.join('\n'), lines: out.join('\n').split('\n') };
-}
+const cli: PackagedStack['cli'] = (...args) => stack.cli(...args);
 
 /** One run of the server into the vault with the rules, watched until it ends: its id and its backup. */
 async function backupRun(): Promise<{ runId: string; backupId: string }> {
@@ -41,7 +28,7 @@ async function backupRun(): Promise<{ runId: string; backupId: string }> {
     checkpoint: { name: 'clikeep' },
     retention: { keepLast: 1 },
   });
-  const res = await fetch(`${runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders([WEBHOOK_KEY], body) }, body });
+  const res = await fetch(`${stack.runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders([stack.webhookKey], body) }, body });
   expect(res.status).toBe(202);
   const { runId } = (await res.json()) as { runId: string };
   const watched = await cli(['watch', runId, '--interval', '0.2', '--timeout', '60']);
@@ -50,36 +37,15 @@ async function backupRun(): Promise<{ runId: string; backupId: string }> {
   return { runId, backupId: run.checkpoints[0]!.backups[0]!.id };
 }
 
-const listed = () => emulator.state.snapshot().backups.filter((b) => String(b.name ?? '').startsWith('clikeep')).map((b) => String(b.id));
+const listed = () => stack.emulator.state.snapshot().backups.filter((b) => String(b.name ?? '').startsWith('clikeep')).map((b) => String(b.id));
 
 beforeAll(async () => {
-  service = serviceCopy('cbr-flow-cli-retention-', 'local');
-  emulator = await startEmulator({ timing: { checkpointMs: [300, 600], backupDeleteMs: [200, 200] } });
-  runtime = await startLocalRuntime({
-    serviceDir: service.dir,
-    stage: 'local',
-    dataDir: null,
-    package: 'always',
-    rateScale: RATE_SCALE,
-    log: () => {},
-    envDefaults: LOCAL_PIPELINE_DEFAULTS,
-    env: {
-      STAGE: 'local',
-      CBR_ENDPOINT: emulator.url,
-      IAM_ENDPOINT: emulator.url,
-      CBR_REGION: DEMO.region,
-      CBR_CREDENTIALS_JSON: JSON.stringify({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }),
-      WEBHOOK_KEYS_JSON: JSON.stringify([WEBHOOK_KEY]),
-      ...localTimings(RATE_SCALE),
-    },
-  });
+  stack = await startPackagedStack({ prefix: 'cbr-flow-cli-retention-', subject: 'cli-retention-test', emulator: { timing: { checkpointMs: [300, 600], backupDeleteMs: [200, 200] } }, log: () => {} });
   for (let i = 0; i < 3; i++) runs.push(await backupRun());
 }, 180_000);
 
 afterAll(async () => {
-  await runtime?.stop();
-  await emulator?.stop();
-  service?.remove();
+  await stack?.stop();
 });
 
 describe('cbr-flow hold / holds / retention preview / sweep / ledger / release', () => {
@@ -130,9 +96,9 @@ describe('cbr-flow hold / holds / retention preview / sweep / ledger / release',
   });
 
   it('the sweep (fired through its hourly rule) deletes exactly the previewed backup; the ledger shows it', async () => {
-    const rule = runtime.schedules().find((s) => s.functionKey === 'retention-sweep')!;
+    const rule = stack.runtime.schedules().find((s) => s.functionKey === 'retention-sweep')!;
     expect(rule.expression).toBe('rate(1 hour)');
-    expect(await runtime.fireSchedule(rule.logicalId)).toMatchObject({ deleted: 1, refused: 0, errors: 0 });
+    expect(await stack.runtime.fireSchedule(rule.logicalId)).toMatchObject({ deleted: 1, refused: 0, errors: 0 });
     await expect.poll(listed, { timeout: 5_000 }).not.toContain(runs[1]!.backupId);
     expect(listed()).toEqual(expect.arrayContaining([runs[0]!.backupId, runs[2]!.backupId]));
     const ledger = await cli(['retention', 'ledger']);

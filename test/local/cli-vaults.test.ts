@@ -11,28 +11,16 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, startEmulator, type Emulator } from '../../emulator/index';
+import { DEMO } from '../../emulator/index';
 import { createCbrClient } from '../../lib/cbr/client';
-import { main, type Io } from '../../local/cli';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { LOCAL_PIPELINE_DEFAULTS, localTimings, PROJECT_ROOT } from '../../local/stack';
-import { newWebhookKey, signedHeaders } from '../../local/webhook-keys';
-import { serviceCopy } from '../helpers/service-copy';
+import { PROJECT_ROOT } from '../../local/stack';
+import { signedHeaders } from '../../local/webhook-keys';
+import { startPackagedStack, type PackagedStack } from '../helpers/packaged-stack';
 
-const WEBHOOK_KEY = newWebhookKey();
-const RATE_SCALE = 0.02;
-let service: ReturnType<typeof serviceCopy> | undefined;
-let emulator: Emulator;
-let runtime: LocalRuntime;
+let stack: PackagedStack;
 const logs: string[] = [];
 
-async function cli(args: string[], io: Partial<Io> = {}, projects: readonly string[] | '*' = '*'): Promise<{ code: number; out: string; err: string; lines: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const token = await runtime.issuer!.mint({ sub: 'cli-vaults-test', projects });
-  const code = await main([...args, '--endpoint', runtime.url], { CBR_FLOW_TOKEN: token }, { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => '', ...io });
-  return { code, out: out.join('\n'), err: err.join('\n'), lines: out.join('\n').split('\n') };
-}
+const cli: PackagedStack['cli'] = (...args) => stack.cli(...args);
 
 /** POST /runs (signed), then watch it through the CLI until it ends; the run's final record. */
 async function runToEnd(vaultName: string, serverId: string): Promise<{ runId: string; state: string; vaultId: string | undefined }> {
@@ -42,7 +30,7 @@ async function runToEnd(vaultName: string, serverId: string): Promise<{ runId: s
     vault: { mode: 'create', name: vaultName, billing: { chargingMode: 'post_paid', size: 400 } },
     resources: [{ id: serverId, type: 'OS::Nova::Server' }],
   });
-  const res = await fetch(`${runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders([WEBHOOK_KEY], body) }, body });
+  const res = await fetch(`${stack.runtime.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders([stack.webhookKey], body) }, body });
   expect(res.status).toBe(202);
   const { runId } = (await res.json()) as { runId: string };
   await cli(['watch', runId, '--interval', '0.2', '--timeout', '60']);
@@ -53,33 +41,14 @@ async function runToEnd(vaultName: string, serverId: string): Promise<{ runId: s
 
 /** The next AddVaultResource is refused for good, after the vault was created: the run fails, its vault stays. */
 const failNextAdd = () =>
-  emulator.faults.add({ operations: ['AddVaultResource'], error: { rate: 1, statuses: [400], errorCode: 'BackupService.6302', errorMsg: 'The resource does not exist.' }, times: 1 });
+  stack.emulator.faults.add({ operations: ['AddVaultResource'], error: { rate: 1, statuses: [400], errorCode: 'BackupService.6302', errorMsg: 'The resource does not exist.' }, times: 1 });
 
 let orphan: { runId: string; vaultId: string };
 let used: { vaultId: string };
 
 beforeAll(async () => {
   const t0 = Date.now();
-  service = serviceCopy('cbr-flow-cli-vaults-', 'local');
-  emulator = await startEmulator({ timing: { checkpointMs: [400, 800], vaultDeleteMs: 0 } });
-  runtime = await startLocalRuntime({
-    serviceDir: service.dir,
-    stage: 'local',
-    dataDir: null,
-    package: 'always',
-    rateScale: RATE_SCALE,
-    log: (line) => logs.push(line),
-    envDefaults: LOCAL_PIPELINE_DEFAULTS,
-    env: {
-      STAGE: 'local',
-      CBR_ENDPOINT: emulator.url,
-      IAM_ENDPOINT: emulator.url,
-      CBR_REGION: DEMO.region,
-      CBR_CREDENTIALS_JSON: JSON.stringify({ type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }),
-      WEBHOOK_KEYS_JSON: JSON.stringify([WEBHOOK_KEY]),
-      ...localTimings(RATE_SCALE),
-    },
-  });
+  stack = await startPackagedStack({ prefix: 'cbr-flow-cli-vaults-', subject: 'cli-vaults-test', emulator: { timing: { checkpointMs: [400, 800], vaultDeleteMs: 0 } }, log: (line) => logs.push(line) });
   const t1 = Date.now();
   // A run that fails after CreateVault: its vault is an orphan.
   failNextAdd();
@@ -97,9 +66,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await runtime?.stop();
-  await emulator?.stop();
-  service?.remove();
+  await stack?.stop();
 });
 
 describe('cbr-flow vaults --orphaned', () => {
@@ -154,11 +121,11 @@ describe('cbr-flow vaults (no flag): capacity and forecast', () => {
 
 describe('cbr-flow vaults --delete', () => {
   const showVault = () =>
-    createCbrClient({ region: DEMO.region, projectId: DEMO.projectId, endpoint: emulator.url, auth: { type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }, retry: { maxAttempts: 1 } }).showVault(orphan.vaultId);
+    createCbrClient({ region: DEMO.region, projectId: DEMO.projectId, endpoint: stack.emulator.url, auth: { type: 'aksk', ak: DEMO.ak, sk: DEMO.sk }, retry: { maxAttempts: 1 } }).showVault(orphan.vaultId);
 
   it('refuses without --yes when stdin is not a terminal, naming --yes (the real bin, stdin a pipe); the vault stays', async () => {
-    const token = await runtime.issuer!.mint({ sub: 'cli-vaults-test', projects: '*' });
-    const result = await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin/cbr-flow.mjs'), 'vaults', '--delete', orphan.vaultId, '--endpoint', runtime.url], {
+    const token = await stack.runtime.issuer!.mint({ sub: 'cli-vaults-test', projects: '*' });
+    const result = await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin/cbr-flow.mjs'), 'vaults', '--delete', orphan.vaultId, '--endpoint', stack.runtime.url], {
       cwd: PROJECT_ROOT, env: { ...process.env, CBR_FLOW_TOKEN: token }, timeout: 60_000,
     }).catch((err: { code: number; stdout: string; stderr: string }) => err);
     expect('code' in result ? result.code : 0).toBe(2);
@@ -179,7 +146,7 @@ describe('cbr-flow vaults --delete', () => {
   it('refuses a vault a later run used (not an orphan, exit 2) and never calls DeleteVault for it', async () => {
     const r = await cli(['vaults', '--delete', used.vaultId, '--yes']);
     expect(r).toMatchObject({ code: 2, err: expect.stringContaining(`vault ${used.vaultId} is not an orphaned vault of cbr-flow`) });
-    expect(emulator.state.snapshot().vaults.map((v) => v.id)).toContain(used.vaultId);
+    expect(stack.emulator.state.snapshot().vaults.map((v) => v.id)).toContain(used.vaultId);
   });
 
   it('with --yes deletes it: ShowVault then answers 404; deleting it again says it is gone', async () => {
