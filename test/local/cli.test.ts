@@ -62,7 +62,7 @@ describe('cbr-flow CLI', () => {
   it('rejects unknown commands, unknown flags, missing or malformed run ids and bad endpoints (exit 2)', async () => {
     expect(await runMain(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown command "frobnicate"') });
     expect(await runMain(['list', '--bogus'])).toMatchObject({ code: 2, err: expect.stringContaining("Unknown option '--bogus'") });
-    expect(await runMain(['status'])).toMatchObject({ code: 2, err: expect.stringContaining('status: expected exactly one <runId>, got 0') });
+    expect(await runMain(['status'])).toMatchObject({ code: 2, err: expect.stringContaining('status: expected exactly one <runId> or <restoreId>, got 0') });
     expect(await runMain(['watch', '../etc/passwd'])).toMatchObject({ code: 2, err: expect.stringContaining('is not a run id') });
     expect(await runMain(['list', '--endpoint', 'ftp://host'])).toMatchObject({ code: 2, err: expect.stringContaining('must be an http(s) URL') });
     expect(await runMain(['list', '--limit', '0'])).toMatchObject({ code: 2, err: expect.stringContaining('--limit: "0" is not a positive integer') });
