@@ -32,7 +32,7 @@ import { preflight, preflightReason, type OwnVault, type PreflightResult as Chec
 import type { PipelineDeps } from '../wiring/deps';
 
 /** Every vault whose name is exactly `name`, oldest first (pages through ListVault). */
-export async function findVaultsByName(cbr: CbrApi, name: string): Promise<CbrVaultView[]> {
+export async function findVaultsByName(cbr: Pick<CbrApi, 'listVault'>, name: string): Promise<CbrVaultView[]> {
   const found: CbrVaultView[] = [];
   const limit = 100;
   for (let offset = 0; ; offset += limit) {

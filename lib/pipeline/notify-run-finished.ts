@@ -67,6 +67,20 @@ export interface DeliveryContext {
   maxReceiveCount: number;
 }
 
+/** The signed POST's options for one delivery (both notification types): transport, keys, limits, attempt log. */
+function sendOptions(deps: NotifyDeps, keys: readonly string[], ctx: DeliveryContext, fields: Record<string, unknown>) {
+  return {
+    ...deps.transport,
+    keys,
+    allowLoopback: deps.settings.allowLoopback,
+    maxAttempts: deps.settings.maxAttempts,
+    timeoutMs: deps.settings.timeoutMs,
+    deadlineAt: ctx.deadlineAt,
+    clock: deps.clock,
+    onAttempt: (e: { status?: number }) => deps.log(e.status !== undefined && e.status < 300 ? 'info' : 'warn', 'notification attempt', { ...fields, ...e }),
+  };
+}
+
 export async function notifyFinished(deps: NotifyDeps, message: Message, ctx: DeliveryContext): Promise<NotifyOutcome> {
   if (message.type === 'share.pending') return notifyPending(deps, message, ctx);
   if (message.type !== 'run.finished') return 'ignored';
@@ -89,16 +103,7 @@ export async function notifyFinished(deps: NotifyDeps, message: Message, ctx: De
     return 'failed';
   }
   const keys = await deps.keys();
-  const result = await notifyRunFinished(run, url, {
-    ...deps.transport,
-    keys,
-    allowLoopback: deps.settings.allowLoopback,
-    maxAttempts: deps.settings.maxAttempts,
-    timeoutMs: deps.settings.timeoutMs,
-    deadlineAt: ctx.deadlineAt,
-    clock: deps.clock,
-    onAttempt: (e) => deps.log(e.status !== undefined && e.status < 300 ? 'info' : 'warn', 'notification attempt', { runId: run.runId, ...e }),
-  });
+  const result = await notifyRunFinished(run, url, sendOptions(deps, keys, ctx, { runId: run.runId }));
   await record(toNotificationRecord(result, deps.clock.now()));
   if (result.ok) return 'delivered';
   if (result.error.retryable && ctx.receiveCount < ctx.maxReceiveCount) {
@@ -119,16 +124,7 @@ async function notifyPending(deps: NotifyDeps, message: MessageOf<'share.pending
     return 'failed';
   }
   const keys = await deps.keys();
-  const result: NotifyResult = await notifySharePending(sharePendingNotification(run, message.data, message.occurredAt), url, {
-    ...deps.transport,
-    keys,
-    allowLoopback: deps.settings.allowLoopback,
-    maxAttempts: deps.settings.maxAttempts,
-    timeoutMs: deps.settings.timeoutMs,
-    deadlineAt: ctx.deadlineAt,
-    clock: deps.clock,
-    onAttempt: (e) => deps.log(e.status !== undefined && e.status < 300 ? 'info' : 'warn', 'notification attempt', { ...fields, ...e }),
-  });
+  const result: NotifyResult = await notifySharePending(sharePendingNotification(run, message.data, message.occurredAt), url, sendOptions(deps, keys, ctx, fields));
   if (result.ok) return 'delivered';
   if (result.error.retryable && ctx.receiveCount < ctx.maxReceiveCount) {
     throw new NotifyRetryError(`${result.error.message}; SQS will deliver it again`, { cause: result.error });

@@ -26,6 +26,7 @@ import { mutateRun } from '../store/mutate';
 import { addEvent, isTerminal, vaultLeaseKey, type CopyRecord, type RunRecord } from '../store/run';
 import { backoffCeilingMs } from '../retry';
 import { publishFinished, scheduleAt, terminate } from './common';
+import { findVaultsByName } from './create-vault';
 import type { PipelineDeps } from '../wiring/deps';
 
 export const COPY_TERMINAL: ReadonlyArray<CopyRecord['state']> = ['COMPLETED', 'FAILED', 'EXPIRED'];
@@ -64,27 +65,17 @@ type Busy = { busyUntil: number };
 const key = (c: Pick<CopyRecord, 'backupId' | 'region'>) => `${c.backupId}|${c.region}`;
 const cbrTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-async function findVaultsByExactName(cbr: CbrReplicationApi, name: string): Promise<CbrVaultView[]> {
-  const found: CbrVaultView[] = [];
-  const limit = 100;
-  for (let offset = 0; ; offset += limit) {
-    const page = await cbr.listVault({ name, limit, offset });
-    found.push(...page.vaults.filter((v) => v.name === name));
-    if (page.vaults.length < limit || (typeof page.count === 'number' && offset + limit >= page.count)) break;
-  }
-  return found.sort((a, b) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')) || a.id.localeCompare(b.id));
-}
 
 /** The destination's replication vault by exact name, else created under the vault-name lease of (project, region, name). */
 async function replicationVault(deps: PipelineDeps, dest: CbrReplicationApi, copy: CopyRecord, sizeGb: number): Promise<CbrVaultView | Busy> {
-  const found = (await findVaultsByExactName(dest, copy.vaultName))[0];
+  const found = (await findVaultsByName(dest, copy.vaultName))[0];
   if (found) return found;
   const leaseKey = vaultLeaseKey(copy.projectId, copy.region, copy.vaultName);
   const holder = deps.newToken();
   const { acquired, lease } = await deps.store.acquireLease(leaseKey, holder, deps.clock.now(), deps.settings.vaultLeaseMs);
   if (!acquired) return { busyUntil: lease.leaseUntil };
   try {
-    const again = (await findVaultsByExactName(dest, copy.vaultName))[0];
+    const again = (await findVaultsByName(dest, copy.vaultName))[0];
     if (again) {
       await deps.store.resolveLease(leaseKey, holder, again.id, deps.clock.now());
       return again;
