@@ -44,7 +44,8 @@ describe('duplicate and out-of-order delivery', () => {
     expect(drive.done).toBe(true);
 
     const runs = await Promise.all(runIds.map((id) => h.run(id)));
-    expect(runs.map((r) => r.state)).toEqual(Array(RUNS).fill('COMPLETED'));
+    // A run that did not complete is named with its last error, so a failure here says why.
+    expect(runs.map((r) => r.state), JSON.stringify(runs.filter((r) => r.state !== 'COMPLETED').map((r) => ({ runId: r.runId, state: r.state, step: r.step, lastError: r.lastError })))).toEqual(Array(RUNS).fill('COMPLETED'));
 
     // CBR's own state.
     const vaultIds = new Set(runs.map((r) => r.vault!.id));
