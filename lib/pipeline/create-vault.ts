@@ -31,6 +31,43 @@ import { resolveSelection } from './select-resources';
 import { preflight, preflightReason, type OwnVault, type PreflightResult as Checked } from './preflight';
 import type { PipelineDeps } from '../wiring/deps';
 
+/** Another invocation holds the vault-name lease: look again after `busyUntil`. */
+export type VaultBusy = { busyUntil: number };
+
+/**
+ * The vault named exactly `vault.name` in (projectId, region), else created with `vault` under the
+ * vault-name lease the create-vault step uses too; the name is read again once the lease is held.
+ * CreateVault is not repeated by the client: a lost answer is found by name next time. Used for the
+ * receiving vaults of shares and the replication vaults of cross-region copies.
+ */
+export async function findOrCreateVaultUnderLease(
+  deps: PipelineDeps,
+  cbr: Pick<CbrApi, 'listVault' | 'createVault'>,
+  where: { projectId: string; region: string; what: string },
+  vault: VaultCreateBody['vault'],
+): Promise<CbrVaultView | VaultBusy> {
+  const found = (await findVaultsByName(cbr, vault.name))[0];
+  if (found) return found;
+  const key = vaultLeaseKey(where.projectId, where.region, vault.name);
+  const holder = deps.newToken();
+  const { acquired, lease } = await deps.store.acquireLease(key, holder, deps.clock.now(), deps.settings.vaultLeaseMs);
+  if (!acquired) return { busyUntil: lease.leaseUntil };
+  try {
+    const again = (await findVaultsByName(cbr, vault.name))[0];
+    if (again) {
+      await deps.store.resolveLease(key, holder, again.id, deps.clock.now());
+      return again;
+    }
+    const created = await cbr.createVault({ vault });
+    if (!created.vault) throw new Error(`CreateVault of ${where.what} ${vault.name} answered without a vault`);
+    await deps.store.resolveLease(key, holder, created.vault.id, deps.clock.now());
+    return created.vault;
+  } catch (error) {
+    await deps.store.releaseLease(key, holder, deps.clock.now()).catch(() => undefined);
+    throw error;
+  }
+}
+
 /** Every vault whose name is exactly `name`, oldest first (pages through ListVault). */
 export async function findVaultsByName(cbr: Pick<CbrApi, 'listVault'>, name: string): Promise<CbrVaultView[]> {
   const found: CbrVaultView[] = [];

@@ -23,10 +23,10 @@
 import { createHash } from 'node:crypto';
 import { cbrErrorOf, type CbrBackupView, type CbrReplicationApi, type CbrReplicationOpLog, type CbrVaultView } from '../ports';
 import { mutateRun } from '../store/mutate';
-import { addEvent, isTerminal, vaultLeaseKey, type CopyRecord, type RunRecord } from '../store/run';
+import { addEvent, isTerminal, type CopyRecord, type RunRecord } from '../store/run';
 import { backoffCeilingMs } from '../retry';
 import { publishFinished, scheduleAt, terminate } from './common';
-import { findVaultsByName } from './create-vault';
+import { findOrCreateVaultUnderLease, type VaultBusy } from './create-vault';
 import type { PipelineDeps } from '../wiring/deps';
 
 export const COPY_TERMINAL: ReadonlyArray<CopyRecord['state']> = ['COMPLETED', 'FAILED', 'EXPIRED'];
@@ -61,41 +61,18 @@ export function unfinishedCopies(copies: CopyRecord[]): string[] {
     .map((c) => `copy of backup ${c.backupId} to ${c.region} ${c.state}${c.code ? ` (${c.code}${c.message ? `: ${c.message}` : ''})` : c.message ? ` (${c.message})` : ''}`);
 }
 
-type Busy = { busyUntil: number };
 const key = (c: Pick<CopyRecord, 'backupId' | 'region'>) => `${c.backupId}|${c.region}`;
 const cbrTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 
 /** The destination's replication vault by exact name, else created under the vault-name lease of (project, region, name). */
-async function replicationVault(deps: PipelineDeps, dest: CbrReplicationApi, copy: CopyRecord, sizeGb: number): Promise<CbrVaultView | Busy> {
-  const found = (await findVaultsByName(dest, copy.vaultName))[0];
-  if (found) return found;
-  const leaseKey = vaultLeaseKey(copy.projectId, copy.region, copy.vaultName);
-  const holder = deps.newToken();
-  const { acquired, lease } = await deps.store.acquireLease(leaseKey, holder, deps.clock.now(), deps.settings.vaultLeaseMs);
-  if (!acquired) return { busyUntil: lease.leaseUntil };
-  try {
-    const again = (await findVaultsByName(dest, copy.vaultName))[0];
-    if (again) {
-      await deps.store.resolveLease(leaseKey, holder, again.id, deps.clock.now());
-      return again;
-    }
-    // Not repeated by the client: a lost answer is found by name on the next sweep.
-    const created = await dest.createVault({
-      vault: {
-        name: copy.vaultName,
-        description: 'cbr-flow replication vault (cross-region copies)',
-        billing: { consistent_level: 'crash_consistent', object_type: 'server', protect_type: 'replication', size: sizeGb, cloud_type: 'public', charging_mode: 'post_paid' },
-        resources: [],
-      },
-    });
-    if (!created.vault) throw new Error(`CreateVault of replication vault ${copy.vaultName} answered without a vault`);
-    await deps.store.resolveLease(leaseKey, holder, created.vault.id, deps.clock.now());
-    return created.vault;
-  } catch (error) {
-    await deps.store.releaseLease(leaseKey, holder, deps.clock.now()).catch(() => undefined);
-    throw error;
-  }
+function replicationVault(deps: PipelineDeps, dest: CbrReplicationApi, copy: CopyRecord, sizeGb: number): Promise<CbrVaultView | VaultBusy> {
+  return findOrCreateVaultUnderLease(deps, dest, { projectId: copy.projectId, region: copy.region, what: 'replication vault' }, {
+    name: copy.vaultName,
+    description: 'cbr-flow replication vault (cross-region copies)',
+    billing: { consistent_level: 'crash_consistent', object_type: 'server', protect_type: 'replication', size: sizeGb, cloud_type: 'public', charging_mode: 'post_paid' },
+    resources: [],
+  });
 }
 
 /** The replica in the destination vault, by its exact name (top-level backups only). */
@@ -150,7 +127,7 @@ async function stepCopy(deps: PipelineDeps, run: RunRecord, copy: CopyRecord, fa
   let vaultId = copy.vaultId;
   if (vaultId === undefined) {
     const target = run.request.replication.find((t) => t.region === copy.region);
-    let vault: CbrVaultView | Busy;
+    let vault: CbrVaultView | VaultBusy;
     try {
       vault = await replicationVault(deps, dest, copy, target?.vaultSizeGb ?? 100);
     } catch (error) {

@@ -27,10 +27,10 @@ import { shareTargetsOf, type ResolvedShareTarget } from '../contracts/run-reque
 import { cbrErrorOf, hasCbrCode, type CbrApi, type CbrVaultView } from '../ports';
 import { RunNotFoundError } from '../store/errors';
 import { mutateRun } from '../store/mutate';
-import { addEvent, isTerminal, vaultLeaseKey, type BackupRef, type RunRecord, type ShareRecord } from '../store/run';
+import { addEvent, isTerminal, type BackupRef, type RunRecord, type ShareRecord } from '../store/run';
 import { publishFinished, requeueLater, SAFE_TO_REPEAT, scheduleAt, terminate, type StepOutcome } from './common';
 import { planCopies, unfinishedCopies } from './replicate';
-import { findVaultsByName } from './create-vault';
+import { findOrCreateVaultUnderLease, type VaultBusy } from './create-vault';
 import { nextShareWatch } from './share-sweep';
 import type { PipelineDeps } from '../wiring/deps';
 
@@ -106,43 +106,19 @@ function memberStatus(status: string | null | undefined): 'pending' | 'accepted'
 /** Code on a member whose receiving project has no credentials (it stays pending, as before issue 15). */
 export const NO_RECEIVER_CREDENTIALS = 'NO_RECEIVER_CREDENTIALS';
 
-type Busy = { busyUntil: number };
-
 /**
  * The receiving vault: the oldest vault of exactly `vaultName` in the receiving project, else one created
  * there (pay-per-use, server backups) under the vault-name lease of (project, region, name), which the
- * create-vault step uses too; the name is read again once the lease is held. Busy: another invocation
+ * create-vault step uses too; the name is read again once the lease is held. VaultBusy: another invocation
  * holds the lease (the message comes back when it lapses).
  */
-async function receivingVault(deps: PipelineDeps, receiver: CbrApi, target: ResolvedShareTarget & { vaultName: string }, region: string): Promise<CbrVaultView | Busy> {
-  const found = (await findVaultsByName(receiver, target.vaultName))[0];
-  if (found) return found;
-  const key = vaultLeaseKey(target.projectId, region, target.vaultName);
-  const holder = deps.newToken();
-  const { acquired, lease } = await deps.store.acquireLease(key, holder, deps.clock.now(), deps.settings.vaultLeaseMs);
-  if (!acquired) return { busyUntil: lease.leaseUntil };
-  try {
-    const again = (await findVaultsByName(receiver, target.vaultName))[0];
-    if (again) {
-      await deps.store.resolveLease(key, holder, again.id, deps.clock.now());
-      return again;
-    }
-    // Not repeated by the client: a lost answer is found by name on the next delivery.
-    const created = await receiver.createVault({
-      vault: {
-        name: target.vaultName,
-        description: 'cbr-flow receiving vault (accepted shares)',
-        billing: { consistent_level: 'crash_consistent', object_type: 'server', protect_type: 'backup', size: target.vaultSizeGb, cloud_type: 'public', charging_mode: 'post_paid' },
-        resources: [],
-      },
-    });
-    if (!created.vault) throw new Error(`CreateVault of receiving vault ${target.vaultName} answered without a vault`);
-    await deps.store.resolveLease(key, holder, created.vault.id, deps.clock.now());
-    return created.vault;
-  } catch (error) {
-    await deps.store.releaseLease(key, holder, deps.clock.now()).catch(() => undefined);
-    throw error;
-  }
+function receivingVault(deps: PipelineDeps, receiver: CbrApi, target: ResolvedShareTarget & { vaultName: string }, region: string): Promise<CbrVaultView | VaultBusy> {
+  return findOrCreateVaultUnderLease(deps, receiver, { projectId: target.projectId, region, what: 'receiving vault' }, {
+    name: target.vaultName,
+    description: 'cbr-flow receiving vault (accepted shares)',
+    billing: { consistent_level: 'crash_consistent', object_type: 'server', protect_type: 'backup', size: target.vaultSizeGb, cloud_type: 'public', charging_mode: 'post_paid' },
+    resources: [],
+  });
 }
 
 /**
@@ -156,7 +132,7 @@ async function acceptShares(
   run: RunRecord,
   target: ResolvedShareTarget & { vaultName: string },
   shares: ShareRecord[],
-): Promise<Busy | undefined> {
+): Promise<VaultBusy | undefined> {
   const mine = shares.filter((s) => s.projectId === target.projectId && s.status === 'pending');
   if (mine.length === 0) return undefined;
   let receiver: CbrApi;
@@ -167,7 +143,7 @@ async function acceptShares(
     for (const s of mine) Object.assign(s, { code: NO_RECEIVER_CREDENTIALS, message: `no CBR credentials for receiving project ${target.projectId} (CBR_CREDENTIALS_MAP): the share stays pending until that project accepts it` });
     return undefined;
   }
-  let vault: CbrVaultView | Busy;
+  let vault: CbrVaultView | VaultBusy;
   try {
     vault = await receivingVault(deps, receiver, target, run.request.region);
   } catch (error) {
